@@ -1,0 +1,49 @@
+# Library checks.  Each fails with the Debian package that provides it.
+
+AC_DEFUN([SSM_CHECK_MATH], [
+  AC_SEARCH_LIBS([cexp], [m], [], [AC_MSG_ERROR([libm with C99 complex functions not found])])
+])
+
+# OpenBLAS provides CBLAS; Debian ships a pkg-config file for it.
+AC_DEFUN([SSM_CHECK_OPENBLAS], [
+  PKG_CHECK_MODULES([OPENBLAS], [openblas], [],
+    [AC_MSG_ERROR([OpenBLAS not found; on Debian: apt-get install libopenblas-dev])])
+  ssm_save_CPPFLAGS="$CPPFLAGS"; ssm_save_LIBS="$LIBS"
+  CPPFLAGS="$CPPFLAGS $OPENBLAS_CFLAGS"; LIBS="$OPENBLAS_LIBS $LIBS"
+  AC_CHECK_HEADER([cblas.h], [],
+    [AC_MSG_ERROR([cblas.h not found; on Debian: apt-get install libopenblas-dev])])
+  AC_CHECK_FUNC([cblas_dgemm], [],
+    [AC_MSG_ERROR([cblas_dgemm not found in OpenBLAS; on Debian: apt-get install libopenblas-dev])])
+  AC_CHECK_FUNCS([openblas_set_num_threads openblas_get_config])
+  CPPFLAGS="$ssm_save_CPPFLAGS"; LIBS="$ssm_save_LIBS"
+  ssm_openblas_version=`$PKG_CONFIG --modversion openblas 2>/dev/null`
+])
+
+AC_DEFUN([SSM_CHECK_LAPACKE], [
+  ssm_save_CPPFLAGS="$CPPFLAGS"; ssm_save_LIBS="$LIBS"
+  CPPFLAGS="$CPPFLAGS $OPENBLAS_CFLAGS"; LIBS="$OPENBLAS_LIBS $LIBS"
+  AC_CHECK_HEADER([lapacke.h], [],
+    [AC_MSG_ERROR([lapacke.h not found; on Debian: apt-get install liblapacke-dev])])
+  AC_SEARCH_LIBS([LAPACKE_dsyevr], [lapacke], [],
+    [AC_MSG_ERROR([LAPACKE not found; on Debian: apt-get install liblapacke-dev])])
+  LAPACKE_LIBS="$LIBS"
+  CPPFLAGS="$ssm_save_CPPFLAGS"; LIBS="$ssm_save_LIBS"
+  LAPACKE_LIBS=`echo "$LAPACKE_LIBS" | sed "s|$OPENBLAS_LIBS||; s|$LIBS||"`
+  AC_SUBST([LAPACKE_LIBS])
+])
+
+# The Open MPI flavour of HDF5, plus the high-level library (dimension
+# scales) that Debian's hdf5-openmpi.pc does not list.
+AC_DEFUN([SSM_CHECK_HDF5], [
+  PKG_CHECK_MODULES([HDF5], [hdf5-openmpi], [],
+    [AC_MSG_ERROR([HDF5 (Open MPI flavour) not found; on Debian: apt-get install libhdf5-openmpi-dev])])
+  ssm_save_CPPFLAGS="$CPPFLAGS"; ssm_save_LIBS="$LIBS"
+  CPPFLAGS="$CPPFLAGS $HDF5_CFLAGS"; LIBS="$HDF5_LIBS $LIBS"
+  AC_CHECK_HEADER([hdf5_hl.h], [],
+    [AC_MSG_ERROR([hdf5_hl.h not found; on Debian: apt-get install libhdf5-openmpi-dev])])
+  AC_CHECK_LIB([hdf5_hl], [H5DSset_scale], [HDF5_LIBS="$HDF5_LIBS -lhdf5_hl"],
+    [AC_MSG_ERROR([libhdf5_hl not found; on Debian: apt-get install libhdf5-openmpi-dev])])
+  CPPFLAGS="$ssm_save_CPPFLAGS"; LIBS="$ssm_save_LIBS"
+  ssm_hdf5_version=`$PKG_CONFIG --modversion hdf5-openmpi 2>/dev/null`
+  AC_SUBST([HDF5_LIBS])
+])

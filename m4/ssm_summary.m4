@@ -1,0 +1,17 @@
+# SSM_SUMMARY: what this configuration found and will build.
+AC_DEFUN([SSM_SUMMARY], [
+  cat <<SSM_EOF
+
+ssmsweep $PACKAGE_VERSION configured
+  C compiler (MPI wrapper) : $CC ($ssm_mpi_version)
+  CFLAGS                   : $CFLAGS $SSM_SAN_CFLAGS
+  OpenBLAS                 : $ssm_openblas_version
+  LAPACKE                  : ${LAPACKE_LIBS:-in OpenBLAS}
+  HDF5 (Open MPI)          : $ssm_hdf5_version (with hdf5_hl)
+  AddressSanitizer         : $enable_asan
+  UBSanitizer              : $enable_ubsan
+  debug build              : $enable_debug
+  mpirun for tests         : $MPIRUN
+  python3 for tests        : $PYTHON3
+SSM_EOF
+])

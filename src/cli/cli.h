@@ -1,0 +1,60 @@
+/* Shared pieces of the ssmsweep subcommands: strict number parsing and the
+ * model / memory-function options every subcommand understands. */
+#ifndef SSM_CLI_H
+#define SSM_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "ssm/mf.h"
+#include "ssm/model.h"
+
+/* Exit statuses: 0 success, 1 runtime failure, 2 bad usage or input. */
+enum { EXIT_USAGE = 2 };
+
+/* Prints "ssmsweep CMD: message" on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Long options shared by eig, mf and figure1; ids start at 256. */
+enum {
+    OPT_HELP = 256, OPT_INIT, OPT_N, OPT_DT, OPT_DISC, OPT_RHO, OPT_GROUPS, OPT_REAL_PART,
+    OPT_IMAG_SCALE, OPT_SEED, OPT_FILE, OPT_METHOD, OPT_TAU_MAX, OPT_T, OPT_WASHOUT, OPT_RCOND,
+    OPT_OUTDIR
+};
+
+#define CLI_MODEL_OPTIONS                                                              \
+    {"init", required_argument, 0, OPT_INIT}, {"N", required_argument, 0, OPT_N},      \
+    {"dt", required_argument, 0, OPT_DT}, {"disc", required_argument, 0, OPT_DISC},    \
+    {"rho", required_argument, 0, OPT_RHO}, {"groups", required_argument, 0, OPT_GROUPS}, \
+    {"real-part", required_argument, 0, OPT_REAL_PART},                                \
+    {"imag-scale", required_argument, 0, OPT_IMAG_SCALE},                              \
+    {"seed", required_argument, 0, OPT_SEED}, {"file", required_argument, 0, OPT_FILE}
+
+#define CLI_MF_OPTIONS                                                                 \
+    {"method", required_argument, 0, OPT_METHOD},                                      \
+    {"tau-max", required_argument, 0, OPT_TAU_MAX}, {"T", required_argument, 0, OPT_T},  \
+    {"washout", required_argument, 0, OPT_WASHOUT},                                    \
+    {"rcond", required_argument, 0, OPT_RCOND}
+
+/* Applies one parsed option to the model / mf options (either may be
+ * NULL).  Returns 1 if consumed, 0 if not ours, -1 after printing an
+ * error naming the option. */
+int cli_apply_option(const char *cmd, int id, const char *arg, ssm_model *model,
+                     ssm_mf_options *mf);
+
+/* getopt_long over argv with our conventions (no getopt messages; an
+ * unknown option or a missing argument is reported here). Returns the
+ * option id, -1 at the end, or '?' after printing an error. */
+int cli_next_option(const char *cmd, int argc, char **argv, const struct option *longopts);
+
+/* Strict parsers: the whole string must be a finite number in range. */
+int cli_parse_double(const char *cmd, const char *opt, const char *arg, double *value);
+int cli_parse_long(const char *cmd, const char *opt, const char *arg, long min, long *value);
+int cli_parse_size(const char *cmd, const char *opt, const char *arg, size_t *value);
+int cli_parse_u64(const char *cmd, const char *opt, const char *arg, unsigned long long *value);
+
+int cmd_eig(int argc, char **argv);
+int cmd_mf(int argc, char **argv);
+int cmd_figure1(int argc, char **argv);
+
+#endif

@@ -1,0 +1,38 @@
+#include "config.h"
+
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+ssm_status ssm_fail(ssm_error *err, ssm_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+void ssm_error_clear(ssm_error *err)
+{
+    if (err) {
+        err->code = SSM_OK;
+        err->message[0] = '\0';
+    }
+}
+
+const char *ssm_status_name(ssm_status code)
+{
+    switch (code) {
+    case SSM_OK: return "success";
+    case SSM_EINVAL: return "invalid argument";
+    case SSM_ENOMEM: return "out of memory";
+    case SSM_EIO: return "input/output error";
+    case SSM_ENUMERIC: return "numerical failure";
+    }
+    return "unknown error";
+}

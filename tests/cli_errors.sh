@@ -1,0 +1,76 @@
+#!/bin/sh
+# Bad input: exit status 2, exactly one line on stderr naming the problem,
+# nothing on stdout, never a crash.  Cases: "expected-word|arguments...".
+. "$TOP_BUILDDIR/tests/setup.sh"
+
+mkdir "$scratch/a-directory"
+printf 'index,re,im,abs\n0,0.5,zz,1\n' > "$scratch/garbage.csv"
+printf '0.5,0.2\n0.4,-0.2\n' > "$scratch/unpaired.csv"
+printf '1.0,0\n' > "$scratch/unstable.csv"
+
+while IFS='|' read -r needle args; do
+  [ -z "$needle" ] && continue
+  # shellcheck disable=SC2086
+  set -- $args
+  "$SSMSWEEP" "$@" > "$scratch/out" 2> "$scratch/err"
+  status=$?
+  lines=$(wc -l < "$scratch/err")
+  if [ "$status" -ne 2 ]; then
+    fail "'$args': exit $status, expected 2 ($(head -c 200 "$scratch/err"))"
+  elif [ "$lines" -ne 1 ]; then
+    fail "'$args': $lines lines on stderr, expected one"
+  elif ! grep -q -- "$needle" "$scratch/err"; then
+    fail "'$args': message does not name '$needle': $(cat "$scratch/err")"
+  elif [ -s "$scratch/out" ]; then
+    fail "'$args': wrote to stdout"
+  else
+    pass "'$args' -> $(cat "$scratch/err")"
+  fi
+done <<CASES
+unknown initialization|mf --init s4d-foo
+unknown initialization|eig --init S4D-INV
+--N|mf --init s4d-inv --N 0
+--N|eig --init lin --N -3
+--N|mf --init s4d-inv --N 12abc
+--N|mf --init s4d-inv --N 7
+--N|eig --init s4d-lin --N 99999999999999999999
+--dt|mf --init s4d-inv --dt 0
+--dt|mf --init s4d-inv --dt -0.01
+--dt|mf --init s4d-inv --dt nan
+--dt|eig --init s4d-lin --dt inf
+--dt|mf --init s4d-inv --dt 1e999
+--dt|mf --init s4d-inv --dt 1e-3x
+--rho|mf --init lin --rho 1
+--rho|eig --init random --rho 1.5
+--rho|mf --init step --rho -0.2
+--rho|mf --init lin --rho nan
+--real-part|mf --init s4d-inv --real-part -1
+--real-part|mf --init s4d-inv --real-part inf
+--imag-scale|mf --init s4d-inv --imag-scale -2
+--groups|eig --init step --N 10 --groups 4
+--groups|eig --init step --groups 0
+--T|mf --init s4d-inv --method finite --tau-max 100 --T 50
+--T|mf --init s4d-inv --method simulate --tau-max 100 --T 99
+--T|mf --init s4d-inv --method finite --T 0
+--tau-max|mf --init s4d-inv --tau-max -5
+--tau-max|mf --init s4d-inv --tau-max 1.5
+--washout|mf --init s4d-inv --method simulate --tau-max 100 --washout 50
+--rcond|mf --init s4d-inv --rcond 2
+--rcond|mf --init s4d-inv --rcond 0
+--seed|mf --init random --seed -1
+--method|mf --init s4d-inv --method magic
+--disc|mf --init s4d-inv --disc euler
+--file|mf --init file
+cannot open|mf --init file --file $scratch/no-such-file.csv
+error reading|eig --init file --file $scratch/a-directory
+garbage.csv:2|mf --init file --file $scratch/garbage.csv
+conjugat|mf --init file --file $scratch/unpaired.csv
+radius|mf --init file --file $scratch/unstable.csv --method analytic
+unknown option|mf --init s4d-inv --frobnicate
+needs a value|mf --init
+unexpected argument|eig --init lin extra
+--init|figure1 --init lin
+--T|figure1 --T 0
+unknown command|frobnicate
+CASES
+finish

@@ -15,7 +15,8 @@ packages=(
   build-essential autoconf automake autoconf-archive pkg-config
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libopenblas-dev liblapacke-dev libyaml-dev libfftw3-dev zlib1g-dev
-  python3 python3-numpy python3-mpmath python3-matplotlib groff-base
+  python3 python3-numpy python3-mpmath python3-matplotlib python3-h5py
+  python3-xarray python3-h5netcdf groff-base
 )
 
 install_packages() {

@@ -47,3 +47,32 @@ AC_DEFUN([SSM_CHECK_HDF5], [
   ssm_hdf5_version=`$PKG_CONFIG --modversion hdf5-openmpi 2>/dev/null`
   AC_SUBST([HDF5_LIBS])
 ])
+
+# libyaml parses the sweep specs.
+AC_DEFUN([SSM_CHECK_YAML], [
+  PKG_CHECK_MODULES([YAML], [yaml-0.1], [],
+    [AC_MSG_ERROR([libyaml not found; on Debian: apt-get install libyaml-dev])])
+  ssm_yaml_version=`$PKG_CONFIG --modversion yaml-0.1 2>/dev/null`
+])
+
+# zlib: CRC-32 of the journal frames (and gzip input later).
+AC_DEFUN([SSM_CHECK_ZLIB], [
+  PKG_CHECK_MODULES([ZLIB], [zlib], [],
+    [AC_MSG_ERROR([zlib not found; on Debian: apt-get install zlib1g-dev])])
+  ssm_zlib_version=`$PKG_CONFIG --modversion zlib 2>/dev/null`
+])
+
+# SSM_PROVENANCE: what the results files record about this build.
+AC_DEFUN([SSM_PROVENANCE], [
+  ssm_git_describe=`cd "$srcdir" && git describe --always --dirty --tags 2>/dev/null || echo unknown`
+  AC_DEFINE_UNQUOTED([SSM_GIT_DESCRIBE], ["$ssm_git_describe"], [git describe of the source tree at configure time])
+  AC_DEFINE_UNQUOTED([SSM_BUILD_CFLAGS], ["$CFLAGS $SSM_SAN_CFLAGS"], [compiler flags of this build])
+  AC_DEFINE_UNQUOTED([SSM_BUILD_CC], ["$CC ($ssm_mpi_version)"], [compiler of this build])
+])
+
+# FFTW computes the long convolutions of the training engine.
+AC_DEFUN([SSM_CHECK_FFTW], [
+  PKG_CHECK_MODULES([FFTW], [fftw3], [],
+    [AC_MSG_ERROR([FFTW 3 not found; on Debian: apt-get install libfftw3-dev])])
+  ssm_fftw_version=`$PKG_CONFIG --modversion fftw3 2>/dev/null`
+])

@@ -8,6 +8,10 @@ ssmsweep $PACKAGE_VERSION configured
   OpenBLAS                 : $ssm_openblas_version
   LAPACKE                  : ${LAPACKE_LIBS:-in OpenBLAS}
   HDF5 (Open MPI)          : $ssm_hdf5_version (with hdf5_hl)
+  libyaml                  : $ssm_yaml_version
+  zlib                     : $ssm_zlib_version
+  FFTW                     : $ssm_fftw_version
+  git describe             : $ssm_git_describe
   AddressSanitizer         : $enable_asan
   UBSanitizer              : $enable_ubsan
   debug build              : $enable_debug

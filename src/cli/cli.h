@@ -56,5 +56,9 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *arg, unsigned lo
 int cmd_eig(int argc, char **argv);
 int cmd_mf(int argc, char **argv);
 int cmd_figure1(int argc, char **argv);
+int cmd_sweep_plan(int argc, char **argv);
+int cmd_sweep_run(int argc, char **argv);
+int cmd_sweep_status(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

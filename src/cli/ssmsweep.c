@@ -15,6 +15,10 @@ static const struct {
     {"eig", cmd_eig, "print the discrete eigenvalues of a configuration"},
     {"mf", cmd_mf, "memory function and capacity of one model"},
     {"figure1", cmd_figure1, "the paper's figure-1 profiles (five configurations) as CSV"},
+    {"train", cmd_train, "train a single-layer diagonal SSM on a long-memory task"},
+    {"plan", cmd_sweep_plan, "what a sweep spec expands to, with a cost estimate"},
+    {"run", cmd_sweep_run, "run a sweep over MPI ranks into one HDF5 file"},
+    {"status", cmd_sweep_status, "summarise a running or finished sweep from its journal"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,212 @@
+/* ssmsweep train: one training run of a single-layer diagonal SSM. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ssm/mf.h"
+#include "ssm/train.h"
+#include "sweep/model_h5.h"
+#include "sweep/trainrun.h"
+
+static const char train_usage[] =
+    "Usage: ssmsweep train [model options] [--task delay|teacher|multi-delay] [--tau K[,K...]]\n"
+    "                      [--freeze GROUPS] [--epochs E] [--batch B] [--lr R] ...\n"
+    "\n"
+    "Trains a single-layer diagonal SSM (S4D parameterization) and prints one CSV line\n"
+    "per epoch on stdout (epoch,train_loss,val_loss,seconds) and, on stderr, the\n"
+    "memory function before and after, the teacher information and the eigenvalue drift.\n"
+    "\n"
+    "Model (as in 'ssmsweep eig'): --init --N --dt --disc --rho --groups --real-part\n"
+    "  --imag-scale --seed --file\n"
+    "Task:\n"
+    "  --task T            delay (default): target u_{t-tau}; teacher: a random teacher\n"
+    "                      SSM; multi-delay: one output per delay in --tau\n"
+    "  --tau K[,K...]      delay(s) (default 100)\n"
+    "  --length L          sequence length (default 1024)\n"
+    "  --noise S           std of target noise (default 0)\n"
+    "  --teacher-memory M  teacher e-folding time in steps (default 100)\n"
+    "  --teacher-modes P   teacher conjugate pairs (default 8)\n"
+    "  --washout W         steps the loss ignores (default: the largest delay)\n"
+    "  --train N --val N   sequences (default 256 and 64)\n"
+    "Training:\n"
+    "  --freeze GROUPS     comma list of A, A_re, A_im, dt, B, C, D, bias (RC mode: A,dt)\n"
+    "  --optimizer O       adamw (default) or sgd\n"
+    "  --epochs E --batch B (default 50, 32)\n"
+    "  --lr R              readout, B and D (default 1e-2)\n"
+    "  --lr-ssm R          A and dt, no weight decay (default 1e-3)\n"
+    "  --weight-decay W    (default 0.01)   --warmup F  warm-up fraction (default 0.1)\n"
+    "  --threshold L       validation loss for epochs-to-threshold (default 0.1)\n"
+    "  --ridge R           no gradient training: closed-form ridge readout (RC baseline)\n"
+    "  --import F.h5       start from parameters exported earlier\n"
+    "  --export F.h5       write the final parameters (HDF5, readable by any framework)\n";
+
+enum {
+    OPT_TASK = 500, OPT_TAU, OPT_LENGTH, OPT_NOISE, OPT_TMEM, OPT_TMODES, OPT_TWASHOUT, OPT_NTRAIN, OPT_NVAL,
+    OPT_FREEZE, OPT_OPTIMIZER, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LR_SSM, OPT_WD, OPT_WARMUP, OPT_THRESHOLD,
+    OPT_RIDGE, OPT_IMPORT, OPT_EXPORT
+};
+
+static int parse_delays(const char *arg, ssm_task *task)
+{
+    char *end;
+    const char *p = arg;
+    task->n_delays = 0;
+    while (*p) {
+        if (task->n_delays == SSM_MAX_OUTPUTS)
+            return -1;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || (*end && *end != ','))
+            return -1;
+        task->delays[task->n_delays++] = (size_t)v;
+        p = *end ? end + 1 : end;
+    }
+    return task->n_delays ? 0 : -1;
+}
+
+static int print_epoch(void *ctx, const ssm_epoch_record *rec, const ssm_dssm *m)
+{
+    (void)ctx;
+    (void)m;
+    printf("%zu,%.10g,%.10g,%.3f\n", rec->epoch, rec->train_loss, rec->val_loss, rec->seconds);
+    fflush(stdout);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, OPT_HELP}, CLI_MODEL_OPTIONS,
+        {"task", required_argument, 0, OPT_TASK}, {"tau", required_argument, 0, OPT_TAU},
+        {"length", required_argument, 0, OPT_LENGTH}, {"noise", required_argument, 0, OPT_NOISE},
+        {"teacher-memory", required_argument, 0, OPT_TMEM}, {"teacher-modes", required_argument, 0, OPT_TMODES},
+        {"washout", required_argument, 0, OPT_TWASHOUT}, {"train", required_argument, 0, OPT_NTRAIN},
+        {"val", required_argument, 0, OPT_NVAL}, {"freeze", required_argument, 0, OPT_FREEZE},
+        {"optimizer", required_argument, 0, OPT_OPTIMIZER}, {"epochs", required_argument, 0, OPT_EPOCHS},
+        {"batch", required_argument, 0, OPT_BATCH}, {"lr", required_argument, 0, OPT_LR},
+        {"lr-ssm", required_argument, 0, OPT_LR_SSM}, {"weight-decay", required_argument, 0, OPT_WD},
+        {"warmup", required_argument, 0, OPT_WARMUP}, {"threshold", required_argument, 0, OPT_THRESHOLD},
+        {"ridge", required_argument, 0, OPT_RIDGE}, {"import", required_argument, 0, OPT_IMPORT},
+        {"export", required_argument, 0, OPT_EXPORT}, {0, 0, 0, 0}};
+    sw_train_config cfg;
+    sw_train_config_defaults(&cfg);
+    const char *import_path = NULL, *export_path = NULL;
+    double ridge = -1;
+    int id;
+    while ((id = cli_next_option("train", argc, argv, longopts)) != -1) {
+        ssm_error err;
+        double v;
+        long l;
+        if (id == OPT_HELP) {
+            fputs(train_usage, stdout);
+            return EXIT_SUCCESS;
+        }
+        if (id == '?')
+            return EXIT_USAGE;
+        int used = cli_apply_option("train", id, optarg, &cfg.model, NULL);
+        if (used < 0)
+            return EXIT_USAGE;
+        if (used) {
+            if (id == OPT_SEED)
+                cfg.task.seed = cfg.model.seed;
+            continue;
+        }
+        switch (id) {
+        case OPT_TASK:
+            if (ssm_task_parse(optarg, &cfg.task.type, &err)) {
+                cli_error("train", "%s", err.message);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_TAU:
+            if (parse_delays(optarg, &cfg.task)) {
+                cli_error("train", "--tau: expected up to %d non-negative integers separated by commas, got '%s'",
+                          SSM_MAX_OUTPUTS, optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_FREEZE:
+            if (strcmp(optarg, "none") != 0 && ssm_groups_parse(optarg, &cfg.train.frozen, &err)) {
+                cli_error("train", "%s", err.message);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_OPTIMIZER:
+            if (strcmp(optarg, "adamw") == 0)
+                cfg.train.optimizer = SSM_OPT_ADAMW;
+            else if (strcmp(optarg, "sgd") == 0)
+                cfg.train.optimizer = SSM_OPT_SGD;
+            else {
+                cli_error("train", "--optimizer: expected adamw or sgd, got '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_LENGTH: case OPT_TMODES: case OPT_TWASHOUT: case OPT_NTRAIN: case OPT_NVAL:
+        case OPT_EPOCHS: case OPT_BATCH: {
+            const char *name = id == OPT_LENGTH ? "length" : id == OPT_TMODES ? "teacher-modes"
+                             : id == OPT_TWASHOUT ? "washout" : id == OPT_NTRAIN ? "train"
+                             : id == OPT_NVAL ? "val" : id == OPT_EPOCHS ? "epochs" : "batch";
+            if (cli_parse_long("train", name, optarg, id == OPT_TWASHOUT ? 0 : 1, &l))
+                return EXIT_USAGE;
+            size_t *target = id == OPT_LENGTH ? &cfg.task.length : id == OPT_TMODES ? &cfg.task.teacher_modes
+                           : id == OPT_TWASHOUT ? &cfg.task.washout : id == OPT_NTRAIN ? &cfg.task.n_train
+                           : id == OPT_NVAL ? &cfg.task.n_val : id == OPT_EPOCHS ? &cfg.train.epochs
+                                                                                 : &cfg.train.batch;
+            *target = (size_t)l;
+            break;
+        }
+        case OPT_NOISE: case OPT_TMEM: case OPT_LR: case OPT_LR_SSM: case OPT_WD: case OPT_WARMUP:
+        case OPT_THRESHOLD: case OPT_RIDGE: {
+            const char *name = id == OPT_NOISE ? "noise" : id == OPT_TMEM ? "teacher-memory" : id == OPT_LR ? "lr"
+                             : id == OPT_LR_SSM ? "lr-ssm" : id == OPT_WD ? "weight-decay"
+                             : id == OPT_WARMUP ? "warmup" : id == OPT_THRESHOLD ? "threshold" : "ridge";
+            if (cli_parse_double("train", name, optarg, &v))
+                return EXIT_USAGE;
+            if (v < 0 || (id == OPT_WARMUP && v > 1)) {
+                cli_error("train", "--%s: out of range, got %s", name, optarg);
+                return EXIT_USAGE;
+            }
+            double *target = id == OPT_NOISE ? &cfg.task.noise : id == OPT_TMEM ? &cfg.task.teacher_memory
+                           : id == OPT_LR ? &cfg.train.lr : id == OPT_LR_SSM ? &cfg.train.lr_ssm
+                           : id == OPT_WD ? &cfg.train.weight_decay : id == OPT_WARMUP ? &cfg.train.warmup
+                           : id == OPT_THRESHOLD ? &cfg.train.threshold : &ridge;
+            *target = v;
+            break;
+        }
+        case OPT_IMPORT: import_path = optarg; break;
+        case OPT_EXPORT: export_path = optarg; break;
+        default:
+            cli_error("train", "option not valid for train (see 'ssmsweep train --help')");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_error("train", "unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (cfg.task.type != SSM_TASK_MULTI_DELAY && cfg.task.n_delays > 1) {
+        cli_error("train", "--tau: several delays need --task multi-delay");
+        return EXIT_USAGE;
+    }
+    cfg.ridge = ridge;
+    cfg.import_path = import_path;
+    cfg.export_path = export_path;
+
+    ssm_error err;
+    sw_train_outcome out;
+    ssm_status st = sw_train_validate(&cfg, &err);
+    if (st == SSM_OK) {
+        printf("epoch,train_loss,val_loss,seconds\n");
+        st = sw_train_run(&cfg, print_epoch, NULL, &out, &err);
+    }
+    if (st) {
+        cli_error("train", "%s", err.message);
+        return st == SSM_EINVAL || st == SSM_EIO ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    sw_train_outcome_print(&cfg, &out, stderr);
+    sw_train_outcome_free(&out);
+    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

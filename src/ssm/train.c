@@ -1,0 +1,1164 @@
+#include "config.h"
+
+#include "train.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cblas.h>
+/* after complex.h: fftw_complex is then the C99 double complex */
+#include <fftw3.h>
+#include <lapacke.h>
+
+#include "diagonal.h"
+#include "projector.h"
+#include "rng.h"
+#include "spectrum.h"
+
+/* Stream ids (see spectrum.c and mf.c for the others). */
+enum { STREAM_TRAIN_DATA = 10, STREAM_VAL_DATA = 11, STREAM_TEACHER = 12, STREAM_NOISE = 13,
+       STREAM_SHUFFLE = 14 };
+
+/* Complex products in the hot loops: C99's operator* checks for NaN and
+ * may call __muldc3; every value here is finite, so the textbook formula
+ * is exact enough and several times faster. */
+static inline double complex cmul(double complex a, double complex b)
+{
+    return CMPLX(creal(a) * creal(b) - cimag(a) * cimag(b), creal(a) * cimag(b) + cimag(a) * creal(b));
+}
+
+/* Powers are recomputed exactly every so many steps (a running product
+ * drifts by one ulp per step). */
+#define POWER_RESTART 256
+
+static const char *const group_names[SSM_GROUP_COUNT] = {"A_re", "A_im", "dt", "B", "C", "D", "bias"};
+
+const char *ssm_group_name(ssm_param_group g)
+{
+    return (unsigned)g < SSM_GROUP_COUNT ? group_names[g] : "?";
+}
+
+ssm_status ssm_groups_parse(const char *list, unsigned *mask, ssm_error *err)
+{
+    *mask = 0;
+    const char *p = list;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int found = 0;
+        if (len == 1 && (*p == 'A' || *p == 'a')) {
+            *mask |= 1u << SSM_GROUP_A_RE | 1u << SSM_GROUP_A_IM;
+            found = 1;
+        }
+        for (int g = 0; g < SSM_GROUP_COUNT && !found; ++g)
+            if (strlen(group_names[g]) == len && strncasecmp(p, group_names[g], len) == 0) {
+                *mask |= 1u << g;
+                found = 1;
+            }
+        if (!found && len == 6 && strncasecmp(p, "output", 6) == 0) {
+            *mask |= 1u << SSM_GROUP_C | 1u << SSM_GROUP_D | 1u << SSM_GROUP_BIAS;
+            found = 1;
+        }
+        if (!found)
+            return ssm_fail(err, SSM_EINVAL,
+                            "--freeze: unknown parameter group '%.*s' (expected A, A_re, A_im, dt, B, C, D, bias)",
+                            (int)len, p);
+        p += len;
+        if (*p == ',')
+            ++p;
+    }
+    return SSM_OK;
+}
+
+/* ---- the model ------------------------------------------------------------------ */
+
+static size_t n_modes(const ssm_dssm *m)
+{
+    return m->n_real + m->n_pair;
+}
+
+ssm_status ssm_dssm_alloc(ssm_dssm *m, size_t n_real, size_t n_pair, size_t n_out, ssm_disc disc,
+                          ssm_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->n_real = n_real;
+    m->n_pair = n_pair;
+    m->n_out = n_out;
+    m->disc = disc;
+    m->n_features = n_real + 2 * n_pair;
+    size_t len[SSM_GROUP_COUNT] = {
+        [SSM_GROUP_A_RE] = n_real + n_pair, [SSM_GROUP_A_IM] = n_pair, [SSM_GROUP_DT] = 1,
+        [SSM_GROUP_B] = m->n_features,      [SSM_GROUP_C] = n_out * m->n_features,
+        [SSM_GROUP_D] = n_out,              [SSM_GROUP_BIAS] = n_out,
+    };
+    size_t off = 0;
+    for (int g = 0; g < SSM_GROUP_COUNT; ++g) {
+        m->offset[g] = off;
+        m->length[g] = len[g];
+        off += len[g];
+    }
+    m->n_params = off;
+    m->theta = calloc(off, sizeof *m->theta);
+    if (!m->theta)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu parameters", off);
+    return SSM_OK;
+}
+
+/* The continuous eigenvalue whose discretization is lambda (inverse of
+ * ssm_discretize_eigenvalue). */
+static double complex undiscretize(double complex lambda, double dt, ssm_disc disc)
+{
+    if (disc == SSM_DISC_BILINEAR)
+        return (2.0 / dt) * (lambda - 1.0) / (lambda + 1.0);
+    return clog(lambda) / dt;
+}
+
+ssm_status ssm_dssm_init(ssm_dssm *m, const ssm_model *model, size_t n_out, ssm_error *err)
+{
+    ssm_spectrum sp = {0};
+    ssm_modes modes = {0};
+    ssm_status st;
+    memset(m, 0, sizeof *m);
+    if (model->init == SSM_INIT_LEGS_DENSE)
+        return ssm_fail(err, SSM_EINVAL, "--init legs-dense is not a diagonal model (use s4d-real)");
+    if (n_out < 1 || n_out > SSM_MAX_OUTPUTS)
+        return ssm_fail(err, SSM_EINVAL, "outputs: %zu is outside 1..%d", n_out, SSM_MAX_OUTPUTS);
+    st = ssm_spectrum_build(model, &sp, err);
+    if (st == SSM_OK)
+        st = ssm_modes_from_spectrum(&sp, &modes, err);
+    if (st)
+        goto done;
+    /* under ZOH a negative real eigenvalue has no real continuous preimage:
+     * it becomes a pair at angle pi, whose conjugate is itself */
+    size_t n_neg = 0;
+    for (size_t k = 0; k < modes.n_real; ++k) {
+        if (!(modes.real[k] != 0.0)) {
+            st = ssm_fail(err, SSM_EINVAL, "eigenvalue 0 cannot be trained (log of 0)");
+            goto done;
+        }
+        n_neg += modes.real[k] < 0 && model->disc == SSM_DISC_ZOH;
+    }
+    st = ssm_dssm_alloc(m, modes.n_real - n_neg, modes.n_pair + n_neg, n_out, model->disc, err);
+    if (st)
+        goto done;
+    /* discrete families have no dt of their own: --dt sets the scale of
+     * their continuous-time parameters */
+    const double dt = model->dt;
+    double *p_re = m->theta + m->offset[SSM_GROUP_A_RE], *p_im = m->theta + m->offset[SSM_GROUP_A_IM];
+    double *b = m->theta + m->offset[SSM_GROUP_B];
+    size_t r = 0, p = 0;
+    for (size_t k = 0; k < modes.n_real; ++k) {
+        double complex a = undiscretize(modes.real[k], dt, model->disc);
+        if (fabs(cimag(a)) == 0) {
+            p_re[r] = log(-creal(a));
+            b[r++] = 1.0;
+        } else {
+            p_re[m->n_real + p] = log(-creal(a));
+            p_im[p] = fabs(cimag(a));
+            b[m->n_real + 2 * p] = 1.0;
+            ++p;
+        }
+    }
+    for (size_t k = 0; k < modes.n_pair; ++k, ++p) {
+        double complex a = undiscretize(modes.pair[k], dt, model->disc);
+        if (!(creal(a) < 0)) {
+            st = ssm_fail(err, SSM_EINVAL, "eigenvalue %g%+gi is not stable: cannot be trained",
+                          creal(modes.pair[k]), cimag(modes.pair[k]));
+            goto done;
+        }
+        p_re[m->n_real + p] = log(-creal(a));
+        p_im[p] = cimag(a);
+        b[m->n_real + 2 * p] = 1.0;   /* b = 1 + 0i, as in S4D */
+    }
+    for (size_t k = 0; k < m->n_real; ++k)
+        if (!isfinite(p_re[k])) {
+            st = ssm_fail(err, SSM_EINVAL, "eigenvalue %g is not stable: cannot be trained", modes.real[k]);
+            goto done;
+        }
+    m->theta[m->offset[SSM_GROUP_DT]] = log(dt);
+done:
+    ssm_modes_free(&modes);
+    ssm_spectrum_free(&sp);
+    if (st)
+        ssm_dssm_free(m);
+    return st;
+}
+
+ssm_status ssm_dssm_copy(ssm_dssm *dst, const ssm_dssm *src, ssm_error *err)
+{
+    ssm_status st = ssm_dssm_alloc(dst, src->n_real, src->n_pair, src->n_out, src->disc, err);
+    if (st == SSM_OK)
+        memcpy(dst->theta, src->theta, src->n_params * sizeof *src->theta);
+    return st;
+}
+
+void ssm_dssm_free(ssm_dssm *m)
+{
+    if (!m)
+        return;
+    free(m->theta);
+    m->theta = NULL;
+}
+
+/* Continuous eigenvalue and input weight of mode k. */
+static void mode_continuous(const ssm_dssm *m, size_t k, double complex *a, double complex *b)
+{
+    const double *t = m->theta;
+    double re = -exp(t[m->offset[SSM_GROUP_A_RE] + k]);
+    if (k < m->n_real) {
+        *a = re;
+        *b = t[m->offset[SSM_GROUP_B] + k];
+    } else {
+        size_t p = k - m->n_real, f = m->n_real + 2 * p;
+        *a = CMPLX(re, t[m->offset[SSM_GROUP_A_IM] + p]);
+        *b = CMPLX(t[m->offset[SSM_GROUP_B] + f], t[m->offset[SSM_GROUP_B] + f + 1]);
+    }
+}
+
+static double model_dt(const ssm_dssm *m)
+{
+    return exp(m->theta[m->offset[SSM_GROUP_DT]]);
+}
+
+void ssm_dssm_discretize(const ssm_dssm *m, double complex *lambda, double complex *bbar)
+{
+    const double dt = model_dt(m);
+    for (size_t k = 0; k < n_modes(m); ++k) {
+        double complex a, b;
+        mode_continuous(m, k, &a, &b);
+        if (m->disc == SSM_DISC_BILINEAR) {
+            double complex den = 1.0 - 0.5 * dt * a;
+            lambda[k] = (1.0 + 0.5 * dt * a) / den;
+            bbar[k] = dt * b / den;
+        } else {
+            lambda[k] = cexp(dt * a);
+            bbar[k] = (lambda[k] - 1.0) / a * b;
+        }
+    }
+}
+
+void ssm_dssm_eigenvalues(const ssm_dssm *m, double complex *lambda)
+{
+    double complex *l = malloc(n_modes(m) * sizeof *l), *b = malloc(n_modes(m) * sizeof *b);
+    if (!l || !b) {
+        free(l);
+        free(b);
+        return;
+    }
+    ssm_dssm_discretize(m, l, b);
+    for (size_t k = 0; k < m->n_real; ++k)
+        lambda[k] = l[k];
+    for (size_t p = 0; p < m->n_pair; ++p) {
+        lambda[m->n_real + 2 * p] = l[m->n_real + p];
+        lambda[m->n_real + 2 * p + 1] = conj(l[m->n_real + p]);
+    }
+    free(l);
+    free(b);
+}
+
+/* Readout weight of output o on mode k as a complex number w = wr + i wi
+ * (real modes: imaginary part 0), so that the mode's contribution to y is
+ * Re(conj(w) x). */
+static double complex readout(const ssm_dssm *m, size_t o, size_t k)
+{
+    const double *c = m->theta + m->offset[SSM_GROUP_C] + o * m->n_features;
+    if (k < m->n_real)
+        return c[k];
+    size_t f = m->n_real + 2 * (k - m->n_real);
+    return CMPLX(c[f], c[f + 1]);
+}
+
+/* ---- tasks and data ------------------------------------------------------------------ */
+
+static const char *const task_names[] = {"delay", "teacher", "multi-delay"};
+
+const char *ssm_task_name(ssm_task_type type)
+{
+    return (unsigned)type <= SSM_TASK_MULTI_DELAY ? task_names[type] : "?";
+}
+
+ssm_status ssm_task_parse(const char *name, ssm_task_type *type, ssm_error *err)
+{
+    for (int k = 0; k <= SSM_TASK_MULTI_DELAY; ++k)
+        if (strcmp(name, task_names[k]) == 0) {
+            *type = (ssm_task_type)k;
+            return SSM_OK;
+        }
+    return ssm_fail(err, SSM_EINVAL, "--task: unknown task '%s' (expected delay, teacher or multi-delay)", name);
+}
+
+void ssm_task_defaults(ssm_task *t)
+{
+    memset(t, 0, sizeof *t);
+    t->type = SSM_TASK_DELAY;
+    t->length = 1024;
+    t->n_delays = 1;
+    t->delays[0] = 100;
+    t->teacher_memory = 100;
+    t->teacher_modes = 8;
+    t->noise = 0;
+    t->washout = SIZE_MAX;   /* the largest delay */
+    t->n_train = 256;
+    t->n_val = 64;
+    t->seed = 0;
+}
+
+size_t ssm_task_outputs(const ssm_task *t)
+{
+    return t->type == SSM_TASK_MULTI_DELAY ? t->n_delays : 1;
+}
+
+size_t ssm_task_washout(const ssm_task *t)
+{
+    if (t->washout != SIZE_MAX)
+        return t->washout;
+    size_t w = 0;
+    if (t->type != SSM_TASK_TEACHER)
+        for (size_t k = 0; k < t->n_delays; ++k)
+            w = t->delays[k] > w ? t->delays[k] : w;
+    else
+        w = (size_t)fmin(ceil(3 * t->teacher_memory), (double)t->length / 2);
+    return w;
+}
+
+ssm_status ssm_task_validate(const ssm_task *t, ssm_error *err)
+{
+    if (t->length < 2 || t->length > 100000000UL)
+        return ssm_fail(err, SSM_EINVAL, "--length: %zu is outside 2..1e8", t->length);
+    if (t->n_delays < 1 || t->n_delays > SSM_MAX_OUTPUTS)
+        return ssm_fail(err, SSM_EINVAL, "--tau: between 1 and %d delays", SSM_MAX_OUTPUTS);
+    for (size_t k = 0; k < t->n_delays && t->type != SSM_TASK_TEACHER; ++k)
+        if (t->delays[k] >= t->length)
+            return ssm_fail(err, SSM_EINVAL, "--tau: delay %zu must be shorter than --length %zu",
+                            t->delays[k], t->length);
+    if (t->type == SSM_TASK_TEACHER && !(t->teacher_memory > 0 && isfinite(t->teacher_memory)))
+        return ssm_fail(err, SSM_EINVAL, "--teacher-memory: must be positive, got %g", t->teacher_memory);
+    if (t->type == SSM_TASK_TEACHER && (t->teacher_modes < 1 || t->teacher_modes > 4096))
+        return ssm_fail(err, SSM_EINVAL, "--teacher-modes: %zu is outside 1..4096", t->teacher_modes);
+    if (!(t->noise >= 0 && isfinite(t->noise)))
+        return ssm_fail(err, SSM_EINVAL, "--noise: must be non-negative, got %g", t->noise);
+    if (ssm_task_washout(t) >= t->length)
+        return ssm_fail(err, SSM_EINVAL, "--washout: %zu leaves no time step of the length %zu for the loss",
+                        ssm_task_washout(t), t->length);
+    if (t->n_train < 1 || t->n_val < 1)
+        return ssm_fail(err, SSM_EINVAL, "--train/--val: need at least one sequence each");
+    return SSM_OK;
+}
+
+/* The teacher: teacher_modes random pairs with |lambda| = exp(-1/memory),
+ * random angles and weights, scaled so that the target has unit variance
+ * per unit input variance.  Its kernel over the sequence length. */
+static ssm_status teacher_kernel(const ssm_task *t, double *kernel, ssm_error *err)
+{
+    ssm_rng rng;
+    double radius = exp(-1.0 / t->teacher_memory), norm = 0;
+    ssm_rng_init(&rng, t->seed, 0, STREAM_TEACHER);
+    memset(kernel, 0, t->length * sizeof *kernel);
+    for (size_t j = 0; j < t->teacher_modes; ++j) {
+        double complex l = radius * cexp(I * M_PI * ssm_rng_uniform(&rng));
+        double complex c = CMPLX(ssm_rng_normal(&rng), ssm_rng_normal(&rng));
+        double complex z = 1.0;
+        for (size_t tau = 0; tau < t->length; ++tau) {
+            if (tau % POWER_RESTART == 0)
+                z = ssm_power(l, tau);
+            kernel[tau] += creal(c * z);
+            z *= l;
+        }
+    }
+    for (size_t tau = 0; tau < t->length; ++tau)
+        norm += kernel[tau] * kernel[tau];
+    if (!(norm > 0))
+        return ssm_fail(err, SSM_ENUMERIC, "teacher kernel vanishes");
+    for (size_t tau = 0; tau < t->length; ++tau)
+        kernel[tau] /= sqrt(norm);
+    return SSM_OK;
+}
+
+ssm_status ssm_dataset_make(const ssm_task *t, int split, ssm_dataset *out, ssm_error *err)
+{
+    ssm_status st = ssm_task_validate(t, err);
+    double *kernel = NULL;
+    memset(out, 0, sizeof *out);
+    if (st)
+        return st;
+    const size_t L = t->length, n_out = ssm_task_outputs(t), n = split ? t->n_val : t->n_train;
+    out->n_seq = n;
+    out->length = L;
+    out->n_out = n_out;
+    out->u = malloc(n * L * sizeof *out->u);
+    out->d = calloc(n * n_out * L, sizeof *out->d);
+    if (t->type == SSM_TASK_TEACHER)
+        kernel = malloc(L * sizeof *kernel);
+    if (!out->u || !out->d || (t->type == SSM_TASK_TEACHER && !kernel)) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory for %zu sequences of length %zu", n, L);
+        goto done;
+    }
+    if (kernel && (st = teacher_kernel(t, kernel, err)))
+        goto done;
+    for (size_t s = 0; s < n; ++s) {
+        ssm_rng rng, noise;
+        double *u = out->u + s * L;
+        /* each sequence has its own stream: the data do not depend on n */
+        ssm_rng_init(&rng, t->seed, s, split ? STREAM_VAL_DATA : STREAM_TRAIN_DATA);
+        ssm_rng_init(&noise, t->seed, s, STREAM_NOISE + 16 * (uint64_t)split);
+        for (size_t i = 0; i < L; ++i)
+            u[i] = 2.0 * ssm_rng_uniform(&rng) - 1.0;
+        for (size_t o = 0; o < n_out; ++o) {
+            double *d = out->d + (s * n_out + o) * L;
+            if (t->type == SSM_TASK_TEACHER) {
+                /* direct causal convolution: done once per dataset */
+                for (size_t i = 0; i < L; ++i) {
+                    double acc = 0;
+                    for (size_t tau = 0; tau <= i; ++tau)
+                        acc += kernel[tau] * u[i - tau];
+                    d[i] = acc;
+                }
+            } else {
+                size_t tau = t->delays[o];
+                for (size_t i = tau; i < L; ++i)
+                    d[i] = u[i - tau];
+            }
+            if (t->noise > 0)
+                for (size_t i = 0; i < L; ++i)
+                    d[i] += t->noise * ssm_rng_normal(&noise);
+        }
+    }
+done:
+    free(kernel);
+    if (st)
+        ssm_dataset_free(out);
+    return st;
+}
+
+void ssm_dataset_free(ssm_dataset *d)
+{
+    if (!d)
+        return;
+    free(d->u);
+    free(d->d);
+    fftw_free(d->uf);
+    d->u = d->d = NULL;
+    d->uf = NULL;
+}
+
+/* ---- loss and gradient ------------------------------------------------------------------ */
+
+ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_error *err)
+{
+    const size_t L = d->length, nf = L + 1, n = 2 * L;
+    double *buf = fftw_malloc(n * sizeof *buf);
+    fftw_free(d->uf);
+    d->uf = fftw_malloc((d->n_seq ? d->n_seq : 1) * nf * sizeof *d->uf);
+    fftw_plan plan = buf && d->uf ? fftw_plan_dft_r2c_1d((int)n, buf, d->uf, FFTW_ESTIMATE) : NULL;
+    if (!plan) {
+        fftw_free(buf);
+        fftw_free(d->uf);
+        d->uf = NULL;
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for the input spectra");
+    }
+    for (size_t s = 0; s < d->n_seq; ++s) {
+        memcpy(buf, d->u + s * L, L * sizeof *buf);
+        memset(buf + L, 0, L * sizeof *buf);
+        fftw_execute_dft_r2c(plan, buf, d->uf + s * nf);
+    }
+    fftw_destroy_plan(plan);
+    fftw_free(buf);
+    return SSM_OK;
+}
+
+/* Powers lambda_k^tau for every mode at once, in structure-of-arrays form
+ * so the modes' independent recurrences pipeline (and vectorize) instead
+ * of each waiting on its own multiply latency. */
+typedef struct {
+    size_t n;
+    double *re, *im, *lre, *lim;
+} power_walk;
+
+static void power_walk_reset(power_walk *p, const double complex *lambda, size_t tau)
+{
+    for (size_t k = 0; k < p->n; ++k) {
+        double complex z = ssm_power(lambda[k], tau);
+        p->re[k] = creal(z);
+        p->im[k] = cimag(z);
+        p->lre[k] = creal(lambda[k]);
+        p->lim[k] = cimag(lambda[k]);
+    }
+}
+
+static void power_walk_step(power_walk *p)
+{
+    for (size_t k = 0; k < p->n; ++k) {
+        double r = p->re[k] * p->lre[k] - p->im[k] * p->lim[k];
+        double i = p->re[k] * p->lim[k] + p->im[k] * p->lre[k];
+        p->re[k] = r;
+        p->im[k] = i;
+    }
+}
+
+struct ssm_grad_work {
+    size_t length, fft_len, n_freq, batch, n_out, n_modes;
+    double *kernel;                 /* n_out x L */
+    double *dkernel;                /* n_out x L */
+    double *real_buf;               /* fft_len */
+    fftw_complex *kf;               /* n_out x n_freq: FFT of the kernels */
+    fftw_complex *uf;               /* batch x n_freq: FFT of the inputs */
+    fftw_complex *acc;              /* n_freq accumulator */
+    fftw_complex *spec;             /* n_freq scratch */
+    double *y;                      /* L */
+    double complex *lambda, *bbar;  /* per mode */
+    power_walk walk;                /* per mode: lambda^tau */
+    double *qr, *qi;                /* per mode: conj(w) bbar of one output */
+    double *prev_re, *prev_im;      /* per mode: lambda^(tau-1) */
+    double *s0r, *s0i, *s1r, *s1i;  /* n_out x modes: kernel-gradient sums */
+    double *soa;                    /* the block behind the per-mode arrays */
+    fftw_plan forward, backward;
+};
+
+ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_grad_work **out,
+                             ssm_error *err)
+{
+    ssm_grad_work *w = calloc(1, sizeof *w);
+    *out = NULL;
+    if (!w)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory");
+    w->length = length;
+    w->fft_len = 2 * length;   /* zero padding: linear, not circular, convolution */
+    w->n_freq = length + 1;
+    w->batch = batch;
+    w->n_out = m->n_out;
+    w->n_modes = n_modes(m);
+    w->kernel = malloc(m->n_out * length * sizeof *w->kernel);
+    w->dkernel = malloc(m->n_out * length * sizeof *w->dkernel);
+    w->real_buf = fftw_malloc(w->fft_len * sizeof *w->real_buf);
+    w->kf = fftw_malloc(m->n_out * w->n_freq * sizeof *w->kf);
+    w->uf = fftw_malloc(batch * w->n_freq * sizeof *w->uf);
+    w->acc = fftw_malloc(w->n_freq * sizeof *w->acc);
+    w->spec = fftw_malloc(w->n_freq * sizeof *w->spec);
+    w->y = malloc(length * sizeof *w->y);
+    w->lambda = malloc((w->n_modes ? w->n_modes : 1) * sizeof *w->lambda);
+    w->bbar = malloc((w->n_modes ? w->n_modes : 1) * sizeof *w->bbar);
+    const size_t nm = w->n_modes ? w->n_modes : 1;
+    w->soa = malloc((8 + 4 * m->n_out) * nm * sizeof *w->soa);
+    if (w->soa) {
+        double *q = w->soa;
+        double **slots[] = {&w->walk.re, &w->walk.im, &w->walk.lre, &w->walk.lim, &w->qr, &w->qi, &w->prev_re,
+                            &w->prev_im};
+        for (size_t k = 0; k < sizeof slots / sizeof slots[0]; ++k, q += nm)
+            *slots[k] = q;
+        w->s0r = q;
+        w->s0i = q + m->n_out * nm;
+        w->s1r = q + 2 * m->n_out * nm;
+        w->s1i = q + 3 * m->n_out * nm;
+        w->walk.n = w->n_modes;
+    }
+    if (!w->kernel || !w->dkernel || !w->real_buf || !w->kf || !w->uf || !w->acc || !w->spec || !w->y ||
+        !w->lambda || !w->bbar || !w->soa) {
+        ssm_grad_work_free(w);
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for the training workspace (L = %zu)", length);
+    }
+    /* FFTW_ESTIMATE: the plan, hence every rounding, is the same on every
+     * run and every rank; measured plans could differ and break
+     * bit-for-bit reproducibility */
+    w->forward = fftw_plan_dft_r2c_1d((int)w->fft_len, w->real_buf, w->spec, FFTW_ESTIMATE);
+    w->backward = fftw_plan_dft_c2r_1d((int)w->fft_len, w->spec, w->real_buf, FFTW_ESTIMATE);
+    if (!w->forward || !w->backward) {
+        ssm_grad_work_free(w);
+        return ssm_fail(err, SSM_ENUMERIC, "FFTW could not plan a transform of length %zu", 2 * length);
+    }
+    *out = w;
+    return SSM_OK;
+}
+
+void ssm_grad_work_free(ssm_grad_work *w)
+{
+    if (!w)
+        return;
+    if (w->forward)
+        fftw_destroy_plan(w->forward);
+    if (w->backward)
+        fftw_destroy_plan(w->backward);
+    free(w->kernel);
+    free(w->dkernel);
+    fftw_free(w->real_buf);
+    fftw_free(w->kf);
+    fftw_free(w->uf);
+    fftw_free(w->acc);
+    fftw_free(w->spec);
+    free(w->y);
+    free(w->lambda);
+    free(w->bbar);
+    free(w->soa);
+    free(w);
+}
+
+/* FFT of x (length n, zero-padded to fft_len) into dst. */
+static void fft_forward(ssm_grad_work *w, const double *x, size_t n, fftw_complex *dst)
+{
+    memcpy(w->real_buf, x, n * sizeof *x);
+    memset(w->real_buf + n, 0, (w->fft_len - n) * sizeof *w->real_buf);
+    fftw_execute_dft_r2c(w->forward, w->real_buf, dst);
+}
+
+/* Inverse FFT of w->spec into w->real_buf, normalized. */
+static void fft_backward(ssm_grad_work *w)
+{
+    fftw_execute_dft_c2r(w->backward, w->spec, w->real_buf);
+    const double scale = 1.0 / (double)w->fft_len;
+    for (size_t i = 0; i < w->fft_len; ++i)
+        w->real_buf[i] *= scale;
+}
+
+/* K_o[tau] = sum_k Re(conj(w_ok) bbar_k lambda_k^tau) */
+static void compute_kernels(const ssm_dssm *m, ssm_grad_work *w)
+{
+    const size_t L = w->length, nm = w->n_modes;
+    power_walk *p = &w->walk;
+    for (size_t o = 0; o < m->n_out; ++o) {
+        double *qr = w->qr, *qi = w->qi, *kernel = w->kernel + o * L;
+        for (size_t k = 0; k < nm; ++k) {
+            double complex q = conj(readout(m, o, k)) * w->bbar[k];
+            qr[k] = creal(q);
+            qi[k] = cimag(q);
+        }
+        for (size_t tau = 0; tau < L; ++tau) {
+            if (tau % POWER_RESTART == 0)
+                power_walk_reset(p, w->lambda, tau);
+            double acc = 0;
+            for (size_t k = 0; k < nm; ++k)
+                acc += qr[k] * p->re[k] - qi[k] * p->im[k];
+            kernel[tau] = acc;
+            power_walk_step(p);
+        }
+    }
+}
+
+/* Chain rule from d(loss)/d(kernel) to the parameters of every mode.  With
+ * the Wirtinger-style convention delta_z = dL/dRe z + i dL/dIm z, a
+ * holomorphic map z -> f(z) pulls gradients back as delta_z = conj(f') delta_f. */
+static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
+{
+    const size_t L = w->length, no = m->n_out;
+    const double dt = model_dt(m);
+    double ddt = 0;
+    /* s0[o][k] = sum_tau dK_o[tau] lambda_k^tau, s1[o][k] = sum_tau tau dK_o[tau] lambda_k^(tau-1),
+     * all modes advancing together (see power_walk) */
+    const size_t nm = w->n_modes;
+    power_walk *walk = &w->walk;
+    for (size_t o = 0; o < no; ++o) {
+        double *s0r = w->s0r + o * nm, *s0i = w->s0i + o * nm, *s1r = w->s1r + o * nm, *s1i = w->s1i + o * nm;
+        double *pr = w->prev_re, *pi = w->prev_im;
+        const double *dk = w->dkernel + o * L;
+        memset(s0r, 0, nm * sizeof *s0r);
+        memset(s0i, 0, nm * sizeof *s0i);
+        memset(s1r, 0, nm * sizeof *s1r);
+        memset(s1i, 0, nm * sizeof *s1i);
+        for (size_t tau = 0; tau < L; ++tau) {
+            if (tau % POWER_RESTART == 0) {
+                power_walk_reset(walk, w->lambda, tau);
+                for (size_t k = 0; k < nm; ++k) {
+                    double complex zp = tau ? ssm_power(w->lambda[k], tau - 1) : 0.0;
+                    pr[k] = creal(zp);
+                    pi[k] = cimag(zp);
+                }
+            }
+            const double g = dk[tau], gt = g * (double)tau;
+            for (size_t k = 0; k < nm; ++k) {
+                s0r[k] += g * walk->re[k];
+                s0i[k] += g * walk->im[k];
+                s1r[k] += gt * pr[k];
+                s1i[k] += gt * pi[k];
+                pr[k] = walk->re[k];
+                pi[k] = walk->im[k];
+            }
+            power_walk_step(walk);
+        }
+    }
+    for (size_t k = 0; k < nm; ++k) {
+        const double complex l = w->lambda[k], bbar = w->bbar[k];
+        double complex s0[SSM_MAX_OUTPUTS], s1[SSM_MAX_OUTPUTS];
+        for (size_t o = 0; o < no; ++o) {
+            s0[o] = CMPLX(w->s0r[o * nm + k], w->s0i[o * nm + k]);
+            s1[o] = CMPLX(w->s1r[o * nm + k], w->s1i[o * nm + k]);
+        }
+        /* K_o = Re(q_o lambda^tau), q_o = conj(w_o) bbar:
+         * delta_q = conj(s0), delta_lambda = sum_o conj(q_o s1_o) */
+        double complex d_lambda = 0, d_bbar = 0;
+        for (size_t o = 0; o < no; ++o) {
+            double complex wo = readout(m, o, k), q = conj(wo) * bbar, dq = conj(s0[o]);
+            d_lambda += conj(q * s1[o]);
+            d_bbar += wo * dq;
+            double *c = grad + m->offset[SSM_GROUP_C] + o * m->n_features;
+            if (k < m->n_real) {
+                c[k] += creal(dq) * creal(bbar);
+            } else {
+                size_t f = m->n_real + 2 * (k - m->n_real);
+                c[f] += creal(dq) * creal(bbar) + cimag(dq) * cimag(bbar);
+                c[f + 1] += creal(dq) * cimag(bbar) - cimag(dq) * creal(bbar);
+            }
+        }
+        if (k < m->n_real) {   /* a real mode sees only real parts */
+            d_lambda = creal(d_lambda);
+            d_bbar = creal(d_bbar);
+        }
+        double complex a, b;
+        mode_continuous(m, k, &a, &b);
+        double complex dl_da, dl_ddt, db_da, db_ddt, phi;
+        if (m->disc == SSM_DISC_BILINEAR) {
+            double complex den = 1.0 - 0.5 * dt * a;
+            dl_da = dt / (den * den);
+            dl_ddt = a / (den * den);
+            phi = dt / den;
+            db_da = 0.5 * dt * dt / (den * den) * b;
+            db_ddt = b / (den * den);
+        } else {
+            phi = (l - 1.0) / a;
+            dl_da = dt * l;
+            dl_ddt = a * l;
+            db_da = (dt * l * a - (l - 1.0)) / (a * a) * b;
+            db_ddt = l * b;
+        }
+        double complex d_a = conj(dl_da) * d_lambda + conj(db_da) * d_bbar;
+        double complex d_b = conj(phi) * d_bbar;
+        ddt += creal(conj(d_lambda) * dl_ddt) + creal(conj(d_bbar) * db_ddt);
+        grad[m->offset[SSM_GROUP_A_RE] + k] += creal(d_a) * creal(a);   /* Re a = -exp(p_re) */
+        if (k < m->n_real) {
+            grad[m->offset[SSM_GROUP_B] + k] += creal(d_b);
+        } else {
+            size_t p = k - m->n_real, f = m->n_real + 2 * p;
+            grad[m->offset[SSM_GROUP_A_IM] + p] += cimag(d_a);
+            grad[m->offset[SSM_GROUP_B] + f] += creal(d_b);
+            grad[m->offset[SSM_GROUP_B] + f + 1] += cimag(d_b);
+        }
+    }
+    grad[m->offset[SSM_GROUP_DT]] += ddt * dt;   /* p_dt = log dt */
+}
+
+ssm_status ssm_loss_grad(const ssm_dssm *m, const ssm_dataset *data, size_t first, size_t count,
+                         size_t washout, ssm_grad_work *w, double *loss, double *grad, ssm_error *err)
+{
+    const size_t L = data->length, no = m->n_out, nf = w->n_freq;
+    if (L != w->length || count > w->batch || first + count > data->n_seq || no != data->n_out)
+        return ssm_fail(err, SSM_EINVAL, "internal: batch does not fit the workspace");
+    ssm_dssm_discretize(m, w->lambda, w->bbar);
+    compute_kernels(m, w);
+    for (size_t o = 0; o < no; ++o)
+        fft_forward(w, w->kernel + o * L, L, w->kf + o * nf);
+    /* the inputs' spectra do not change during training: use the ones the
+     * dataset caches (ssm_dataset_prepare) when it has them */
+    const fftw_complex *ufs = w->uf;
+    if (data->uf) {
+        ufs = data->uf + first * nf;
+    } else {
+        for (size_t s = 0; s < count; ++s)
+            fft_forward(w, data->u + (first + s) * L, L, w->uf + s * nf);
+    }
+    const double *D = m->theta + m->offset[SSM_GROUP_D], *bias = m->theta + m->offset[SSM_GROUP_BIAS];
+    const double norm = 1.0 / ((double)count * (double)no * (double)(L - washout));
+    double total = 0;
+    if (grad)
+        memset(grad, 0, m->n_params * sizeof *grad);
+    for (size_t o = 0; o < no; ++o) {
+        memset(w->acc, 0, nf * sizeof *w->acc);
+        for (size_t s = 0; s < count; ++s) {
+            const double *u = data->u + (first + s) * L, *d = data->d + ((first + s) * no + o) * L;
+            const fftw_complex *uf = ufs + s * nf, *kf = w->kf + o * nf;
+            for (size_t f = 0; f < nf; ++f)   /* y = K * u */
+                w->spec[f] = cmul(uf[f], kf[f]);
+            fft_backward(w);
+            double gD = 0, gbias = 0;
+            for (size_t i = 0; i < L; ++i) {
+                double y = w->real_buf[i] + D[o] * u[i] + bias[o], e = i >= washout ? y - d[i] : 0.0;
+                total += e * e;
+                w->y[i] = 2.0 * e * norm;   /* dL/dy */
+                gD += w->y[i] * u[i];
+                gbias += w->y[i];
+            }
+            if (!grad)
+                continue;
+            grad[m->offset[SSM_GROUP_D] + o] += gD;
+            grad[m->offset[SSM_GROUP_BIAS] + o] += gbias;
+            /* dL/dK[tau] = sum_i g_i u_{i - tau}: accumulate G conj(U) */
+            fft_forward(w, w->y, L, w->spec);
+            for (size_t f = 0; f < nf; ++f)
+                w->acc[f] += cmul(w->spec[f], conj(uf[f]));
+        }
+        if (grad) {
+            memcpy(w->spec, w->acc, nf * sizeof *w->acc);
+            fft_backward(w);
+            memcpy(w->dkernel + o * L, w->real_buf, L * sizeof *w->dkernel);
+        }
+    }
+    *loss = total * norm;
+    if (!isfinite(*loss))
+        return ssm_fail(err, SSM_ENUMERIC, "loss is not finite");
+    if (grad)
+        kernel_backward(m, w, grad);
+    return SSM_OK;
+}
+
+/* ---- training ---------------------------------------------------------------------------- */
+
+void ssm_train_options_defaults(ssm_train_options *o)
+{
+    o->optimizer = SSM_OPT_ADAMW;
+    o->epochs = 50;
+    o->batch = 32;
+    o->lr = 1e-2;
+    o->lr_ssm = 1e-3;
+    o->weight_decay = 0.01;
+    o->warmup = 0.1;
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->eps = 1e-8;
+    o->frozen = 0;
+    o->threshold = 0.1;
+}
+
+static int is_ssm_group(int g)
+{
+    return g == SSM_GROUP_A_RE || g == SSM_GROUP_A_IM || g == SSM_GROUP_DT;
+}
+
+/* Linear warm-up, then cosine decay to zero. */
+static double schedule(double progress, double warmup)
+{
+    if (warmup > 0 && progress < warmup)
+        return (progress + 1e-12) / warmup;
+    double p = warmup < 1 ? (progress - warmup) / (1 - warmup) : 1;
+    return 0.5 * (1 + cos(M_PI * fmin(fmax(p, 0), 1)));
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static ssm_status mean_loss(const ssm_dssm *m, const ssm_dataset *data, size_t washout, ssm_grad_work *w,
+                            double *out, ssm_error *err)
+{
+    double sum = 0;
+    for (size_t first = 0; first < data->n_seq; first += w->batch) {
+        size_t count = data->n_seq - first < w->batch ? data->n_seq - first : w->batch;
+        double loss = 0;
+        ssm_status st = ssm_loss_grad(m, data, first, count, washout, w, &loss, NULL, err);
+        if (st)
+            return st;
+        sum += loss * (double)count;
+    }
+    *out = sum / (double)data->n_seq;
+    return SSM_OK;
+}
+
+ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options *opt, ssm_epoch_callback cb,
+                     void *ctx, ssm_train_summary *summary, ssm_error *err)
+{
+    ssm_dataset train = {0}, val = {0};
+    ssm_grad_work *w = NULL;
+    double *grad = NULL, *mom = NULL, *vel = NULL;
+    size_t *order = NULL;
+    const size_t washout = ssm_task_washout(task);
+    ssm_status st = ssm_task_validate(task, err);
+    memset(summary, 0, sizeof *summary);
+    summary->epochs_to_threshold = -1;
+    if (st)
+        return st;
+    if (opt->batch < 1 || opt->epochs < 1)
+        return ssm_fail(err, SSM_EINVAL, "--batch and --epochs must be at least 1");
+    if (!(opt->lr >= 0 && opt->lr_ssm >= 0 && isfinite(opt->lr) && isfinite(opt->lr_ssm)))
+        return ssm_fail(err, SSM_EINVAL, "--lr/--lr-ssm: must be non-negative and finite");
+    if (ssm_task_outputs(task) != m->n_out)
+        return ssm_fail(err, SSM_EINVAL, "the model has %zu outputs, the task %zu", m->n_out,
+                        ssm_task_outputs(task));
+    const size_t batch = opt->batch < task->n_train ? opt->batch : task->n_train;
+    st = ssm_dataset_make(task, 0, &train, err);
+    if (st == SSM_OK)
+        st = ssm_dataset_make(task, 1, &val, err);
+    if (st == SSM_OK)
+        st = ssm_dataset_prepare(&train, err);
+    if (st == SSM_OK)
+        st = ssm_dataset_prepare(&val, err);
+    if (st == SSM_OK)
+        st = ssm_grad_work_new(m, task->length, batch > 64 ? batch : 64, &w, err);
+    if (st)
+        goto done;
+    grad = calloc(m->n_params, sizeof *grad);
+    mom = calloc(m->n_params, sizeof *mom);
+    vel = calloc(m->n_params, sizeof *vel);
+    order = malloc(train.n_seq * sizeof *order);
+    if (!grad || !mom || !vel || !order) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory for the optimizer");
+        goto done;
+    }
+    double t0 = seconds_now();
+    if ((st = mean_loss(m, &val, washout, w, &summary->init_val_loss, err)))
+        goto done;
+    const size_t steps_per_epoch = (train.n_seq + batch - 1) / batch, total_steps = steps_per_epoch * opt->epochs;
+    size_t step = 0;
+    ssm_rng shuffle;
+    ssm_rng_init(&shuffle, task->seed, 0, STREAM_SHUFFLE);
+    for (size_t i = 0; i < train.n_seq; ++i)
+        order[i] = i;
+    ssm_dataset view = train;   /* batches are gathered in shuffled order into a copy */
+    const size_t nf = train.length + 1;
+    view.u = malloc(batch * train.length * sizeof *view.u);
+    view.d = malloc(batch * train.n_out * train.length * sizeof *view.d);
+    view.uf = fftw_malloc(batch * nf * sizeof *view.uf);
+    if (!view.u || !view.d || !view.uf) {
+        ssm_dataset_free(&view);
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+        goto done;
+    }
+    view.n_seq = batch;
+    for (size_t epoch = 1; epoch <= opt->epochs; ++epoch) {
+        double epoch_loss = 0;
+        for (size_t i = train.n_seq; i > 1; --i) {   /* Fisher-Yates, seeded */
+            size_t j = (size_t)(ssm_rng_uniform(&shuffle) * (double)i);
+            size_t tmp = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = tmp;
+        }
+        for (size_t first = 0; first < train.n_seq; first += batch, ++step) {
+            size_t count = train.n_seq - first < batch ? train.n_seq - first : batch;
+            for (size_t s = 0; s < count; ++s) {
+                size_t src = order[first + s];
+                memcpy(view.u + s * train.length, train.u + src * train.length, train.length * sizeof *view.u);
+                memcpy(view.d + s * train.n_out * train.length, train.d + src * train.n_out * train.length,
+                       train.n_out * train.length * sizeof *view.d);
+                memcpy(view.uf + s * nf, train.uf + src * nf, nf * sizeof *view.uf);
+            }
+            double loss;
+            if ((st = ssm_loss_grad(m, &view, 0, count, washout, w, &loss, grad, err)))
+                break;
+            epoch_loss += loss * (double)count;
+            double factor = schedule((double)step / (double)total_steps, opt->warmup);
+            for (int g = 0; g < SSM_GROUP_COUNT; ++g) {
+                if (opt->frozen & (1u << g))
+                    continue;
+                double lr = (is_ssm_group(g) ? opt->lr_ssm : opt->lr) * factor;
+                double wd = is_ssm_group(g) ? 0.0 : opt->weight_decay;
+                for (size_t i = m->offset[g]; i < m->offset[g] + m->length[g]; ++i) {
+                    if (opt->optimizer == SSM_OPT_SGD) {
+                        m->theta[i] -= lr * (grad[i] + wd * m->theta[i]);
+                        continue;
+                    }
+                    mom[i] = opt->beta1 * mom[i] + (1 - opt->beta1) * grad[i];
+                    vel[i] = opt->beta2 * vel[i] + (1 - opt->beta2) * grad[i] * grad[i];
+                    double mhat = mom[i] / (1 - pow(opt->beta1, (double)(step + 1)));
+                    double vhat = vel[i] / (1 - pow(opt->beta2, (double)(step + 1)));
+                    m->theta[i] -= lr * (mhat / (sqrt(vhat) + opt->eps) + wd * m->theta[i]);
+                }
+            }
+        }
+        if (st)
+            break;
+        ssm_epoch_record rec = {epoch, epoch_loss / (double)train.n_seq, 0, 0};
+        if ((st = mean_loss(m, &val, washout, w, &rec.val_loss, err)))
+            break;
+        rec.seconds = seconds_now() - t0;
+        summary->epochs_run = epoch;
+        summary->final_val_loss = rec.val_loss;
+        summary->final_train_loss = rec.train_loss;
+        if (summary->epochs_to_threshold < 0 && rec.val_loss <= opt->threshold)
+            summary->epochs_to_threshold = (long)epoch;
+        if (cb && cb(ctx, &rec, m))
+            break;
+    }
+    summary->seconds = seconds_now() - t0;
+    ssm_dataset_free(&view);
+done:
+    ssm_dataset_free(&train);
+    ssm_dataset_free(&val);
+    ssm_grad_work_free(w);
+    free(grad);
+    free(mom);
+    free(vel);
+    free(order);
+    return st;
+}
+
+/* ---- state features (ridge readout, teacher information) ---------------------------------------- */
+
+/* Runs the recurrence over u and writes the features of every step:
+ * z[i * ldz + f], f < n_features. */
+static void simulate_features(const ssm_dssm *m, const double complex *lambda, const double complex *bbar,
+                              const double *u, size_t L, double *z, size_t ldz)
+{
+    const size_t nm = n_modes(m);
+    double complex *x = calloc(nm ? nm : 1, sizeof *x);
+    if (!x)
+        return;
+    for (size_t i = 0; i < L; ++i) {
+        double *row = z + i * ldz;
+        for (size_t k = 0; k < nm; ++k) {
+            x[k] = lambda[k] * x[k] + bbar[k] * u[i];
+            if (k < m->n_real) {
+                row[k] = creal(x[k]);
+            } else {
+                size_t f = m->n_real + 2 * (k - m->n_real);
+                row[f] = creal(x[k]);
+                row[f + 1] = cimag(x[k]);
+            }
+        }
+    }
+    free(x);
+}
+
+ssm_status ssm_ridge_readout(ssm_dssm *m, const ssm_task *task, double ridge, ssm_error *err)
+{
+    ssm_dataset train = {0};
+    const size_t nf = m->n_features, p = nf + 2, no = m->n_out, washout = ssm_task_washout(task);
+    double complex *lambda = malloc(n_modes(m) * sizeof *lambda), *bbar = malloc(n_modes(m) * sizeof *bbar);
+    double *z = NULL, *gram = calloc(p * p, sizeof *gram), *rhs = calloc(p * no, sizeof *rhs);
+    ssm_status st = ssm_dataset_make(task, 0, &train, err);
+    if (st)
+        goto done;
+    z = malloc(train.length * p * sizeof *z);
+    if (!lambda || !bbar || !z || !gram || !rhs) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory for the ridge readout");
+        goto done;
+    }
+    if (!(ridge >= 0 && isfinite(ridge))) {
+        st = ssm_fail(err, SSM_EINVAL, "--ridge: must be non-negative, got %g", ridge);
+        goto done;
+    }
+    ssm_dssm_discretize(m, lambda, bbar);
+    /* regressors: the features, the input (D) and 1 (bias) */
+    for (size_t s = 0; s < train.n_seq; ++s) {
+        const double *u = train.u + s * train.length;
+        simulate_features(m, lambda, bbar, u, train.length, z, p);
+        for (size_t i = 0; i < train.length; ++i) {
+            z[i * p + nf] = u[i];
+            z[i * p + nf + 1] = 1.0;
+        }
+        size_t rows = train.length - washout;
+        const double *zs = z + washout * p;
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)p, (int)rows, 1.0, zs, (int)p, 1.0, gram, (int)p);
+        for (size_t o = 0; o < no; ++o)
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)rows, (int)p, 1.0, zs, (int)p,
+                        train.d + (s * no + o) * train.length + washout, 1, 1.0, rhs + o, (int)no);
+    }
+    for (size_t i = 0; i < p; ++i)
+        gram[i * p + i] += ridge * (double)train.n_seq * (double)(train.length - washout);
+    /* a symmetric solve with pivoting: the Gram of S4D features is close to
+     * singular, and ridge = 0 must still give the least-squares answer */
+    lapack_int rank;
+    double *sv = malloc(p * sizeof *sv);
+    if (!sv) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < p; ++i)
+        for (size_t j = 0; j < i; ++j)
+            gram[i * p + j] = gram[j * p + i];
+    lapack_int info = LAPACKE_dgelsd(LAPACK_ROW_MAJOR, (lapack_int)p, (lapack_int)p, (lapack_int)no, gram,
+                                     (lapack_int)p, rhs, (lapack_int)no, sv, 1e-13, &rank);
+    free(sv);
+    if (info != 0) {
+        st = ssm_fail(err, SSM_ENUMERIC, "ridge regression failed (dgelsd info %d)", (int)info);
+        goto done;
+    }
+    for (size_t o = 0; o < no; ++o) {
+        for (size_t f = 0; f < nf; ++f)
+            m->theta[m->offset[SSM_GROUP_C] + o * nf + f] = rhs[f * no + o];
+        m->theta[m->offset[SSM_GROUP_D] + o] = rhs[nf * no + o];
+        m->theta[m->offset[SSM_GROUP_BIAS] + o] = rhs[(nf + 1) * no + o];
+    }
+done:
+    ssm_dataset_free(&train);
+    free(lambda);
+    free(bbar);
+    free(z);
+    free(gram);
+    free(rhs);
+    return st;
+}
+
+/* Closed-form covariances over an infinite i.i.d. input (variance s2):
+ *   Sigma_x = s2 sum_tau r_tau r_tau^T,  <d x> = s2 sum_tau k_tau r_tau,
+ * with r_tau the features' impulse responses (bbar included) and k the
+ * target kernel; the information is <d x>^T Sigma_x^+ <d x> / <d^2>. */
+ssm_status ssm_teacher_information(const ssm_dssm *m, const ssm_task *task, size_t out, double *info,
+                                   ssm_error *err)
+{
+    const size_t nf = m->n_features, nm = n_modes(m);
+    ssm_projector proj = {0};
+    double complex *lambda = malloc(nm * sizeof *lambda), *bbar = malloc(nm * sizeof *bbar);
+    double *gram = malloc(nf * nf * sizeof *gram), *c = calloc(nf, sizeof *c), *kernel = NULL;
+    ssm_status st = SSM_OK;
+    if (!lambda || !bbar || !gram || !c) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (out >= m->n_out || out >= ssm_task_outputs(task)) {
+        st = ssm_fail(err, SSM_EINVAL, "output %zu does not exist", out);
+        goto done;
+    }
+    ssm_dssm_discretize(m, lambda, bbar);
+    /* Gram of the scaled features: each mode's response is bbar lambda^tau,
+     * so the real form of ssm_diagonal applies with lambda and a feature
+     * rotation by bbar; compute it directly */
+    for (size_t a = 0; a < nm; ++a)
+        for (size_t b = 0; b < nm; ++b) {
+            double complex g1 = bbar[a] * bbar[b] / (1.0 - lambda[a] * lambda[b]);
+            double complex g2 = bbar[a] * conj(bbar[b]) / (1.0 - lambda[a] * conj(lambda[b]));
+            size_t ia = a < m->n_real ? a : m->n_real + 2 * (a - m->n_real);
+            size_t ib = b < m->n_real ? b : m->n_real + 2 * (b - m->n_real);
+            int pa = a >= m->n_real, pb = b >= m->n_real;
+            gram[ia * nf + ib] = 0.5 * creal(g1 + g2);
+            if (pb)
+                gram[ia * nf + ib + 1] = 0.5 * cimag(g1 - g2);
+            if (pa)
+                gram[(ia + 1) * nf + ib] = 0.5 * cimag(g1 + g2);
+            if (pa && pb)
+                gram[(ia + 1) * nf + ib + 1] = 0.5 * creal(g2 - g1);
+        }
+    double d2 = 0;
+    if (task->type == SSM_TASK_TEACHER) {
+        kernel = malloc(task->length * sizeof *kernel);
+        if (!kernel) {
+            st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((st = teacher_kernel(task, kernel, err)))
+            goto done;
+    }
+    size_t n_tau = task->type == SSM_TASK_TEACHER ? task->length : 1;
+    for (size_t j = 0; j < n_tau; ++j) {
+        size_t tau = task->type == SSM_TASK_TEACHER ? j : task->delays[out];
+        double kt = task->type == SSM_TASK_TEACHER ? kernel[j] : 1.0;
+        d2 += kt * kt;
+        for (size_t k = 0; k < nm; ++k) {
+            double complex r = bbar[k] * ssm_power(lambda[k], tau);
+            if (k < m->n_real) {
+                c[k] += kt * creal(r);
+            } else {
+                size_t f = m->n_real + 2 * (k - m->n_real);
+                c[f] += kt * creal(r);
+                c[f + 1] += kt * cimag(r);
+            }
+        }
+    }
+    st = ssm_projector_build(nf, gram, sqrt(10.0 * (double)nf * DBL_EPSILON), &proj, err);
+    if (st)
+        goto done;
+    double *wk = malloc((proj.rank ? proj.rank : 1) * sizeof *wk);
+    if (!wk) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+        goto done;
+    }
+    ssm_projector_norms(&proj, 1, c, 1, 1.0 / d2, info, wk);
+    free(wk);
+done:
+    ssm_projector_free(&proj);
+    free(lambda);
+    free(bbar);
+    free(gram);
+    free(c);
+    free(kernel);
+    return st;
+}

@@ -1,0 +1,172 @@
+/* Gradient training of a single-layer diagonal SSM on long-memory tasks.
+ *
+ * Model (the S4D parameterization): modes k with continuous eigenvalue
+ * a_k = -exp(p_re,k) + i p_im,k (real modes have no p_im), a shared step
+ * dt = exp(p_dt), input weights b_k (complex for pairs), discretized by
+ * ZOH or bilinear to lambda_k, bbar_k; state x_t = lambda x_{t-1} + bbar u_t;
+ * outputs y_{m,t} = sum_k w_{m,k} . features_k(x_t) + D_m u_t + bias_m, with
+ * features Re x, Im x for a pair and x for a real mode.
+ *
+ * Because the model is linear in the input, y_m = K_m * u + D_m u + bias_m
+ * with the kernel K_m[tau] = sum_k Re(conj(w_mk) bbar_k lambda_k^tau) (real
+ * modes: w bbar lambda^tau): forward and backward passes are O(N L) for
+ * the kernel plus batched FFT convolutions (FFTW), and every gradient is
+ * written out (checked against finite differences in tests/test_train.c).
+ *
+ * Parameter groups (each can be frozen): A_RE (p_re), A_IM (p_im), DT
+ * (p_dt), B, C (readout w), D, BIAS.  "RC mode" freezes A_RE, A_IM, DT. */
+#ifndef SSM_TRAIN_H
+#define SSM_TRAIN_H
+
+#include <complex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "model.h"
+
+typedef enum {
+    SSM_GROUP_A_RE, SSM_GROUP_A_IM, SSM_GROUP_DT, SSM_GROUP_B, SSM_GROUP_C, SSM_GROUP_D,
+    SSM_GROUP_BIAS, SSM_GROUP_COUNT
+} ssm_param_group;
+
+/* Names as on the command line (--freeze A,dt,B): "A" names A_RE and A_IM. */
+const char *ssm_group_name(ssm_param_group g);
+/* Parses a comma-separated list into a bit mask of groups. */
+ssm_status ssm_groups_parse(const char *list, unsigned *mask, ssm_error *err);
+
+typedef struct {
+    size_t n_real, n_pair, n_out;
+    ssm_disc disc;
+    size_t n_features;                 /* n_real + 2 n_pair */
+    size_t n_params;
+    size_t offset[SSM_GROUP_COUNT], length[SSM_GROUP_COUNT];
+    double *theta;                     /* every parameter, grouped as above */
+} ssm_dssm;
+
+/* A model with the eigenvalues of `model` (any diagonal family; discrete
+ * families are mapped to a = log(lambda)/dt), b = 1, readout zero, n_out
+ * outputs.  legs-dense is refused (not diagonal). */
+ssm_status ssm_dssm_init(ssm_dssm *m, const ssm_model *model, size_t n_out, ssm_error *err);
+/* A zero model with these counts (the layout above). */
+ssm_status ssm_dssm_alloc(ssm_dssm *m, size_t n_real, size_t n_pair, size_t n_out, ssm_disc disc,
+                          ssm_error *err);
+ssm_status ssm_dssm_copy(ssm_dssm *dst, const ssm_dssm *src, ssm_error *err);
+void ssm_dssm_free(ssm_dssm *m);
+
+/* Discrete eigenvalues of the current parameters: n_real + 2 n_pair values,
+ * pairs as (lambda, conj lambda) (a spectrum for the MF engines). */
+void ssm_dssm_eigenvalues(const ssm_dssm *m, double complex *lambda);
+/* Discrete eigenvalues and input weights per mode (real modes first). */
+void ssm_dssm_discretize(const ssm_dssm *m, double complex *lambda, double complex *bbar);
+
+/* ---- tasks and data ---------------------------------------------------------- */
+
+typedef enum { SSM_TASK_DELAY, SSM_TASK_TEACHER, SSM_TASK_MULTI_DELAY } ssm_task_type;
+
+#define SSM_MAX_OUTPUTS 16
+
+typedef struct {
+    ssm_task_type type;
+    size_t length;             /* sequence length L */
+    size_t n_delays;           /* delay: 1; multi-delay: outputs */
+    size_t delays[SSM_MAX_OUTPUTS];
+    double teacher_memory;     /* teacher: e-folding time of its modes (steps) */
+    size_t teacher_modes;      /* teacher: conjugate pairs */
+    double noise;              /* std of additive target noise */
+    size_t washout;            /* the loss ignores t < washout */
+    size_t n_train, n_val;     /* sequences */
+    uint64_t seed;
+} ssm_task;
+
+/* delay 100, L 1024, 1 output, teacher memory 100 with 8 pairs, no noise,
+ * washout = largest delay, 256 train and 64 validation sequences. */
+void ssm_task_defaults(ssm_task *t);
+ssm_status ssm_task_validate(const ssm_task *t, ssm_error *err);
+size_t ssm_task_outputs(const ssm_task *t);
+/* The steps the loss ignores: --washout, or the largest delay (teacher:
+ * three memory times, at most half the length). */
+size_t ssm_task_washout(const ssm_task *t);
+const char *ssm_task_name(ssm_task_type type);
+ssm_status ssm_task_parse(const char *name, ssm_task_type *type, ssm_error *err);
+
+typedef struct {
+    size_t n_seq, length, n_out;
+    double *u;          /* n_seq x length */
+    double *d;          /* n_seq x n_out x length */
+    double complex *uf; /* optional: spectra of u zero-padded to 2 length, n_seq x (length + 1) */
+} ssm_dataset;
+
+/* The train (split 0) or validation (split 1) set: inputs uniform on
+ * [-1, 1), a pure function of (task seed, split, sequence index). */
+ssm_status ssm_dataset_make(const ssm_task *t, int split, ssm_dataset *out, ssm_error *err);
+void ssm_dataset_free(ssm_dataset *d);
+/* Caches the inputs' spectra (ssm_loss_grad then skips those FFTs). */
+ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_error *err);
+
+/* ---- loss and gradient ----------------------------------------------------------- */
+
+typedef struct ssm_grad_work ssm_grad_work;
+
+ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_grad_work **out,
+                             ssm_error *err);
+void ssm_grad_work_free(ssm_grad_work *w);
+
+/* Mean squared error over sequences first..first+count-1 of data, outputs
+ * and t >= washout; grad (n_params, may be NULL) receives its gradient. */
+ssm_status ssm_loss_grad(const ssm_dssm *m, const ssm_dataset *data, size_t first, size_t count,
+                         size_t washout, ssm_grad_work *w, double *loss, double *grad,
+                         ssm_error *err);
+
+/* ---- training ----------------------------------------------------------------------- */
+
+typedef enum { SSM_OPT_ADAMW, SSM_OPT_SGD } ssm_optimizer;
+
+typedef struct {
+    ssm_optimizer optimizer;
+    size_t epochs, batch;
+    double lr, lr_ssm;             /* readout/B/D lr; A and dt lr */
+    double weight_decay;           /* not applied to A and dt */
+    double warmup;                 /* fraction of steps with linear warm-up */
+    double beta1, beta2, eps;
+    unsigned frozen;               /* bit mask of ssm_param_group */
+    double threshold;              /* loss for epochs-to-threshold */
+} ssm_train_options;
+
+/* AdamW, 50 epochs, batch 32, lr 1e-2, lr_ssm 1e-3, wd 0.01, warm-up 0.1,
+ * betas 0.9/0.999, eps 1e-8, nothing frozen, threshold 0.1 */
+void ssm_train_options_defaults(ssm_train_options *o);
+
+typedef struct {
+    size_t epoch;                  /* 1-based */
+    double train_loss, val_loss, seconds;
+} ssm_epoch_record;
+
+/* Called after every epoch; a non-zero return stops training early. */
+typedef int (*ssm_epoch_callback)(void *ctx, const ssm_epoch_record *rec, const ssm_dssm *m);
+
+typedef struct {
+    double init_val_loss, final_val_loss, final_train_loss;
+    size_t epochs_run;
+    long epochs_to_threshold;      /* -1: never reached */
+    double seconds;
+} ssm_train_summary;
+
+ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options *opt,
+                     ssm_epoch_callback cb, void *ctx, ssm_train_summary *summary, ssm_error *err);
+
+/* Closed-form ridge regression of the readout (C, D, bias) on the training
+ * set with the eigenvalues fixed: the reservoir-computing baseline. */
+ssm_status ssm_ridge_readout(ssm_dssm *m, const ssm_task *task, double ridge, ssm_error *err);
+
+/* ---- what the theory predicts ------------------------------------------------------ */
+
+/* The teacher information of output `out` at readout zero: the squared norm
+ * of the readout gradient in whitened state coordinates divided by <d^2>,
+ * with exact expectations over the i.i.d. input (infinite sequence).  For a
+ * delay target it equals MF(tau*) of the eigenvalues (paper-notes.md,
+ * section 4). */
+ssm_status ssm_teacher_information(const ssm_dssm *m, const ssm_task *task, size_t out,
+                                   double *info, ssm_error *err);
+
+#endif

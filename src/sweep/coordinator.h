@@ -1,0 +1,51 @@
+/* The MPI coordinator of `ssmsweep run`: dynamic master-worker scheduling
+ * of a task table over the ranks of a communicator, with the journal and
+ * the HDF5 file written by rank 0.
+ *
+ * Rank 0 is the master and computes too: it serves worker requests
+ * between its own tasks, taking the cheapest tasks from the tail of the
+ * cost-ordered queue while workers get the most expensive ones from the
+ * head, in batches sized by guided self-scheduling on cost (a batch holds
+ * about remaining_cost / (4 P) of work, at least one task).  Each worker
+ * keeps two requests outstanding so a new batch is already waiting when it
+ * finishes one.  P = 1 is the same code with no workers. */
+#ifndef SW_COORDINATOR_H
+#define SW_COORDINATOR_H
+
+#include <mpi.h>
+
+#include "tasks.h"
+
+/* Exit statuses of `ssmsweep run`, for job scripts. */
+enum {
+    SW_EXIT_OK = 0,           /* every task done */
+    SW_EXIT_ERROR = 1,        /* runtime failure (I/O, MPI) */
+    SW_EXIT_USAGE = 2,        /* bad input; nothing was written */
+    SW_EXIT_INTERRUPTED = 3,  /* stopped by signal or --walltime: resume with --resume */
+    SW_EXIT_TASKS_FAILED = 4  /* finished, but some tasks failed (see --retry-failed) */
+};
+
+typedef struct {
+    const char *output;          /* OUT.h5; the journal is OUT.h5.journal */
+    const char *spec_path;
+    const char *spec_text;
+    const char *command_line;
+    int resume, retry_failed, force;
+    double walltime;             /* seconds from start; 0: none */
+    double walltime_margin;      /* stop handing out work this long before; < 0: auto */
+    double progress_interval;    /* seconds between progress lines in batch logs */
+    double sync_interval;        /* seconds between journal fsyncs (and HDF5 flushes) */
+    int quiet;
+} sw_run_options;
+
+/* Installs the SIGTERM / SIGUSR1 / SIGINT handlers that ask the sweep to
+ * stop: no new tasks are handed out, running ones finish, everything is
+ * flushed and the exit status is SW_EXIT_INTERRUPTED. */
+void sw_install_stop_handlers(void);
+
+/* Runs the sweep on comm (all ranks call it with the same tasks and
+ * options).  Returns the exit status, the same on every rank; rank 0
+ * prints the messages. */
+int sw_coordinate(MPI_Comm comm, const sw_tasks *tasks, const sw_run_options *opt);
+
+#endif

@@ -1,0 +1,527 @@
+#include "config.h"
+
+#include "kinds.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ssm/mf.h"
+#include "ssm/rng.h"
+#include "ssm/train.h"
+#include "trainrun.h"
+
+/* ---- shared helpers -------------------------------------------------------- */
+
+int sw_kind_param_index(const sw_kind *kind, const char *name)
+{
+    for (size_t k = 0; k < kind->n_params; ++k)
+        if (strcmp(kind->params[k].name, name) == 0)
+            return (int)k;
+    return -1;
+}
+
+ssm_status sw_result_init(sw_result *r, const sw_kind *kind, ssm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->n_scalars = kind->n_scalars;
+    r->n_curves = kind->n_curves;
+    r->scalars = malloc((r->n_scalars ? r->n_scalars : 1) * sizeof *r->scalars);
+    r->curves = calloc(r->n_curves ? r->n_curves : 1, sizeof *r->curves);
+    r->curve_len = calloc(r->n_curves ? r->n_curves : 1, sizeof *r->curve_len);
+    if (!r->scalars || !r->curves || !r->curve_len) {
+        sw_result_free(r);
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for a result record");
+    }
+    for (size_t k = 0; k < r->n_scalars; ++k)
+        r->scalars[k] = NAN;
+    return SSM_OK;
+}
+
+void sw_result_set_curve(sw_result *r, size_t c, double *values, size_t len)
+{
+    free(r->curves[c]);
+    r->curves[c] = values;
+    r->curve_len[c] = len;
+}
+
+void sw_result_free(sw_result *r)
+{
+    if (!r)
+        return;
+    for (size_t c = 0; r->curves && c < r->n_curves; ++c)
+        free(r->curves[c]);
+    free(r->curves);
+    free(r->curve_len);
+    free(r->scalars);
+    memset(r, 0, sizeof *r);
+}
+
+/* Library messages name CLI options ("--tau-max: ..."); in a sweep the
+ * same value is the spec key tau_max. */
+static ssm_status as_spec_key(ssm_status status, ssm_error *err)
+{
+    if (status == SSM_OK || !err || strncmp(err->message, "--", 2) != 0)
+        return status;
+    char *msg = err->message;
+    size_t len = strlen(msg);
+    memmove(msg, msg + 2, len - 1);
+    for (char *p = msg; *p && *p != ':' && *p != ' '; ++p)
+        if (*p == '-')
+            *p = '_';
+    return status;
+}
+
+/* ---- kind "mf": the memory function of one model --------------------------- */
+
+static const char *const mf_inits[] = {"s4d-inv", "s4d-lin", "s4d-real", "s4d-random", "s4d-legs",
+                                       "lin", "step", "random", "file", "legs-dense", NULL};
+static const char *const mf_discs[] = {"zoh", "bilinear", NULL};
+static const char *const mf_methods[] = {"analytic", "finite", "simulate", "blaschke", NULL};
+
+enum {
+    MF_INIT, MF_N, MF_DT, MF_DISC, MF_RHO, MF_GROUPS, MF_REAL_PART, MF_IMAG_SCALE, MF_METHOD,
+    MF_TAU_MAX, MF_T, MF_WASHOUT, MF_RCOND, MF_FILE, MF_REPEAT, MF_N_PARAMS
+};
+
+static const sw_param_desc mf_params[MF_N_PARAMS] = {
+    [MF_INIT] = {"init", SW_STRING, "s4d-inv", 0, 0, mf_inits, "1", "eigenvalue configuration"},
+    [MF_N] = {"N", SW_INT, "32", 1, 65536, NULL, "1", "real state dimension"},
+    [MF_DT] = {"dt", SW_REAL, "0.01", DBL_MIN, 1e6, NULL, "1", "discretization step"},
+    [MF_DISC] = {"disc", SW_STRING, "zoh", 0, 0, mf_discs, "1", "discretization"},
+    [MF_RHO] = {"rho", SW_REAL, "0.99", DBL_MIN, 0x1.fffffffffffffp-1, NULL, "1",
+                "radius of lin, step and random"},
+    [MF_GROUPS] = {"groups", SW_INT, "4", 1, 65536, NULL, "1", "roots of unity per radius (step)"},
+    [MF_REAL_PART] = {"real_part", SW_REAL, "0.5", DBL_MIN, 1e12, NULL, "1", "-Re A_n of the S4D families"},
+    [MF_IMAG_SCALE] = {"imag_scale", SW_REAL, "1", 0, 1e12, NULL, "1", "factor on Im A_n"},
+    [MF_METHOD] = {"method", SW_STRING, "analytic", 0, 0, mf_methods, "1", "memory-function engine"},
+    [MF_TAU_MAX] = {"tau_max", SW_INT, "1000", 0, 1e8, NULL, "1", "largest delay"},
+    [MF_T] = {"T", SW_INT, "1024", 1, 1e12, NULL, "1", "sequence length (finite) or samples (simulate)"},
+    [MF_WASHOUT] = {"washout", SW_INT, "-1", -1, 1e12, NULL, "1", "simulation washout, -1: automatic"},
+    [MF_RCOND] = {"rcond", SW_REAL, "0", 0, 0x1.fffffffffffffp-1, NULL, "1",
+                  "relative singular-value cut-off, 0: engine default"},
+    [MF_FILE] = {"file", SW_STRING, "", 0, 0, NULL, "1", "eigenvalue CSV for init file"},
+    [MF_REPEAT] = {"repeat", SW_INT, "0", 0, 1e9, NULL, "1", "replica index"},
+};
+
+enum { MF_MC, MF_RANK, MF_COND, MF_MEMORY_LENGTH, MF_RCOND_USED, MF_WASHOUT_USED, MF_N_SCALARS };
+
+static const sw_output_desc mf_scalars[MF_N_SCALARS] = {
+    [MF_MC] = {"mc", "1", "memory capacity, sum of MF over 0..tau_max"},
+    [MF_RANK] = {"rank", "1", "numerical rank (MF summed over all delays)"},
+    [MF_COND] = {"cond", "1", "condition number of the equilibrated Gram matrix"},
+    [MF_MEMORY_LENGTH] = {"memory_length", "1", "MF-weighted mean delay"},
+    [MF_RCOND_USED] = {"rcond_used", "1", "singular-value cut-off used"},
+    [MF_WASHOUT_USED] = {"washout_used", "1", "simulation washout used"},
+};
+
+static const sw_curve_desc mf_curves[] = {{"mf", "tau", "1", "memory function MF(tau)"}};
+
+static void mf_setup(const sw_value *p, uint64_t seed, ssm_model *m, ssm_mf_options *o)
+{
+    ssm_error ignored;
+    ssm_model_defaults(m);
+    ssm_mf_options_defaults(o);
+    ssm_init_parse(p[MF_INIT].s, &m->init, &ignored);
+    ssm_disc_parse(p[MF_DISC].s, &m->disc, &ignored);
+    ssm_mf_method_parse(p[MF_METHOD].s, &o->method, &ignored);
+    m->n = (long)p[MF_N].i;
+    m->dt = p[MF_DT].r;
+    m->rho = p[MF_RHO].r;
+    m->groups = (long)p[MF_GROUPS].i;
+    m->real_part = p[MF_REAL_PART].r;
+    m->imag_scale = p[MF_IMAG_SCALE].r;
+    m->seed = seed;
+    m->file = p[MF_FILE].s;
+    o->tau_max = (size_t)p[MF_TAU_MAX].i;
+    o->T = (size_t)p[MF_T].i;
+    o->washout = p[MF_WASHOUT].i < 0 ? SSM_WASHOUT_AUTO : (size_t)p[MF_WASHOUT].i;
+    o->rcond = p[MF_RCOND].r;
+    o->seed = seed;
+}
+
+static ssm_status mf_check(const sw_value *p, ssm_error *err)
+{
+    ssm_model m;
+    ssm_mf_options o;
+    mf_setup(p, 0, &m, &o);
+    ssm_status st = ssm_model_validate(&m, err);
+    if (st == SSM_OK)
+        st = ssm_mf_options_validate(&o, err);
+    if (st == SSM_OK && m.init == SSM_INIT_LEGS_DENSE && o.method == SSM_MF_BLASCHKE)
+        st = ssm_fail(err, SSM_EINVAL, "method: blaschke needs a diagonal system, not legs-dense");
+    return as_spec_key(st, err);
+}
+
+/* flops, roughly: what dominates each engine */
+static double mf_cost(const sw_value *p)
+{
+    double n = (double)p[MF_N].i, k = (double)p[MF_TAU_MAX].i + 1, t = (double)p[MF_T].i;
+    const char *method = p[MF_METHOD].s;
+    if (strcmp(method, "finite") == 0)
+        return 6 * t * n * n + 1e4;
+    if (strcmp(method, "simulate") == 0) {
+        double washout = p[MF_WASHOUT].i < 0 ? fmax(k, 2000) : (double)p[MF_WASHOUT].i;
+        return (t + washout) * n * (n + 2 * k) + 1e4;
+    }
+    if (strcmp(method, "blaschke") == 0)
+        return 16 * n * k + 4 * n * n + 1e4;
+    return 10 * n * n * n + 2 * n * n * k + 1e4;
+}
+
+static size_t mf_curve_length(const sw_value *p, size_t c)
+{
+    (void)c;
+    return (size_t)p[MF_TAU_MAX].i + 1;
+}
+
+static ssm_status mf_run(const sw_value *p, uint64_t seed, sw_result *out, ssm_error *err)
+{
+    ssm_model m;
+    ssm_mf_options o;
+    ssm_mf_result res;
+    mf_setup(p, seed, &m, &o);
+    ssm_status st = ssm_mf_model(&m, &o, &res, err);
+    if (st)
+        return as_spec_key(st, err);
+    int finite = isfinite(res.mc);
+    for (size_t t = 0; finite && t < res.n_tau; ++t)
+        finite = isfinite(res.mf[t]);
+    if (!finite) {
+        ssm_mf_result_free(&res);
+        return ssm_fail(err, SSM_ENUMERIC, "memory function is not finite");
+    }
+    out->scalars[MF_MC] = res.mc;
+    out->scalars[MF_RANK] = (double)res.rank;
+    out->scalars[MF_COND] = res.cond;
+    out->scalars[MF_MEMORY_LENGTH] = ssm_mf_memory_length(&res);
+    out->scalars[MF_RCOND_USED] = res.rcond;
+    out->scalars[MF_WASHOUT_USED] = o.method == SSM_MF_SIMULATE ? (double)res.washout : NAN;
+    sw_result_set_curve(out, 0, res.mf, res.n_tau);   /* the result takes the buffer */
+    return SSM_OK;
+}
+
+static const sw_kind mf_kind = {
+    .name = "mf",
+    .summary = "memory function and capacity of one model (ssmsweep mf)",
+    .params = mf_params, .n_params = MF_N_PARAMS,
+    .scalars = mf_scalars, .n_scalars = MF_N_SCALARS,
+    .curves = mf_curves, .n_curves = 1,
+    .check = mf_check, .cost = mf_cost, .curve_length = mf_curve_length, .run = mf_run,
+};
+
+/* ---- kind "noop": a controllable task for tests and overhead benchmarks ---- */
+
+enum { NOOP_VALUE, NOOP_SLEEP, NOOP_FAIL, NOOP_LENGTH, NOOP_REPEAT, NOOP_N_PARAMS };
+
+static const sw_param_desc noop_params[NOOP_N_PARAMS] = {
+    [NOOP_VALUE] = {"value", SW_REAL, "0", -1e300, 1e300, NULL, "1", "input value"},
+    [NOOP_SLEEP] = {"sleep", SW_REAL, "0", 0, 3600, NULL, "s", "time the task sleeps"},
+    [NOOP_FAIL] = {"fail", SW_INT, "0", 0, 1, NULL, "1", "1: the task fails on purpose"},
+    [NOOP_LENGTH] = {"length", SW_INT, "0", 0, 1000000, NULL, "1", "length of the ramp curve"},
+    [NOOP_REPEAT] = {"repeat", SW_INT, "0", 0, 1e9, NULL, "1", "replica index"},
+};
+
+static const sw_output_desc noop_scalars[] = {
+    {"square", "1", "value squared"},
+    {"draw", "1", "first uniform number of the task's random stream"},
+};
+
+static const sw_curve_desc noop_curves[] = {{"ramp", "index", "1", "value + index"}};
+
+static ssm_status noop_check(const sw_value *p, ssm_error *err)
+{
+    (void)p;
+    (void)err;
+    return SSM_OK;
+}
+
+static double noop_cost(const sw_value *p)
+{
+    return 1 + 1e9 * p[NOOP_SLEEP].r + (double)p[NOOP_LENGTH].i;
+}
+
+static size_t noop_curve_length(const sw_value *p, size_t c)
+{
+    (void)c;
+    return (size_t)p[NOOP_LENGTH].i;
+}
+
+static ssm_status noop_run(const sw_value *p, uint64_t seed, sw_result *out, ssm_error *err)
+{
+    if (p[NOOP_SLEEP].r > 0) {
+        double s = p[NOOP_SLEEP].r;
+        struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    if (p[NOOP_FAIL].i)
+        return ssm_fail(err, SSM_ENUMERIC, "failed on purpose (fail = 1)");
+    ssm_rng rng;
+    ssm_rng_init(&rng, seed, 0, 0);
+    out->scalars[0] = p[NOOP_VALUE].r * p[NOOP_VALUE].r;
+    out->scalars[1] = ssm_rng_uniform(&rng);
+    size_t len = (size_t)p[NOOP_LENGTH].i;
+    if (len) {
+        double *ramp = malloc(len * sizeof *ramp);
+        if (!ramp)
+            return ssm_fail(err, SSM_ENOMEM, "out of memory");
+        for (size_t k = 0; k < len; ++k)
+            ramp[k] = p[NOOP_VALUE].r + (double)k;
+        sw_result_set_curve(out, 0, ramp, len);
+    }
+    return SSM_OK;
+}
+
+static const sw_kind noop_kind = {
+    .name = "noop",
+    .summary = "a trivial task (tests, coordinator overhead benchmark)",
+    .params = noop_params, .n_params = NOOP_N_PARAMS,
+    .scalars = noop_scalars, .n_scalars = 2,
+    .curves = noop_curves, .n_curves = 1,
+    .check = noop_check, .cost = noop_cost, .curve_length = noop_curve_length, .run = noop_run,
+};
+
+
+/* ---- kind "train": one training run (ssmsweep train) ---------------------------- */
+
+static const char *const train_tasks[] = {"delay", "teacher", "multi-delay", NULL};
+static const char *const train_optimizers[] = {"adamw", "sgd", NULL};
+
+enum {
+    TR_INIT, TR_N, TR_DT, TR_DISC, TR_RHO, TR_GROUPS, TR_REAL_PART, TR_IMAG_SCALE, TR_TASK, TR_TAU, TR_DELAYS,
+    TR_LENGTH, TR_NOISE, TR_TEACHER_MEMORY, TR_TEACHER_MODES, TR_WASHOUT, TR_N_TRAIN, TR_N_VAL, TR_FREEZE,
+    TR_OPTIMIZER, TR_EPOCHS, TR_BATCH, TR_LR, TR_LR_SSM, TR_WEIGHT_DECAY, TR_WARMUP, TR_THRESHOLD, TR_RIDGE,
+    TR_REPEAT, TR_N_PARAMS
+};
+
+static const sw_param_desc train_params[TR_N_PARAMS] = {
+    [TR_INIT] = {"init", SW_STRING, "s4d-inv", 0, 0, mf_inits, "1", "eigenvalue configuration at init"},
+    [TR_N] = {"N", SW_INT, "64", 1, 4096, NULL, "1", "real state dimension"},
+    [TR_DT] = {"dt", SW_REAL, "0.01", DBL_MIN, 1e6, NULL, "1", "discretization step at init"},
+    [TR_DISC] = {"disc", SW_STRING, "zoh", 0, 0, mf_discs, "1", "discretization"},
+    [TR_RHO] = {"rho", SW_REAL, "0.99", DBL_MIN, 0x1.fffffffffffffp-1, NULL, "1", "radius of lin, step, random"},
+    [TR_GROUPS] = {"groups", SW_INT, "4", 1, 4096, NULL, "1", "roots of unity per radius (step)"},
+    [TR_REAL_PART] = {"real_part", SW_REAL, "0.5", DBL_MIN, 1e12, NULL, "1", "-Re A_n at init"},
+    [TR_IMAG_SCALE] = {"imag_scale", SW_REAL, "1", 0, 1e12, NULL, "1", "factor on Im A_n at init"},
+    [TR_TASK] = {"task_type", SW_STRING, "delay", 0, 0, train_tasks, "1", "learning task (delay, teacher, multi-delay)"},
+    [TR_TAU] = {"delay", SW_INT, "100", 0, 1e8, NULL, "1", "delay of the delay task (tau*)"},
+    [TR_DELAYS] = {"delays", SW_STRING, "", 0, 0, NULL, "1", "delays of multi-delay, comma-separated"},
+    [TR_LENGTH] = {"length", SW_INT, "1024", 2, 1e8, NULL, "1", "sequence length"},
+    [TR_NOISE] = {"noise", SW_REAL, "0", 0, 1e6, NULL, "1", "std of target noise"},
+    [TR_TEACHER_MEMORY] = {"teacher_memory", SW_REAL, "100", DBL_MIN, 1e9, NULL, "1", "teacher e-folding time"},
+    [TR_TEACHER_MODES] = {"teacher_modes", SW_INT, "8", 1, 4096, NULL, "1", "teacher conjugate pairs"},
+    [TR_WASHOUT] = {"washout", SW_INT, "-1", -1, 1e8, NULL, "1", "steps the loss ignores, -1: the largest delay"},
+    [TR_N_TRAIN] = {"n_train", SW_INT, "256", 1, 1e8, NULL, "1", "training sequences"},
+    [TR_N_VAL] = {"n_val", SW_INT, "64", 1, 1e8, NULL, "1", "validation sequences"},
+    [TR_FREEZE] = {"freeze", SW_STRING, "none", 0, 0, NULL, "1", "frozen parameter groups (RC mode: A,dt)"},
+    [TR_OPTIMIZER] = {"optimizer", SW_STRING, "adamw", 0, 0, train_optimizers, "1", "optimizer"},
+    [TR_EPOCHS] = {"epochs", SW_INT, "50", 1, 1e6, NULL, "1", "epochs"},
+    [TR_BATCH] = {"batch", SW_INT, "32", 1, 1e6, NULL, "1", "sequences per batch"},
+    [TR_LR] = {"lr", SW_REAL, "0.01", 0, 1e3, NULL, "1", "learning rate of B, C, D, bias"},
+    [TR_LR_SSM] = {"lr_ssm", SW_REAL, "0.001", 0, 1e3, NULL, "1", "learning rate of A and dt"},
+    [TR_WEIGHT_DECAY] = {"weight_decay", SW_REAL, "0.01", 0, 1e3, NULL, "1", "weight decay (not on A, dt)"},
+    [TR_WARMUP] = {"warmup", SW_REAL, "0.1", 0, 1, NULL, "1", "fraction of steps of linear warm-up"},
+    [TR_THRESHOLD] = {"threshold", SW_REAL, "0.1", 0, 1e300, NULL, "1", "loss for epochs-to-threshold"},
+    [TR_RIDGE] = {"ridge", SW_REAL, "-1", -1, 1e300, NULL, "1", "closed-form readout with this ridge; -1: train"},
+    [TR_REPEAT] = {"repeat", SW_INT, "0", 0, 1e9, NULL, "1", "replica index"},
+};
+
+enum {
+    TS_INIT_VAL, TS_FINAL_VAL, TS_FINAL_TRAIN, TS_EPOCHS_TO, TS_MC_INIT, TS_MC_FINAL, TS_ML_INIT, TS_ML_FINAL,
+    TS_MF_TAU_INIT, TS_MF_TAU_FINAL, TS_TEACHER_INFO, TS_DRIFT, TS_SECONDS, TS_N
+};
+
+static const sw_output_desc train_scalars[TS_N] = {
+    [TS_INIT_VAL] = {"init_val_loss", "1", "validation loss before training"},
+    [TS_FINAL_VAL] = {"final_val_loss", "1", "validation loss after training"},
+    [TS_FINAL_TRAIN] = {"final_train_loss", "1", "training loss of the last epoch"},
+    [TS_EPOCHS_TO] = {"epochs_to_threshold", "1", "first epoch with validation loss <= threshold (NaN: never)"},
+    [TS_MC_INIT] = {"mc_init", "1", "memory capacity of the initial eigenvalues (tau < length)"},
+    [TS_MC_FINAL] = {"mc_final", "1", "memory capacity of the final eigenvalues (tau < length)"},
+    [TS_ML_INIT] = {"memory_length_init", "1", "MF-weighted mean delay at init"},
+    [TS_ML_FINAL] = {"memory_length_final", "1", "MF-weighted mean delay at the end"},
+    [TS_MF_TAU_INIT] = {"mf_tau_init", "1", "MF at the task delay, initial eigenvalues"},
+    [TS_MF_TAU_FINAL] = {"mf_tau_final", "1", "MF at the task delay, final eigenvalues"},
+    [TS_TEACHER_INFO] = {"teacher_info", "1", "whitened readout-gradient norm^2 / <d^2> at init"},
+    [TS_DRIFT] = {"eig_drift", "1", "max |lambda_final - lambda_init|"},
+    [TS_SECONDS] = {"train_seconds", "s", "wall time of the training"},
+};
+
+enum { TC_TRAIN_LOSS, TC_VAL_LOSS, TC_MF_INIT, TC_MF_FINAL, TC_EIG_INIT_RE, TC_EIG_INIT_IM, TC_EIG_FINAL_RE,
+       TC_EIG_FINAL_IM, TC_N };
+
+static const sw_curve_desc train_curves[TC_N] = {
+    [TC_TRAIN_LOSS] = {"train_loss", "epoch", "1", "training loss per epoch"},
+    [TC_VAL_LOSS] = {"val_loss", "epoch", "1", "validation loss per epoch"},
+    [TC_MF_INIT] = {"mf_init", "tau", "1", "memory function of the initial eigenvalues"},
+    [TC_MF_FINAL] = {"mf_final", "tau", "1", "memory function of the final eigenvalues"},
+    [TC_EIG_INIT_RE] = {"eig_init_re", "mode", "1", "Re of the initial discrete eigenvalues"},
+    [TC_EIG_INIT_IM] = {"eig_init_im", "mode", "1", "Im of the initial discrete eigenvalues"},
+    [TC_EIG_FINAL_RE] = {"eig_final_re", "mode", "1", "Re of the final discrete eigenvalues"},
+    [TC_EIG_FINAL_IM] = {"eig_final_im", "mode", "1", "Im of the final discrete eigenvalues"},
+};
+
+static ssm_status train_setup(const sw_value *p, uint64_t seed, sw_train_config *c, ssm_error *err)
+{
+    ssm_status st = SSM_OK;
+    sw_train_config_defaults(c);
+    if ((st = ssm_init_parse(p[TR_INIT].s, &c->model.init, err)) || (st = ssm_disc_parse(p[TR_DISC].s, &c->model.disc, err)) ||
+        (st = ssm_task_parse(p[TR_TASK].s, &c->task.type, err)))
+        return st;
+    c->model.n = (long)p[TR_N].i;
+    c->model.dt = p[TR_DT].r;
+    c->model.rho = p[TR_RHO].r;
+    c->model.groups = (long)p[TR_GROUPS].i;
+    c->model.real_part = p[TR_REAL_PART].r;
+    c->model.imag_scale = p[TR_IMAG_SCALE].r;
+    c->model.seed = seed;
+    c->task.seed = seed;
+    c->task.delays[0] = (size_t)p[TR_TAU].i;
+    c->task.n_delays = 1;
+    if (c->task.type == SSM_TASK_MULTI_DELAY) {
+        const char *s = p[TR_DELAYS].s;
+        char *end;
+        c->task.n_delays = 0;
+        while (*s) {
+            long v = strtol(s, &end, 10);
+            if (end == s || v < 0 || (*end && *end != ',') || c->task.n_delays == SSM_MAX_OUTPUTS)
+                return ssm_fail(err, SSM_EINVAL, "delays: expected up to %d integers separated by commas, got '%s'",
+                                SSM_MAX_OUTPUTS, p[TR_DELAYS].s);
+            c->task.delays[c->task.n_delays++] = (size_t)v;
+            s = *end ? end + 1 : end;
+        }
+        if (!c->task.n_delays)
+            return ssm_fail(err, SSM_EINVAL, "delays: multi-delay needs a list such as \"10,100,500\"");
+    }
+    c->task.length = (size_t)p[TR_LENGTH].i;
+    c->task.noise = p[TR_NOISE].r;
+    c->task.teacher_memory = p[TR_TEACHER_MEMORY].r;
+    c->task.teacher_modes = (size_t)p[TR_TEACHER_MODES].i;
+    c->task.washout = p[TR_WASHOUT].i < 0 ? SIZE_MAX : (size_t)p[TR_WASHOUT].i;
+    c->task.n_train = (size_t)p[TR_N_TRAIN].i;
+    c->task.n_val = (size_t)p[TR_N_VAL].i;
+    if (strcmp(p[TR_FREEZE].s, "none") != 0 && (st = ssm_groups_parse(p[TR_FREEZE].s, &c->train.frozen, err)))
+        return st;
+    c->train.optimizer = strcmp(p[TR_OPTIMIZER].s, "sgd") == 0 ? SSM_OPT_SGD : SSM_OPT_ADAMW;
+    c->train.epochs = (size_t)p[TR_EPOCHS].i;
+    c->train.batch = (size_t)p[TR_BATCH].i;
+    c->train.lr = p[TR_LR].r;
+    c->train.lr_ssm = p[TR_LR_SSM].r;
+    c->train.weight_decay = p[TR_WEIGHT_DECAY].r;
+    c->train.warmup = p[TR_WARMUP].r;
+    c->train.threshold = p[TR_THRESHOLD].r;
+    c->ridge = p[TR_RIDGE].r;
+    return SSM_OK;
+}
+
+static ssm_status train_check(const sw_value *p, ssm_error *err)
+{
+    sw_train_config c;
+    ssm_status st = train_setup(p, 0, &c, err);
+    if (st == SSM_OK)
+        st = sw_train_validate(&c, err);
+    st = as_spec_key(st, err);
+    /* the CLI's --tau is the spec's delay (tau is the name of an axis) */
+    if (st && strncmp(err->message, "tau:", 4) == 0) {
+        char rest[SSM_ERROR_MSG_MAX];
+        snprintf(rest, sizeof rest, "%s", err->message + 4);
+        snprintf(err->message, sizeof err->message, "delay:%.300s", rest);
+    }
+    return st;
+}
+
+static double train_cost(const sw_value *p)
+{
+    double n = (double)p[TR_N].i, len = (double)p[TR_LENGTH].i, seqs = (double)(p[TR_N_TRAIN].i + p[TR_N_VAL].i);
+    double per_seq = len * (30 * log2(2 * len) + 8 * n);   /* FFTs and kernel */
+    return (double)p[TR_EPOCHS].i * seqs * per_seq + 40 * n * len + 1e4;
+}
+
+static size_t train_curve_length(const sw_value *p, size_t c)
+{
+    if (c == TC_TRAIN_LOSS || c == TC_VAL_LOSS)
+        return (size_t)p[TR_EPOCHS].i;
+    if (c == TC_MF_INIT || c == TC_MF_FINAL)
+        return (size_t)p[TR_LENGTH].i;
+    return (size_t)p[TR_N].i;   /* eigenvalues: N for every family but file */
+}
+
+static double *copy_of(const double *src, size_t n)
+{
+    double *dst = malloc((n ? n : 1) * sizeof *dst);
+    if (dst)
+        memcpy(dst, src, n * sizeof *dst);
+    return dst;
+}
+
+static double *parts_of(const double complex *z, size_t n, int imag)
+{
+    double *dst = malloc((n ? n : 1) * sizeof *dst);
+    for (size_t k = 0; dst && k < n; ++k)
+        dst[k] = imag ? cimag(z[k]) : creal(z[k]);
+    return dst;
+}
+
+static ssm_status train_run(const sw_value *p, uint64_t seed, sw_result *out, ssm_error *err)
+{
+    sw_train_config c;
+    sw_train_outcome o;
+    ssm_status st = train_setup(p, seed, &c, err);
+    if (st == SSM_OK)
+        st = sw_train_run(&c, NULL, NULL, &o, err);
+    if (st)
+        return as_spec_key(st, err);
+    double *sc = out->scalars;
+    sc[TS_INIT_VAL] = o.summary.init_val_loss;
+    sc[TS_FINAL_VAL] = o.summary.final_val_loss;
+    sc[TS_FINAL_TRAIN] = o.summary.final_train_loss;
+    sc[TS_EPOCHS_TO] = o.summary.epochs_to_threshold >= 0 ? (double)o.summary.epochs_to_threshold : NAN;
+    sc[TS_MC_INIT] = o.mf_init.mc;
+    sc[TS_MC_FINAL] = o.mf_final.mc;
+    sc[TS_ML_INIT] = ssm_mf_memory_length(&o.mf_init);
+    sc[TS_ML_FINAL] = ssm_mf_memory_length(&o.mf_final);
+    sc[TS_MF_TAU_INIT] = c.task.type == SSM_TASK_TEACHER ? NAN : o.mf_tau_init;
+    sc[TS_MF_TAU_FINAL] = c.task.type == SSM_TASK_TEACHER ? NAN : o.mf_tau_final;
+    sc[TS_TEACHER_INFO] = o.teacher_info;
+    sc[TS_DRIFT] = o.drift;
+    sc[TS_SECONDS] = o.summary.seconds;
+    double *curves[TC_N] = {
+        copy_of(o.train_loss, o.n_epochs), copy_of(o.val_loss, o.n_epochs),
+        copy_of(o.mf_init.mf, o.mf_init.n_tau), copy_of(o.mf_final.mf, o.mf_final.n_tau),
+        parts_of(o.eig_init, o.n_eig, 0), parts_of(o.eig_init, o.n_eig, 1),
+        parts_of(o.eig_final, o.n_eig, 0), parts_of(o.eig_final, o.n_eig, 1)};
+    size_t lens[TC_N] = {o.n_epochs, o.n_epochs, o.mf_init.n_tau, o.mf_final.n_tau, o.n_eig, o.n_eig, o.n_eig, o.n_eig};
+    for (size_t k = 0; k < TC_N; ++k) {
+        if (!curves[k])
+            st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+        sw_result_set_curve(out, k, curves[k], curves[k] ? lens[k] : 0);
+    }
+    sw_train_outcome_free(&o);
+    if (st == SSM_OK && !isfinite(sc[TS_FINAL_VAL]))
+        st = ssm_fail(err, SSM_ENUMERIC, "training diverged: final validation loss is not finite");
+    return st;
+}
+
+static const sw_kind train_kind = {
+    .name = "train",
+    .summary = "gradient training of a single-layer diagonal SSM (ssmsweep train)",
+    .params = train_params, .n_params = TR_N_PARAMS,
+    .scalars = train_scalars, .n_scalars = TS_N,
+    .curves = train_curves, .n_curves = TC_N,
+    .check = train_check, .cost = train_cost, .curve_length = train_curve_length, .run = train_run,
+};
+
+/* ---- the table --------------------------------------------------------------- */
+
+const sw_kind *const sw_kinds[] = {&mf_kind, &train_kind, &noop_kind, NULL};
+
+const sw_kind *sw_kind_find(const char *name)
+{
+    for (size_t k = 0; sw_kinds[k]; ++k)
+        if (strcmp(sw_kinds[k]->name, name) == 0)
+            return sw_kinds[k];
+    return NULL;
+}

@@ -1,0 +1,56 @@
+/* The task table: every task of a sweep, enumerated from a spec.
+ *
+ * Task i has its parameter vector (one sw_value per parameter of the kind,
+ * defaults filled in), a canonical text form "name=value;..." in the
+ * kind's parameter order (reals as %.17g, so the text is exact), a 64-bit
+ * content hash of that text, and a seed derived from (master seed, hash).
+ * Ids are positions in enumeration order; the order of axes in the spec
+ * fixes it. */
+#ifndef SW_TASKS_H
+#define SW_TASKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kinds.h"
+
+/* One axis of the sweep as the spec wrote it, for `ssmsweep plan`. */
+typedef struct {
+    char *names;            /* "N" or, for a zip group, "T+tau_max" */
+    size_t n_values;
+    char *values;           /* the values as text, "16, 32, 64" (may be shortened) */
+} sw_axis_info;
+
+typedef struct {
+    const sw_kind *kind;
+    char *name;             /* the spec's name, or "" */
+    sw_axis_info *axes;
+    size_t n_axes;
+    size_t repeats;
+    size_t n_tasks;
+    sw_value *values;       /* n_tasks x kind->n_params, row-major */
+    uint64_t *hash;         /* n_tasks */
+    uint64_t *seed;         /* n_tasks */
+    double *cost;           /* n_tasks */
+    uint64_t master_seed;
+    uint64_t spec_hash;     /* hash of kind, master seed and all task hashes in order */
+    char **strings;         /* storage of string values */
+    size_t n_strings;
+} sw_tasks;
+
+static inline const sw_value *sw_task_params(const sw_tasks *t, size_t id)
+{
+    return t->values + id * t->kind->n_params;
+}
+
+/* Canonical text of task id into buf (truncated to size); returns the
+ * length it needed. */
+size_t sw_task_canonical(const sw_tasks *t, size_t id, char *buf, size_t size);
+
+/* 64-bit FNV-1a of bytes, finalized with ssm_mix64. */
+uint64_t sw_hash_bytes(const void *data, size_t len, uint64_t h);
+#define SW_HASH_INIT UINT64_C(0xcbf29ce484222325)
+
+void sw_tasks_free(sw_tasks *t);
+
+#endif

@@ -273,8 +273,9 @@ static ssm_status axis_values(parser *p, int param, yaml_node_t *n, sw_value **o
             return at(p, n->start_mark, name, "range value %s", why);
         }
         if (d->type == SW_INT && k > 0 && v[k].i == v[k - 1].i) {
+            long long twice = v[k].i;
             free(v);
-            return at(p, n->start_mark, name, "range gives the integer %lld twice: lower num", v[k].i);
+            return at(p, n->start_mark, name, "range gives the integer %lld twice: lower num", twice);
         }
     }
     *out = v;

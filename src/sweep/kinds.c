@@ -446,7 +446,9 @@ static size_t train_curve_length(const sw_value *p, size_t c)
         return (size_t)p[TR_EPOCHS].i;
     if (c == TC_MF_INIT || c == TC_MF_FINAL)
         return (size_t)p[TR_LENGTH].i;
-    return (size_t)p[TR_N].i;   /* eigenvalues: N for every family but file */
+    /* eigenvalues: N, but a negative real eigenvalue becomes a pair at angle
+     * pi under ZOH (two entries), so at most 2N */
+    return 2 * (size_t)p[TR_N].i;
 }
 
 static double *copy_of(const double *src, size_t n)

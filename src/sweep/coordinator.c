@@ -31,6 +31,10 @@ enum { TAG_RESULTS = 17, TAG_WORK = 18 };
 #define H5_BATCH 1024
 /* Upper bound of a batch, so one message stays small. */
 #define MAX_BATCH 4096
+/* Up to this many ranks rank 0 computes between serving requests: on a
+ * small machine a pure master would waste a core; on a large job serving
+ * every worker promptly matters more than one more worker. */
+#define MASTER_COMPUTES_MAX_RANKS 32
 
 /* ---- stop requests ----------------------------------------------------------- */
 
@@ -416,7 +420,7 @@ static void master_loop(master *m, MPI_Comm comm, int size, const char *host, do
             if (!m->opt->quiet)
                 fprintf(stderr, "\nssmsweep run: %s: no new tasks; finishing the running ones\n", reason);
         }
-        if (!stopping && m->head < m->tail) {
+        if (!stopping && m->head < m->tail && (size <= MASTER_COMPUTES_MAX_RANKS || workers_left == 0)) {
             /* rank 0's own work: the cheapest task, so it is back soon */
             size_t id = m->queue[--m->tail];
             sw_record rec;

@@ -2,8 +2,8 @@
  * of a task table over the ranks of a communicator, with the journal and
  * the HDF5 file written by rank 0.
  *
- * Rank 0 is the master and computes too: it serves worker requests
- * between its own tasks, taking the cheapest tasks from the tail of the
+ * Rank 0 is the master and, on up to 32 ranks, computes too: it serves
+ * worker requests between its own tasks, taking the cheapest tasks from the tail of the
  * cost-ordered queue while workers get the most expensive ones from the
  * head, in batches sized by guided self-scheduling on cost (a batch holds
  * about remaining_cost / (4 P) of work, at least one task).  Each worker

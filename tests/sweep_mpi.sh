@@ -138,6 +138,16 @@ stop_test() {   # stop_test LABEL SIGNAL TARGET(mpirun|ranks|single)
     && "$SSMSWEEP" status "$out" | grep -q "300 done, 0 failed, 0 pending" \
     && pass "$1: --resume completes the sweep" || fail "$1: resume: $(tail -3 "$scratch/stop2.log")"
 }
+# progress: a redrawn bar on a terminal, plain lines in a batch log
+if command -v script > /dev/null; then
+  script -qc "'$SSMSWEEP' run '$specs/failing.yaml' -o '$scratch/tty.h5'" "$scratch/tty.log" > /dev/null 2>&1
+  tr '\r' '\n' < "$scratch/tty.log" | grep -q '^\[####################\] 5/10 done, 5 failed' \
+    && pass "terminal: one-line progress bar" || fail "no progress bar on a terminal: $(head -c 300 "$scratch/tty.log")"
+fi
+"$SSMSWEEP" run "$specs/failing.yaml" -o "$scratch/log.h5" --progress 0.001 2> "$scratch/log.txt"
+grep -q '^progress: .* done, .* failed, .* pending, .* tasks/s, elapsed .*, ETA ' "$scratch/log.txt" \
+  && pass "batch log: plain progress lines" || fail "batch-log progress: $(cat "$scratch/log.txt")"
+
 stop_test sigterm-ranks TERM ranks
 stop_test sigusr1-mpirun USR1 mpirun
 stop_test sigterm-single TERM single

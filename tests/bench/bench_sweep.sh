@@ -51,11 +51,24 @@ echo
 echo "HDF5 $(awk -v s="$size_h5" 'BEGIN { printf "%.2f MB", s / 1e6 }'), journal $(awk -v s="$size_j" 'BEGIN { printf "%.2f MB", s / 1e6 }') (2 scalars, params, per-task metadata)."
 echo
 
-echo "### Parallel efficiency, heterogeneous sweep (42 mf tasks, N = 16..1024)"
+efficiency() {   # efficiency LABEL SPEC
+  local t1 t2
+  t1=$(seconds mpirun -np 1 "$ssmsweep" run "$2" -o "$work/e1.h5" --quiet --force)
+  t2=$(seconds mpirun -np 2 "$ssmsweep" run "$2" -o "$work/e2.h5" --quiet --force)
+  echo "| $1 | $t1 s | $t2 s | $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.0f%%", 100 * a / (2 * b) }') |"
+}
+echo "### Parallel efficiency at P = 2 on heterogeneous sweeps (T1 / (2 T2), MPI start-up included)"
 echo
-t1=$(seconds mpirun -np 1 "$ssmsweep" run "$here/specs/heterogeneous.yaml" -o "$work/h1.h5" --quiet)
-t2=$(seconds mpirun -np 2 "$ssmsweep" run "$here/specs/heterogeneous.yaml" -o "$work/h2.h5" --quiet)
-echo "| ranks | time | efficiency |"
-echo "|---|---|---|"
-echo "| 1 | $t1 s | 1 |"
-echo "| 2 | $t2 s | $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.0f%%", 100 * a / (2 * b) }') |"
+echo "| sweep | 1 rank | 2 ranks | efficiency |"
+echo "|---|---|---|---|"
+efficiency "80 noop tasks sleeping 5 ms .. 0.5 s (scheduling only)" "$here/specs/heterogeneous-sleep.yaml"
+efficiency "42 mf tasks, N = 16 .. 1024 (compute-bound)" "$here/specs/heterogeneous.yaml"
+echo
+# what two compute-bound processes cost each other on this machine, with
+# no coordinator at all: the ceiling of the compute-bound line above
+solo=$(seconds "$ssmsweep" mf --init s4d-inv --N 1024 --tau-max 4000)
+both=$( { t0=$(date +%s.%N); "$ssmsweep" mf --init s4d-inv --N 1024 --tau-max 4000 > /dev/null 2>&1 &
+          "$ssmsweep" mf --init s4d-inv --N 1024 --tau-max 4000 > /dev/null 2>&1; wait
+          awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; } )
+echo "Two independent \`ssmsweep mf --N 1024\` processes side by side, no MPI: $solo s alone, $both s together,"
+echo "an efficiency ceiling of $(awk -v a="$solo" -v b="$both" 'BEGIN { printf "%.0f%%", 100 * a / b }') for compute-bound work on these two vCPUs."

@@ -148,6 +148,19 @@ fi
 grep -q '^progress: .* done, .* failed, .* pending, .* tasks/s, elapsed .*, ETA ' "$scratch/log.txt" \
   && pass "batch log: plain progress lines" || fail "batch-log progress: $(cat "$scratch/log.txt")"
 
+# --walltime: no new tasks after the limit (margin 0 here), exit 3, resumable
+t0=$(date +%s.%N)
+"$SSMSWEEP" run "$specs/sleepy.yaml" -o "$scratch/wall.h5" --walltime 1 --walltime-margin 0 --quiet 2> "$scratch/err"
+code=$?
+took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+[ $code -eq 3 ] && awk -v t="$took" -v f="${SSM_SLOW_FACTOR:-1}" 'BEGIN { exit !(t < 4 * f) }' \
+  && pass "--walltime 1: stopped after $took s with exit 3" || fail "--walltime: exit $code after $took s"
+"$SSMSWEEP" run "$specs/sleepy.yaml" -o "$scratch/wall.h5" --walltime 00:10 --walltime-margin x 2> "$scratch/err"
+[ $? -eq 2 ] && pass "bad --walltime-margin refused" || fail "bad --walltime-margin accepted"
+"$SSMSWEEP" run "$specs/sleepy.yaml" -o "$scratch/wall2.h5" --walltime 1:2:3:4 2> "$scratch/err"
+[ $? -eq 2 ] && grep -q -- '--walltime' "$scratch/err" && pass "bad --walltime refused: $(cat "$scratch/err")" \
+  || fail "bad --walltime: $(cat "$scratch/err")"
+
 stop_test sigterm-ranks TERM ranks
 stop_test sigusr1-mpirun USR1 mpirun
 stop_test sigterm-single TERM single

@@ -119,7 +119,9 @@ stop_test() {   # stop_test LABEL SIGNAL TARGET(mpirun|ranks|single)
     "$MPIRUN" -np 2 "$SSMSWEEP" run "$specs/sleepy.yaml" -o "$out" --quiet > "$scratch/stop.log" 2>&1 &
   fi
   pid=$!
-  sleep 1.5
+  # signal once the sweep is under way (start-up is slow under sanitizers)
+  for _ in $(seq 300); do [ -f "$out.journal" ] && break; sleep 0.1; done
+  sleep 0.5
   t0=$(date +%s.%N)
   if [ "$3" = ranks ]; then
     pkill -"$2" -f "^$SSMSWEEP run .*stop-$1.h5" 2>/dev/null   # the ranks, not mpirun

@@ -22,7 +22,7 @@ for round in 1 2 3 4; do
   setsid "$MPIRUN" -np 2 "$SSMSWEEP" run "$spec" -o "$out" $resume --quiet --sync 0.2 \
     > "$scratch/run$round.log" 2>&1 &
   pid=$!
-  delay=$(awk -v seed="$$$round" 'BEGIN { srand(seed); printf "%.2f", 0.3 + 1.2 * rand() }')
+  delay=$(awk -v seed="$$$round" -v f="${SSM_SLOW_FACTOR:-1}" 'BEGIN { srand(seed); printf "%.2f", f * (0.3 + 1.2 * rand()) }')
   sleep "$delay"
   # the whole job: Open MPI puts each rank in a process group of its own,
   # so the ranks are killed by name and mpirun by its group

@@ -280,6 +280,8 @@ int cmd_sweep_run(int argc, char **argv)
     char *command = join_args(argc_all, argv_all);
     opt.command_line = command ? command : "";
 
+    /* before MPI_Init too: a stop signal during start-up must not kill us */
+    sw_install_stop_handlers();
     MPI_Init(&argc, &argv);
     sw_install_stop_handlers();
     int code = sw_coordinate(MPI_COMM_WORLD, &tasks, &opt);

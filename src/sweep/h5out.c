@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -752,13 +753,20 @@ ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_proven
     quiet_hdf5();
     if (stat(path, &sb) == 0)
         return ssm_fail(err, SSM_EIO, "%s already exists (results are never overwritten)", path);
+    /* The file is built under a temporary name and appears at path only
+     * once SWMR writing has started: creating the objects is the one phase
+     * in which a kill could leave a file no tool can open. */
+    char building[4096];
+    if ((size_t)snprintf(building, sizeof building, "%s.creating", path) >= sizeof building)
+        return ssm_fail(err, SSM_EINVAL, "%s: path too long", path);
+    remove(building);   /* left by a run killed while creating */
     sw_h5 *h = h5_new(path, tasks, err);
     if (!h)
         return SSM_ENOMEM;
     ssm_status st = check_names(h, err);
     hid_t fapl = st == SSM_OK ? make_fapl() : H5I_INVALID_HID;
     if (fapl >= 0)
-        h->file = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+        h->file = H5Fcreate(building, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     close_id(&fapl, H5Pclose);
     int created = h->file >= 0;
     if (st == SSM_OK && !created)
@@ -774,11 +782,13 @@ ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_proven
         st = create_tasks_group(h, tasks, err);
     if (st == SSM_OK)
         st = start_swmr(h, err);
+    if (st == SSM_OK && rename(building, path) != 0)
+        st = ssm_fail(err, SSM_EIO, "%s: cannot move the new file into place: %s", path, strerror(errno));
     if (st) {
         h5_release(h, st, err);
         h5_free(h);
         if (created)   /* a half-built file would only block the next attempt */
-            remove(path);
+            remove(building);
         return st;
     }
     *out = h;

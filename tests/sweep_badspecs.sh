@@ -1,41 +1,77 @@
 #!/bin/sh
-# Every spec of the bad corpus: `plan` and `run` exit 2 with one line on
-# stderr naming file, line, column and key, print nothing on stdout, and
-# `run` writes neither the results file nor its journal.
+# The bad-spec corpus through the CLI.  For every tests/specs/bad/*.yaml
+# (first line "# expect: SUBSTRING"):
+#   plan SPEC           exit 2, nothing on stdout, exactly one line on
+#                       stderr: "ssmsweep plan: SPEC..." holding SUBSTRING;
+#   run SPEC -o OUT.h5  exit 2, one line on stderr, and neither OUT.h5 nor
+#                       OUT.h5.journal exists afterwards (a refused spec
+#                       must not leave a results file to resume from).
+# Then a spec that cannot be read, and plan on every example.
 . "$TOP_BUILDDIR/tests/setup.sh"
+
 count=0
 for spec in "$TOP_SRCDIR"/tests/specs/bad/*.yaml; do
   count=$((count + 1))
   name=$(basename "$spec")
   expect=$(sed -n '1s/^# expect: //p' "$spec")
+  if [ -z "$expect" ]; then
+    fail "$name: first line is not '# expect: SUBSTRING'"
+    continue
+  fi
+
   "$SSMSWEEP" plan "$spec" > "$scratch/out" 2> "$scratch/err"
   code=$?
+  lines=$(wc -l < "$scratch/err")
   if [ $code -ne 2 ]; then
-    fail "$name: plan exit $code, expected 2"
-  elif [ "$(wc -l < "$scratch/err")" -ne 1 ]; then
-    fail "$name: $(wc -l < "$scratch/err") lines on stderr"
+    fail "$name: plan exit $code, expected 2 ($(head -c 300 "$scratch/err"))"
+  elif [ "$lines" -ne 1 ]; then
+    fail "$name: plan wrote $lines lines on stderr, expected one"
   elif ! grep -qF -- "$expect" "$scratch/err"; then
     fail "$name: message lacks '$expect': $(cat "$scratch/err")"
   elif [ -s "$scratch/out" ]; then
     fail "$name: plan printed to stdout"
   else
-    pass "$name: $(cat "$scratch/err")"
+    case $(cat "$scratch/err") in
+      "ssmsweep plan: $spec"*) pass "$name: $(cat "$scratch/err")" ;;
+      *) fail "$name: message does not start with 'ssmsweep plan: $spec': $(cat "$scratch/err")" ;;
+    esac
   fi
-  "$SSMSWEEP" run "$spec" -o "$scratch/out.h5" > /dev/null 2> "$scratch/err"
+
+  rm -f "$scratch/out.h5" "$scratch/out.h5.journal"
+  "$SSMSWEEP" run "$spec" -o "$scratch/out.h5" > "$scratch/out" 2> "$scratch/err"
   code=$?
-  [ $code -eq 2 ] || fail "$name: run exit $code, expected 2"
-  if [ -e "$scratch/out.h5" ] || [ -e "$scratch/out.h5.journal" ]; then
+  lines=$(wc -l < "$scratch/err")
+  if [ $code -ne 2 ]; then
+    fail "$name: run exit $code, expected 2 ($(head -c 300 "$scratch/err"))"
+  elif [ "$lines" -ne 1 ] || ! grep -qF -- "$expect" "$scratch/err"; then
+    fail "$name: run stderr is not the one expected line: $(head -c 300 "$scratch/err")"
+  elif [ -e "$scratch/out.h5" ] || [ -e "$scratch/out.h5.journal" ]; then
     fail "$name: run wrote output for a rejected spec"
-    rm -f "$scratch/out.h5" "$scratch/out.h5.journal"
+  else
+    pass "$name: run refused, nothing written"
   fi
 done
-[ $count -ge 30 ] && pass "$count bad specs checked" || fail "only $count bad specs"
-# a missing spec file
-"$SSMSWEEP" plan "$scratch/no-such.yaml" 2> "$scratch/err"
-[ $? -eq 2 ] && grep -q "cannot read" "$scratch/err" && pass "missing spec: $(cat "$scratch/err")" || fail "missing spec"
-# plan on every example: the axes and a cost estimate, nothing written
+[ $count -ge 35 ] && pass "$count bad specs checked" || fail "only $count bad specs (expected at least 35)"
+
+# a spec that does not exist, and one that is a directory
+for spec in "$scratch/no-such.yaml" "$TOP_SRCDIR/tests/specs"; do
+  "$SSMSWEEP" plan "$spec" > "$scratch/out" 2> "$scratch/err"
+  code=$?
+  if [ $code -eq 2 ] && [ "$(wc -l < "$scratch/err")" -eq 1 ] && grep -qF "$spec: cannot read: " "$scratch/err" &&
+     [ ! -s "$scratch/out" ]; then
+    pass "unreadable spec: $(cat "$scratch/err")"
+  else
+    fail "unreadable spec $spec: exit $code, $(head -c 300 "$scratch/err")"
+  fi
+done
+
+# plan on every example: the task count, the axes and a cost estimate
 for spec in "$TOP_SRCDIR"/jobs/examples/*.yaml; do
-  "$SSMSWEEP" plan "$spec" > "$scratch/plan" 2>&1 && grep -q '^tasks:' "$scratch/plan" && grep -q '^cost:' "$scratch/plan" \
-    && pass "plan $(basename "$spec"): $(grep '^tasks:' "$scratch/plan")" || fail "plan $(basename "$spec"): $(cat "$scratch/plan")"
+  if "$SSMSWEEP" plan "$spec" > "$scratch/plan" 2>&1 && grep -q '^tasks:' "$scratch/plan" &&
+     grep -q '^cost:' "$scratch/plan"; then
+    pass "plan $(basename "$spec"): $(grep '^tasks:' "$scratch/plan")"
+  else
+    fail "plan $(basename "$spec"): $(cat "$scratch/plan")"
+  fi
 done
 finish

@@ -1,8 +1,23 @@
+/* Sweep specs: YAML text -> task table.
+ *
+ * The text goes through libyaml twice.  The event parser comes first: it
+ * reports syntax errors and sees what the document loader would hide
+ * (anchors and aliases, which the loader resolves silently, and a second
+ * document, which it never reads).  The loaded tree is then walked in an
+ * order that keeps memory bounded: top-level keys, fixed values, the
+ * shape of every axis (how many values, none materialized), the size of
+ * the product, and only when that is within SW_MAX_TASKS the values, the
+ * task table and the per-task checks.
+ *
+ * Every message is one line, "FILE:LINE:COL: key 'KEY': what", with the
+ * 1-based line and column of libyaml's marks. */
 #include "config.h"
 
 #include "spec.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,39 +26,75 @@
 
 #include <yaml.h>
 
-#include "ssm/rng.h"
+/* Values of an axis list shown by `plan`, in characters (about). */
+#define SHOWN_WIDTH 80
 
-/* Most parameters an axis (a zip group) can hold. */
-#define MAX_GROUP 32
-
+/* One parameter of an axis as the spec wrote it: a list or a range. */
 typedef struct {
-    size_t n_params;
-    int param[MAX_GROUP];
-    yaml_mark_t mark[MAX_GROUP];
-    size_t n_values;
-    sw_value *values;     /* n_values x n_params */
+    int param;
+    yaml_node_t *key, *node;
+    size_t count;
+    int range, log_scale;
+    double from, to;
+} column;
+
+/* One factor of the product: a key of `axes` (one column) or a group of
+ * `zip` (columns that vary together). */
+typedef struct {
+    column *cols;
+    size_t n_cols, n_values;
+    sw_value *values;          /* n_values x n_cols, row-major */
 } axis;
 
 typedef struct {
-    const char *path;
+    const char *path, *text;
+    size_t len;
     ssm_error *err;
-    yaml_document_t *doc;
+    yaml_document_t doc;
+    int have_doc;
     sw_tasks *t;
+    size_t strings_cap;        /* allocated length of t->strings */
     const sw_kind *kind;
-    sw_value *base;           /* defaults, then fixed values */
-    int *given;               /* per parameter: 0, 1 fixed, 2 axis */
-    yaml_mark_t *where;       /* per parameter: where the spec sets it */
-    yaml_mark_t kind_mark;
+    yaml_node_t *kind_key, *fixed, *axes_node, *zip;
+    sw_value *base;            /* defaults, then fixed values */
+    yaml_node_t **set_at;      /* per parameter: the key that sets it, NULL: default */
+    column *cols;
     axis *axes;
-    size_t n_axes, cap_axes;
+    size_t n_cols, n_axes, n_tasks;
 } parser;
 
-/* ---- messages ------------------------------------------------------------------ */
+/* ---- messages -------------------------------------------------------------------- */
 
-static ssm_status at(parser *p, yaml_mark_t mark, const char *key, const char *fmt, ...)
+/* Formats a message into err with control characters escaped: keys,
+ * values and paths come from the user and may hold newlines, and the CLI
+ * promises one line. */
+static ssm_status one_line(ssm_error *err, ssm_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static ssm_status one_line(ssm_error *err, ssm_status code, const char *fmt, ...)
+{
+    char raw[SSM_ERROR_MSG_MAX], clean[SSM_ERROR_MSG_MAX];
+    size_t j = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    for (const unsigned char *s = (const unsigned char *)raw; *s && j + 5 < sizeof clean; ++s) {
+        if (*s == '\n')
+            j += (size_t)snprintf(clean + j, 3, "\\n");
+        else if (*s < 0x20 || *s == 0x7f)
+            j += (size_t)snprintf(clean + j, 5, "\\x%02x", *s);
+        else
+            clean[j++] = (char)*s;
+    }
+    clean[j] = '\0';
+    return ssm_fail(err, code, "%s", clean);
+}
+
+static ssm_status fail_at(const parser *p, yaml_mark_t mark, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static ssm_status at(parser *p, yaml_mark_t mark, const char *key, const char *fmt, ...)
+static ssm_status fail_at(const parser *p, yaml_mark_t mark, const char *key, const char *fmt, ...)
 {
     char what[SSM_ERROR_MSG_MAX];
     va_list ap;
@@ -51,622 +102,1027 @@ static ssm_status at(parser *p, yaml_mark_t mark, const char *key, const char *f
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (key)
-        return ssm_fail(p->err, SSM_EINVAL, "%s:%zu:%zu: key '%s': %s", p->path, mark.line + 1, mark.column + 1,
+        return one_line(p->err, SSM_EINVAL, "%s:%zu:%zu: key '%s': %s", p->path, mark.line + 1, mark.column + 1,
                         key, what);
-    return ssm_fail(p->err, SSM_EINVAL, "%s:%zu:%zu: %s", p->path, mark.line + 1, mark.column + 1, what);
+    return one_line(p->err, SSM_EINVAL, "%s:%zu:%zu: %s", p->path, mark.line + 1, mark.column + 1, what);
 }
 
-static const char *scalar(yaml_node_t *n)
+static ssm_status no_memory(const parser *p)
+{
+    return ssm_fail(p->err, SSM_ENOMEM, "%s: out of memory", p->path);
+}
+
+/* Levenshtein distance of short words (longer ones count as far apart). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    enum { MAX_WORD = 48 };
+    size_t la = strlen(a), lb = strlen(b), row[MAX_WORD + 1];
+    if (la > MAX_WORD || lb > MAX_WORD)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; ++j)
+        row[j] = j;
+    for (size_t i = 1; i <= la; ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; ++j) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* Collects the names a misspelt word could have meant: the closest one
+ * (for "did you mean") and the list of all (shortened). */
+typedef struct {
+    const char *word, *best;
+    size_t best_distance, len;
+    char known[160];
+} suggestion;
+
+static void suggest_start(suggestion *s, const char *word)
+{
+    memset(s, 0, sizeof *s);
+    s->word = word;
+    s->best_distance = (size_t)-1;
+}
+
+static void suggest_add(suggestion *s, const char *name)
+{
+    size_t d = edit_distance(s->word, name);
+    if (d < s->best_distance) {
+        s->best_distance = d;
+        s->best = name;
+    }
+    if (s->len < sizeof s->known) {
+        int fits = s->len + strlen(name) + 8 < sizeof s->known;
+        s->len += (size_t)snprintf(s->known + s->len, sizeof s->known - s->len, "%s%s", s->len ? ", " : "",
+                                   fits ? name : "...");
+        if (!fits)
+            s->len = sizeof s->known;
+    }
+}
+
+/* "; did you mean 'dt'?" when a name is within two edits, else "". */
+static const char *suggest_guess(const suggestion *s, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (s->best && s->best_distance <= 2 && s->best_distance < strlen(s->word))
+        snprintf(buf, size, "; did you mean '%s'?", s->best);
+    return buf;
+}
+
+/* ---- YAML --------------------------------------------------------------------------- */
+
+/* Reader errors (bad UTF-8, control characters) carry a byte offset
+ * instead of a mark. */
+static yaml_mark_t mark_of_offset(const parser *p, size_t offset)
+{
+    yaml_mark_t m = {offset, 0, 0};
+    for (size_t k = 0; k < offset && k < p->len; ++k) {
+        if (p->text[k] == '\n') {
+            ++m.line;
+            m.column = 0;
+        } else if (((unsigned char)p->text[k] & 0xc0) != 0x80) {   /* not a UTF-8 continuation */
+            ++m.column;
+        }
+    }
+    return m;
+}
+
+static ssm_status syntax_error(const parser *p, const yaml_parser_t *yp)
+{
+    if (yp->error == YAML_MEMORY_ERROR)
+        return no_memory(p);
+    const char *problem = yp->problem ? yp->problem : "malformed document";
+    if (yp->error == YAML_READER_ERROR)
+        return fail_at(p, mark_of_offset(p, yp->problem_offset), NULL, "YAML syntax: %s (#x%X)", problem,
+                       (unsigned)yp->problem_value);
+    if (yp->context)
+        return fail_at(p, yp->problem_mark, NULL, "YAML syntax: %s %s (from line %zu)", problem, yp->context,
+                       yp->context_mark.line + 1);
+    return fail_at(p, yp->problem_mark, NULL, "YAML syntax: %s", problem);
+}
+
+/* The event pass: syntax, anchors, aliases, the number of documents. */
+static ssm_status prescan(const parser *p)
+{
+    yaml_parser_t yp;
+    yaml_event_t ev;
+    size_t documents = 0;
+    int end = 0;
+    ssm_status st = SSM_OK;
+    if (!yaml_parser_initialize(&yp))
+        return no_memory(p);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)p->text, p->len);
+    while (st == SSM_OK && !end) {
+        if (!yaml_parser_parse(&yp, &ev)) {
+            st = syntax_error(p, &yp);
+            break;
+        }
+        const yaml_char_t *anchor = NULL;
+        switch (ev.type) {
+        case YAML_ALIAS_EVENT:
+            st = fail_at(p, ev.start_mark, NULL, "YAML aliases (*%s) are not supported: write the value out",
+                         (const char *)ev.data.alias.anchor);
+            break;
+        case YAML_SCALAR_EVENT:
+            anchor = ev.data.scalar.anchor;
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            anchor = ev.data.sequence_start.anchor;
+            break;
+        case YAML_MAPPING_START_EVENT:
+            anchor = ev.data.mapping_start.anchor;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++documents > 1)
+                st = fail_at(p, ev.start_mark, NULL, "a spec is one YAML document, a second one starts here");
+            break;
+        case YAML_STREAM_END_EVENT:
+            end = 1;
+            break;
+        default:
+            break;
+        }
+        if (st == SSM_OK && anchor)
+            st = fail_at(p, ev.start_mark, NULL, "YAML anchors (&%s) are not supported: write the values out",
+                         (const char *)anchor);
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&yp);
+    if (st == SSM_OK && documents == 0)
+        st = one_line(p->err, SSM_EINVAL, "%s: the spec is empty (expected a mapping with kind, fixed, axes, ...)",
+                      p->path);
+    return st;
+}
+
+static ssm_status load(parser *p)
+{
+    yaml_parser_t yp;
+    ssm_status st = SSM_OK;
+    if (!yaml_parser_initialize(&yp))
+        return no_memory(p);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)p->text, p->len);
+    if (yaml_parser_load(&yp, &p->doc))
+        p->have_doc = 1;
+    else
+        st = syntax_error(p, &yp);   /* the prescan passed, so only memory can run out here */
+    yaml_parser_delete(&yp);
+    return st;
+}
+
+static yaml_node_t *node(parser *p, yaml_node_item_t id)
+{
+    return yaml_document_get_node(&p->doc, id);
+}
+
+static const char *scalar(const yaml_node_t *n)
 {
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-static const char *node_kind(yaml_node_t *n)
+static const char *node_kind(const yaml_node_t *n)
 {
     return n->type == YAML_SCALAR_NODE ? "a scalar" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a mapping";
 }
 
-/* ---- strings ---------------------------------------------------------------------- */
+static size_t n_pairs(const yaml_node_t *n)
+{
+    return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+}
+
+static size_t n_items(const yaml_node_t *n)
+{
+    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+/* ---- numbers and values ------------------------------------------------------------ */
+
+static int parse_real(const char *text, double *out)
+{
+    char *end;
+    if (*text == '\0' || isspace((unsigned char)*text))
+        return -1;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (*end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v == 0 ? 0.0 : v;   /* -0 computes what 0 does: one canonical text, one hash */
+    return 0;
+}
+
+/* An integer in any notation that denotes one exactly: "1000", "1e3";
+ * not "1.5", "abc" or beyond long long. */
+static int parse_integer(const char *text, long long *out)
+{
+    char *end;
+    double v;
+    if (*text == '\0' || isspace((unsigned char)*text))
+        return -1;
+    errno = 0;
+    long long i = strtoll(text, &end, 10);
+    if (*end == '\0' && errno == 0) {
+        *out = i;   /* exact even beyond 2^53, where doubles skip integers */
+        return 0;
+    }
+    if (parse_real(text, &v) || v != trunc(v) || fabs(v) >= 0x1p63)
+        return -1;
+    *out = (long long)v;
+    return 0;
+}
+
+/* A real as short as it can be and still read back as the same double. */
+static void real_text(double x, char *buf, size_t size)
+{
+    for (int digits = 6; digits <= 17; ++digits) {
+        snprintf(buf, size, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+/* "[1, 65536]" or "(0, 1)": descriptors write "positive" as DBL_MIN and
+ * "below 1" as the double just under 1; both read better as open ends. */
+static void range_text(const sw_param_desc *d, char *buf, size_t size)
+{
+    char lo[32], hi[32];
+    int open_lo = d->min == DBL_MIN;
+    snprintf(lo, sizeof lo, "%.6g", open_lo ? 0.0 : d->min);
+    snprintf(hi, sizeof hi, "%.6g", d->max);
+    int open_hi = strtod(hi, NULL) > d->max;
+    snprintf(buf, size, "%c%s, %s%c", open_lo ? '(' : '[', lo, hi, open_hi ? ')' : ']');
+}
+
+/* x (shown as the user wrote it) within the descriptor's bounds? */
+static int in_bounds(const sw_param_desc *d, double x, const char *shown, char *why, size_t size)
+{
+    char range[80];
+    if (x >= d->min && x <= d->max)
+        return 1;
+    range_text(d, range, sizeof range);
+    snprintf(why, size, "%s is outside the allowed range %s", shown, range);
+    return 0;
+}
 
 static const char *keep_string(parser *p, const char *s)
 {
     sw_tasks *t = p->t;
-    for (size_t k = 0; k < t->n_strings; ++k)
-        if (strcmp(t->strings[k], s) == 0)
-            return t->strings[k];
-    char **bigger = realloc(t->strings, (t->n_strings + 1) * sizeof *bigger);
-    char *copy = strdup(s);
-    if (!bigger || !copy) {
-        free(copy);
-        if (bigger)
-            t->strings = bigger;
-        return NULL;
+    if (t->n_strings == p->strings_cap) {
+        size_t cap = p->strings_cap ? 2 * p->strings_cap : 16;
+        char **bigger = realloc(t->strings, cap * sizeof *bigger);
+        if (!bigger)
+            return NULL;
+        t->strings = bigger;
+        p->strings_cap = cap;
     }
-    t->strings = bigger;
-    t->strings[t->n_strings++] = copy;
+    char *copy = strdup(s);
+    if (copy)
+        t->strings[t->n_strings++] = copy;
     return copy;
 }
 
-/* ---- values ------------------------------------------------------------------------- */
-
-/* Parses text as parameter p's type and checks its range; the message (no
- * location) goes to why. */
-static int parse_value(parser *ps, int p, const char *text, sw_value *out, char *why, size_t why_size)
+/* Text as a value of parameter param: typed by the descriptor, then
+ * checked against its range or choices.  The reason (without location)
+ * goes to why; -1 for a bad value, -2 for no memory. */
+static int text_value(parser *p, int param, const char *text, sw_value *out, char *why, size_t size)
 {
-    const sw_param_desc *d = &ps->kind->params[p];
-    char *end;
+    const sw_param_desc *d = &p->kind->params[param];
+    memset(out, 0, sizeof *out);
     out->type = d->type;
-    out->i = 0;
-    out->r = 0;
-    out->s = NULL;
-    if (d->type == SW_STRING) {
+    switch (d->type) {
+    case SW_INT:
+        if (parse_integer(text, &out->i)) {
+            snprintf(why, size, "expected an integer, got '%s'", text);
+            return -1;
+        }
+        return in_bounds(d, (double)out->i, text, why, size) ? 0 : -1;
+    case SW_REAL:
+        if (parse_real(text, &out->r)) {
+            snprintf(why, size, "expected a finite number, got '%s'", text);
+            return -1;
+        }
+        return in_bounds(d, out->r, text, why, size) ? 0 : -1;
+    case SW_STRING:
         if (d->choices) {
-            int ok = 0;
-            for (size_t k = 0; d->choices[k] && !ok; ++k)
-                ok = strcmp(d->choices[k], text) == 0;
-            if (!ok) {
-                size_t at_ = (size_t)snprintf(why, why_size, "'%s' is not one of", text);
-                for (size_t k = 0; d->choices[k] && at_ < why_size; ++k)
-                    at_ += (size_t)snprintf(why + at_, why_size - at_, "%s %s", k ? "," : "", d->choices[k]);
+            size_t k = 0;
+            while (d->choices[k] && strcmp(d->choices[k], text) != 0)
+                ++k;
+            if (!d->choices[k]) {
+                size_t len = (size_t)snprintf(why, size, "'%s' is not one of", text);
+                for (k = 0; d->choices[k] && len < size; ++k)
+                    len += (size_t)snprintf(why + len, size - len, "%s %s", k ? "," : "", d->choices[k]);
                 return -1;
             }
         }
-        out->s = keep_string(ps, text);
-        if (!out->s) {
-            snprintf(why, why_size, "out of memory");
-            return -1;
-        }
-        return 0;
+        out->s = keep_string(p, text);
+        return out->s ? 0 : -2;
     }
-    errno = 0;
-    double v = strtod(text, &end);
-    if (*text == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
-        snprintf(why, why_size, "expected %s, got '%s'", d->type == SW_INT ? "an integer" : "a finite number", text);
-        return -1;
-    }
-    if (d->type == SW_INT && (v != floor(v) || fabs(v) > 9.0e15)) {
-        snprintf(why, why_size, "expected an integer, got '%s'", text);
-        return -1;
-    }
-    if (v < d->min || v > d->max) {
-        snprintf(why, why_size, "%s is outside the allowed range [%g, %g]", text, d->min, d->max);
-        return -1;
-    }
-    if (d->type == SW_INT)
-        out->i = (long long)v;
-    else
-        out->r = v;
-    return 0;
+    return -1;
 }
 
-static ssm_status value_at(parser *p, int param, yaml_node_t *n, sw_value *out)
+/* A node that must hold one value of parameter param. */
+static ssm_status node_value(parser *p, int param, yaml_node_t *n, sw_value *out)
 {
     char why[256];
-    const char *name = p->kind->params[param].name;
-    const char *text = scalar(n);
+    const char *name = p->kind->params[param].name, *text = scalar(n);
     if (!text)
-        return at(p, n->start_mark, name, "expected a value, got %s", node_kind(n));
-    if (parse_value(p, param, text, out, why, sizeof why))
-        return at(p, n->start_mark, name, "%s", why);
+        return fail_at(p, n->start_mark, name, "expected a single value, got %s", node_kind(n));
+    int bad = text_value(p, param, text, out, why, sizeof why);
+    return bad == -2 ? no_memory(p) : bad ? fail_at(p, n->start_mark, name, "%s", why) : SSM_OK;
+}
+
+/* Defaults first, parsed like spec text, so fixed values overwrite them. */
+static ssm_status start_values(parser *p)
+{
+    const size_t np = p->kind->n_params;
+    p->base = calloc(np, sizeof *p->base);
+    p->set_at = calloc(np, sizeof *p->set_at);
+    if (!p->base || !p->set_at)
+        return no_memory(p);
+    for (size_t k = 0; k < np; ++k) {
+        char why[256];
+        const sw_param_desc *d = &p->kind->params[k];
+        if (!d->def) {   /* required: check_required insists on a value */
+            p->base[k].type = d->type;
+            p->base[k].s = "";
+            continue;
+        }
+        int bad = text_value(p, (int)k, d->def, &p->base[k], why, sizeof why);
+        if (bad == -2)
+            return no_memory(p);
+        if (bad)   /* a kinds.c bug, not the user's */
+            return ssm_fail(p->err, SSM_EINVAL, "kind %s: default of %s: %s", p->kind->name, d->name, why);
+    }
     return SSM_OK;
 }
 
-/* A parameter name of the kind, or an error at the key. */
-static ssm_status param_of(parser *p, yaml_node_t *key, int *param)
+/* Parameters without a default (def NULL) must be set somewhere. */
+static ssm_status check_required(const parser *p)
+{
+    for (size_t k = 0; k < p->kind->n_params; ++k)
+        if (!p->kind->params[k].def && !p->set_at[k])
+            return fail_at(p, p->kind_key->start_mark, p->kind->params[k].name,
+                           "missing: kind %s has no default for it (set it under fixed, axes or zip)", p->kind->name);
+    return SSM_OK;
+}
+
+/* ---- parameters -------------------------------------------------------------------- */
+
+/* The key of a fixed, axes or zip entry as a parameter: one the kind
+ * knows, not `repeat` (the top-level `repeats` sets it) and not set
+ * anywhere else in the spec. */
+static ssm_status param_key(parser *p, yaml_node_t *key, int *param)
 {
     const char *name = scalar(key);
     if (!name)
-        return at(p, key->start_mark, NULL, "a parameter name must be a scalar, got %s", node_kind(key));
-    *param = sw_kind_param_index(p->kind, name);
-    if (*param < 0) {
-        char known[200] = "";
-        size_t len = 0;
-        for (size_t k = 0; k < p->kind->n_params && len < sizeof known - 40; ++k)
-            len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", k ? ", " : "", p->kind->params[k].name);
-        return at(p, key->start_mark, name, "unknown parameter of kind %s (known: %s)", p->kind->name, known);
+        return fail_at(p, key->start_mark, NULL, "a parameter name must be a scalar, got %s", node_kind(key));
+    int k = sw_kind_param_index(p->kind, name);
+    if (k < 0) {
+        suggestion s;
+        char guess[80];
+        suggest_start(&s, name);
+        for (size_t j = 0; j < p->kind->n_params; ++j)
+            suggest_add(&s, p->kind->params[j].name);
+        return fail_at(p, key->start_mark, name, "unknown parameter of kind %s%s (known: %s)", p->kind->name,
+                       suggest_guess(&s, guess, sizeof guess), s.known);
     }
     if (strcmp(name, "repeat") == 0)
-        return at(p, key->start_mark, name, "set by 'repeats', not directly");
-    if (p->given[*param]) {
-        yaml_mark_t first = p->where[*param];
-        return at(p, key->start_mark, name, "given twice (first at line %zu)", first.line + 1);
+        return fail_at(p, key->start_mark, name, "set by the top-level key 'repeats', not directly");
+    if (p->set_at[k])
+        return fail_at(p, key->start_mark, name, "given twice (first at line %zu)", p->set_at[k]->start_mark.line + 1);
+    p->set_at[k] = key;
+    *param = k;
+    return SSM_OK;
+}
+
+static ssm_status parse_fixed(parser *p)
+{
+    yaml_node_t *f = p->fixed;
+    if (!f)
+        return SSM_OK;
+    if (f->type != YAML_MAPPING_NODE)
+        return fail_at(p, f->start_mark, "fixed", "expected a mapping of parameter: value, got %s", node_kind(f));
+    for (yaml_node_pair_t *pair = f->data.mapping.pairs.start; pair < f->data.mapping.pairs.top; ++pair) {
+        int param;
+        ssm_status st = param_key(p, node(p, pair->key), &param);
+        if (st == SSM_OK)
+            st = node_value(p, param, node(p, pair->value), &p->base[param]);
+        if (st)
+            return st;
     }
     return SSM_OK;
 }
 
-/* ---- axes ----------------------------------------------------------------------------- */
+/* ---- axes: shape ------------------------------------------------------------------- */
 
-static axis *new_axis(parser *p)
+/* {from, to, num, scale}: checked and counted, not yet expanded. */
+static ssm_status parse_range(parser *p, column *c)
 {
-    if (p->n_axes == p->cap_axes) {
-        size_t cap = p->cap_axes ? 2 * p->cap_axes : 8;
-        axis *bigger = realloc(p->axes, cap * sizeof *bigger);
-        if (!bigger)
-            return NULL;
-        p->axes = bigger;
-        p->cap_axes = cap;
+    static const char *const entries[] = {"from", "to", "num", "scale"};
+    const sw_param_desc *d = &p->kind->params[c->param];
+    yaml_node_t *given[4] = {NULL, NULL, NULL, NULL};
+    long long num;
+    if (d->type == SW_STRING)
+        return fail_at(p, c->node->start_mark, d->name, "a range {from, to, num} needs a numeric parameter: "
+                       "list the values instead");
+    for (yaml_node_pair_t *pair = c->node->data.mapping.pairs.start; pair < c->node->data.mapping.pairs.top; ++pair) {
+        yaml_node_t *k = node(p, pair->key), *v = node(p, pair->value);
+        const char *key = scalar(k);
+        size_t e = 0;
+        while (key && e < 4 && strcmp(key, entries[e]) != 0)
+            ++e;
+        if (e == 4 || !key)
+            return fail_at(p, k->start_mark, d->name, "unknown range entry '%s' (a range has from, to, num, scale)",
+                           key ? key : node_kind(k));
+        if (given[e])
+            return fail_at(p, k->start_mark, d->name, "range entry '%s' given twice", key);
+        if (!scalar(v))
+            return fail_at(p, v->start_mark, d->name, "range %s: expected a single value, got %s", key, node_kind(v));
+        given[e] = v;
     }
-    axis *a = &p->axes[p->n_axes++];
-    memset(a, 0, sizeof *a);
-    return a;
+    if (!given[0] || !given[1] || !given[2])
+        return fail_at(p, c->node->start_mark, d->name, "a range needs from, to and num (%s is missing)",
+                       !given[0] ? "from" : !given[1] ? "to" : "num");
+    for (int e = 0; e < 2; ++e)
+        if (parse_real(scalar(given[e]), e ? &c->to : &c->from))
+            return fail_at(p, given[e]->start_mark, d->name, "range %s: expected a finite number, got '%s'",
+                           entries[e], scalar(given[e]));
+    if (parse_integer(scalar(given[2]), &num) || num < 1)
+        return fail_at(p, given[2]->start_mark, d->name, "range num must be a positive integer, got '%s'",
+                       scalar(given[2]));
+    if (given[3]) {
+        const char *scale = scalar(given[3]);
+        c->log_scale = strcmp(scale, "log") == 0;
+        if (!c->log_scale && strcmp(scale, "linear") != 0)
+            return fail_at(p, given[3]->start_mark, d->name, "range scale must be log or linear, got '%s'", scale);
+    }
+    if (c->log_scale && !(c->from > 0 && c->to > 0))
+        return fail_at(p, c->node->start_mark, d->name, "a log range needs positive from and to");
+    c->range = 1;
+    c->count = (size_t)num;
+    return SSM_OK;
 }
 
-/* The values of one parameter: a list, or {from, to, num, scale}. */
-static ssm_status axis_values(parser *p, int param, yaml_node_t *n, sw_value **out, size_t *count)
+static ssm_status parse_column(parser *p, yaml_node_t *key, yaml_node_t *value, column *c)
 {
-    const char *name = p->kind->params[param].name;
-    *out = NULL;
-    *count = 0;
-    if (n->type == YAML_SEQUENCE_NODE) {
-        size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-        if (len == 0)
-            return at(p, n->start_mark, name, "the list of values is empty");
-        sw_value *v = calloc(len, sizeof *v);
-        if (!v)
-            return ssm_fail(p->err, SSM_ENOMEM, "out of memory");
-        for (size_t k = 0; k < len; ++k) {
-            ssm_status st = value_at(p, param, yaml_document_get_node(p->doc, n->data.sequence.items.start[k]), &v[k]);
-            if (st) {
-                free(v);
-                return st;
-            }
+    ssm_status st = param_key(p, key, &c->param);
+    if (st)
+        return st;
+    const char *name = p->kind->params[c->param].name;
+    c->key = key;
+    c->node = value;
+    if (value->type == YAML_MAPPING_NODE)
+        return parse_range(p, c);
+    if (value->type != YAML_SEQUENCE_NODE)
+        return fail_at(p, value->start_mark, name, "an axis is a list of values or a range {from, to, num, scale}, "
+                       "got %s (a single value belongs under 'fixed')", node_kind(value));
+    c->count = n_items(value);
+    if (c->count == 0)
+        return fail_at(p, value->start_mark, name, "the list of values is empty");
+    return SSM_OK;
+}
+
+/* The columns of a group (a one-key group for an entry of `axes`). */
+static ssm_status parse_group(parser *p, yaml_node_pair_t *pairs, size_t n, axis *a)
+{
+    for (size_t k = 0; k < n; ++k) {
+        column *c = &a->cols[k];
+        ssm_status st = parse_column(p, node(p, pairs[k].key), node(p, pairs[k].value), c);
+        if (st)
+            return st;
+        if (k > 0 && c->count != a->n_values)
+            return fail_at(p, c->key->start_mark, p->kind->params[c->param].name,
+                           "zipped lists must have equal lengths: %zu values here, %zu for '%s'", c->count,
+                           a->n_values, p->kind->params[a->cols[0].param].name);
+        a->n_values = c->count;
+        a->n_cols = k + 1;
+    }
+    return SSM_OK;
+}
+
+/* `axes` and `zip` as containers; counts their axes and columns. */
+static ssm_status count_axes(parser *p, size_t *n_axes, size_t *n_cols)
+{
+    *n_axes = *n_cols = 0;
+    if (p->axes_node) {
+        yaml_node_t *a = p->axes_node;
+        if (a->type != YAML_MAPPING_NODE)
+            return fail_at(p, a->start_mark, "axes", "expected a mapping of parameter: values, got %s", node_kind(a));
+        if (n_pairs(a) == 0)
+            return fail_at(p, a->start_mark, "axes", "no axes: leave the key out for a single task");
+        *n_axes += n_pairs(a);
+        *n_cols += n_pairs(a);
+    }
+    if (p->zip) {
+        yaml_node_t *z = p->zip;
+        if (z->type != YAML_SEQUENCE_NODE || n_items(z) == 0)
+            return fail_at(p, z->start_mark, "zip", "expected a list of groups, each {param: [values], ...}, got %s",
+                           z->type == YAML_SEQUENCE_NODE ? "an empty list" : node_kind(z));
+        for (yaml_node_item_t *i = z->data.sequence.items.start; i < z->data.sequence.items.top; ++i) {
+            yaml_node_t *g = node(p, *i);
+            if (g->type != YAML_MAPPING_NODE || n_pairs(g) == 0)
+                return fail_at(p, g->start_mark, "zip", "a group is a mapping {param: [values], ...}, got %s",
+                               g->type == YAML_MAPPING_NODE ? "an empty one" : node_kind(g));
+            *n_axes += 1;
+            *n_cols += n_pairs(g);
         }
-        *out = v;
-        *count = len;
+    }
+    return SSM_OK;
+}
+
+/* The product of the axes and repeats, refused beyond SW_MAX_TASKS before
+ * anything of that size is allocated; the message names the axis that
+ * crosses the limit. */
+static ssm_status check_size(parser *p, size_t repeats)
+{
+    unsigned long long total = repeats;
+    double approx = (double)repeats;
+    int wrapped = 0;
+    size_t culprit = p->n_axes;
+    for (size_t a = 0; a < p->n_axes; ++a) {
+        unsigned long long n = p->axes[a].n_values;
+        approx *= (double)n;
+        wrapped |= total > ~0ULL / n;
+        total *= n;
+        if (culprit == p->n_axes && (wrapped || total > SW_MAX_TASKS))
+            culprit = a;
+    }
+    if (culprit == p->n_axes) {
+        p->n_tasks = (size_t)total;
         return SSM_OK;
     }
-    if (n->type != YAML_MAPPING_NODE)
-        return at(p, n->start_mark, name, "an axis is a list of values or a range {from, to, num, scale}");
-    const sw_param_desc *d = &p->kind->params[param];
-    if (d->type == SW_STRING)
-        return at(p, n->start_mark, name, "a range needs a numeric parameter");
-    double from = NAN, to = NAN, num = NAN;
-    int log_scale = 0;
-    for (yaml_node_pair_t *pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; ++pair) {
-        yaml_node_t *k = yaml_document_get_node(p->doc, pair->key), *v = yaml_document_get_node(p->doc, pair->value);
-        const char *key = scalar(k), *text = scalar(v);
-        char *end;
-        if (!key || !text)
-            return at(p, k->start_mark, name, "range entries are scalars: from, to, num, scale");
-        if (strcmp(key, "scale") == 0) {
-            if (strcmp(text, "log") == 0)
-                log_scale = 1;
-            else if (strcmp(text, "linear") != 0)
-                return at(p, v->start_mark, name, "range scale must be log or linear, got '%s'", text);
+    const column *c = &p->axes[culprit].cols[0];
+    char count[32];
+    if (wrapped)
+        snprintf(count, sizeof count, "%.3g", approx);
+    else
+        snprintf(count, sizeof count, "%llu", total);
+    return fail_at(p, c->key->start_mark, p->kind->params[c->param].name,
+                   "the sweep expands to %s tasks, more than the limit %lu", count, SW_MAX_TASKS);
+}
+
+/* ---- axes: values ------------------------------------------------------------------- */
+
+/* Point k of a range.  The ends are exactly as written; the interior is a
+ * weighted mean, which lands on integers and decades exactly where
+ * from + k * step would drift by an ulp (0.01 must hash like 0.01). */
+static double range_point(const column *c, size_t k)
+{
+    if (k == 0)
+        return c->from;
+    if (k == c->count - 1)
+        return c->to;
+    double m = (double)(c->count - 1), w = (double)k;
+    if (c->log_scale)
+        return pow(10, (log10(c->from) * (m - w) + log10(c->to) * w) / m);
+    double x = (c->from * (m - w) + c->to * w) / m;
+    return isfinite(x) ? x : c->from * ((m - w) / m) + c->to * (w / m);   /* near DBL_MAX */
+}
+
+static int same_value(const sw_value *a, const sw_value *b)
+{
+    return a->type == SW_INT ? a->i == b->i : a->r == b->r;
+}
+
+/* Expands column c into dst, stride values apart. */
+static ssm_status fill_column(parser *p, const column *c, sw_value *dst, size_t stride)
+{
+    const sw_param_desc *d = &p->kind->params[c->param];
+    for (size_t k = 0; k < c->count; ++k) {
+        sw_value *v = dst + k * stride;
+        char shown[40], why[200];
+        if (!c->range) {
+            ssm_status st = node_value(p, c->param, node(p, c->node->data.sequence.items.start[k]), v);
+            if (st)
+                return st;
             continue;
         }
-        double *slot = strcmp(key, "from") == 0 ? &from : strcmp(key, "to") == 0 ? &to : strcmp(key, "num") == 0 ? &num : NULL;
-        if (!slot)
-            return at(p, k->start_mark, name, "unknown range entry '%s' (expected from, to, num, scale)", key);
-        if (!isnan(*slot))
-            return at(p, k->start_mark, name, "range entry '%s' given twice", key);
-        errno = 0;
-        *slot = strtod(text, &end);
-        if (*text == '\0' || *end != '\0' || errno == ERANGE || !isfinite(*slot))
-            return at(p, v->start_mark, name, "range %s: expected a finite number, got '%s'", key, text);
-    }
-    if (isnan(from) || isnan(to) || isnan(num))
-        return at(p, n->start_mark, name, "a range needs from, to and num");
-    if (num < 1 || num != floor(num))
-        return at(p, n->start_mark, name, "range num must be a positive integer, got %g", num);
-    if (num > (double)SW_MAX_TASKS)
-        return at(p, n->start_mark, name, "range num %g is more than the task limit %lu", num, SW_MAX_TASKS);
-    if (log_scale && !(from > 0 && to > 0))
-        return at(p, n->start_mark, name, "a log range needs positive from and to");
-    size_t len = (size_t)num;
-    sw_value *v = calloc(len, sizeof *v);
-    if (!v)
-        return ssm_fail(p->err, SSM_ENOMEM, "out of memory");
-    for (size_t k = 0; k < len; ++k) {
-        double f = len == 1 ? 0.0 : (double)k / (double)(len - 1);
-        double x = log_scale ? exp(log(from) + f * (log(to) - log(from))) : from + f * (to - from);
-        if (k == 0)
-            x = from;           /* the ends exactly as written */
-        else if (k == len - 1)
-            x = to;
+        double x = range_point(c, k);
         if (d->type == SW_INT)
-            x = nearbyint(x);
-        char text[64], why[256];
-        snprintf(text, sizeof text, "%.17g", x);
-        if (parse_value(p, param, text, &v[k], why, sizeof why)) {
-            free(v);
-            return at(p, n->start_mark, name, "range value %s", why);
-        }
-        if (d->type == SW_INT && k > 0 && v[k].i == v[k - 1].i) {
-            long long twice = v[k].i;
-            free(v);
-            return at(p, n->start_mark, name, "range gives the integer %lld twice: lower num", twice);
-        }
+            x = round(x);
+        real_text(x, shown, sizeof shown);
+        if (!in_bounds(d, x, shown, why, sizeof why))
+            return fail_at(p, c->node->start_mark, d->name, "range value %s", why);
+        memset(v, 0, sizeof *v);
+        v->type = d->type;
+        if (d->type == SW_INT)
+            v->i = (long long)x;   /* in bounds, so well within long long */
+        else
+            v->r = x;
+        if (k > 0 && same_value(v, v - stride))
+            return fail_at(p, c->node->start_mark, d->name, "the range gives %s twice%s: lower num or widen it",
+                           shown, d->type == SW_INT ? " after rounding to integers" : "");
     }
-    *out = v;
-    *count = len;
     return SSM_OK;
 }
 
-/* One axis per key of `axes`, one per group of `zip`. */
-static ssm_status add_axis(parser *p, yaml_node_t *mapping, int zipped)
+static ssm_status fill_axis(parser *p, axis *a)
 {
-    axis *a = new_axis(p);
-    if (!a)
-        return ssm_fail(p->err, SSM_ENOMEM, "out of memory");
-    if (mapping->type != YAML_MAPPING_NODE)
-        return at(p, mapping->start_mark, zipped ? "zip" : "axes", "expected a mapping of parameter: values");
-    size_t n_pairs = (size_t)(mapping->data.mapping.pairs.top - mapping->data.mapping.pairs.start);
-    if (n_pairs == 0)
-        return at(p, mapping->start_mark, zipped ? "zip" : "axes", "an empty group");
-    if (n_pairs > MAX_GROUP)
-        return at(p, mapping->start_mark, "zip", "more than %d parameters in one group", MAX_GROUP);
-    sw_value *columns[MAX_GROUP] = {0};
-    ssm_status st = SSM_OK;
-    for (size_t k = 0; k < n_pairs && st == SSM_OK; ++k) {
-        yaml_node_pair_t *pair = mapping->data.mapping.pairs.start + k;
-        yaml_node_t *key = yaml_document_get_node(p->doc, pair->key), *val = yaml_document_get_node(p->doc, pair->value);
-        int param;
-        size_t count;
-        if ((st = param_of(p, key, &param)))
-            break;
-        p->given[param] = 2;
-        p->where[param] = key->start_mark;
-        if ((st = axis_values(p, param, val, &columns[k], &count)))
-            break;
-        if (k > 0 && count != a->n_values)
-            st = at(p, key->start_mark, p->kind->params[param].name,
-                    "zipped lists must have equal lengths: %zu here, %zu for '%s'", count, a->n_values,
-                    p->kind->params[a->param[0]].name);
-        a->param[k] = param;
-        a->mark[k] = key->start_mark;
-        a->n_values = count;
-        a->n_params = k + 1;
+    a->values = malloc(a->n_values * a->n_cols * sizeof *a->values);
+    if (!a->values)
+        return no_memory(p);
+    for (size_t k = 0; k < a->n_cols; ++k) {
+        ssm_status st = fill_column(p, &a->cols[k], a->values + k, a->n_cols);
+        if (st)
+            return st;
     }
-    if (st == SSM_OK) {
-        a->values = malloc(a->n_values * a->n_params * sizeof *a->values);
-        if (!a->values)
-            st = ssm_fail(p->err, SSM_ENOMEM, "out of memory");
-        for (size_t i = 0; st == SSM_OK && i < a->n_values; ++i)
-            for (size_t k = 0; k < a->n_params; ++k)
-                a->values[i * a->n_params + k] = columns[k][i];
-    }
-    for (size_t k = 0; k < MAX_GROUP; ++k)
-        free(columns[k]);
-    return st;
+    return SSM_OK;
 }
 
-/* ---- the document ------------------------------------------------------------------------ */
-
-static ssm_status parse_top(parser *p, yaml_node_t *root, uint64_t *seed, size_t *repeats, const char **name)
+/* Axes in spec order, then zip groups: the order of the nested loops. */
+static ssm_status parse_axes(parser *p, size_t repeats)
 {
-    static const char *const known[] = {"kind", "name", "description", "seed", "repeats", "fixed", "axes", "zip", NULL};
-    if (!root)
-        return ssm_fail(p->err, SSM_EINVAL, "%s: the spec is empty", p->path);
+    size_t n_axes, n_cols, used = 0;
+    ssm_status st = count_axes(p, &n_axes, &n_cols);
+    if (st || n_axes == 0)
+        return st ? st : check_size(p, repeats);
+    p->axes = calloc(n_axes, sizeof *p->axes);
+    p->cols = calloc(n_cols, sizeof *p->cols);
+    if (!p->axes || !p->cols)
+        return no_memory(p);
+    p->n_axes = n_axes;
+    p->n_cols = n_cols;
+    axis *a = p->axes;
+    if (p->axes_node) {
+        yaml_node_pair_t *pairs = p->axes_node->data.mapping.pairs.start;
+        for (size_t k = 0; k < n_pairs(p->axes_node); ++k, ++a) {
+            a->cols = p->cols + used++;
+            if ((st = parse_group(p, pairs + k, 1, a)))
+                return st;
+        }
+    }
+    if (p->zip) {
+        for (yaml_node_item_t *i = p->zip->data.sequence.items.start; i < p->zip->data.sequence.items.top; ++i, ++a) {
+            yaml_node_t *g = node(p, *i);
+            a->cols = p->cols + used;
+            used += n_pairs(g);
+            if ((st = parse_group(p, g->data.mapping.pairs.start, n_pairs(g), a)))
+                return st;
+        }
+    }
+    if ((st = check_size(p, repeats)))
+        return st;
+    for (size_t k = 0; k < p->n_axes; ++k)
+        if ((st = fill_axis(p, &p->axes[k])))
+            return st;
+    return SSM_OK;
+}
+
+/* ---- the top level ----------------------------------------------------------------- */
+
+enum { KEY_KIND, KEY_NAME, KEY_DESCRIPTION, KEY_SEED, KEY_REPEATS, KEY_FIXED, KEY_AXES, KEY_ZIP, N_KEYS };
+
+static const char *const top_keys[N_KEYS] = {"kind", "name", "description", "seed", "repeats", "fixed", "axes", "zip"};
+
+static ssm_status parse_kind(parser *p, yaml_node_t *root, yaml_node_t *key, yaml_node_t *value)
+{
+    if (!value)
+        return fail_at(p, root->start_mark, "kind", "missing: which task kind the sweep runs (e.g. kind: mf)");
+    const char *name = scalar(value);
+    p->kind_key = key;
+    p->kind = name ? sw_kind_find(name) : NULL;
+    if (p->kind)
+        return SSM_OK;
+    suggestion s;
+    char guess[80];
+    suggest_start(&s, name ? name : "");
+    for (size_t k = 0; sw_kinds[k]; ++k)
+        suggest_add(&s, sw_kinds[k]->name);
+    if (!name)
+        return fail_at(p, value->start_mark, "kind", "expected a kind name, got %s (known: %s)", node_kind(value),
+                       s.known);
+    return fail_at(p, value->start_mark, "kind", "unknown task kind '%s'%s (known: %s)", name,
+                   suggest_guess(&s, guess, sizeof guess), s.known);
+}
+
+static ssm_status parse_seed(parser *p, yaml_node_t *value, uint64_t *seed)
+{
+    const char *text = scalar(value);
+    char *end;
+    int digits = text && *text;
+    for (const char *s = text; digits && *s; ++s)
+        digits = isdigit((unsigned char)*s);
+    errno = 0;
+    unsigned long long x = digits ? strtoull(text, &end, 10) : 0;
+    if (!digits || errno == ERANGE)
+        return fail_at(p, value->start_mark, "seed", "expected a non-negative integer below 2^64, got %s%s%s",
+                       text ? "'" : "", text ? text : node_kind(value), text ? "'" : "");
+    *seed = (uint64_t)x;
+    return SSM_OK;
+}
+
+static ssm_status parse_repeats(parser *p, yaml_node_t *value, size_t *repeats)
+{
+    const char *text = scalar(value);
+    long long r;
+    if (!text || parse_integer(text, &r) || r < 1 || (unsigned long long)r > SW_MAX_TASKS)
+        return fail_at(p, value->start_mark, "repeats", "expected an integer from 1 to %lu, got %s%s%s",
+                       SW_MAX_TASKS, text ? "'" : "", text ? text : node_kind(value), text ? "'" : "");
+    *repeats = (size_t)r;
+    return SSM_OK;
+}
+
+static ssm_status parse_top(parser *p, uint64_t *seed, size_t *repeats)
+{
+    yaml_node_t *root = yaml_document_get_root_node(&p->doc), *keys[N_KEYS] = {0}, *values[N_KEYS] = {0};
+    if (!root)   /* the prescan saw a document, but stay safe */
+        return one_line(p->err, SSM_EINVAL, "%s: the spec is empty", p->path);
     if (root->type != YAML_MAPPING_NODE)
-        return at(p, root->start_mark, NULL, "a spec is a mapping with keys kind, axes, fixed, zip, ...");
-    yaml_node_t *kind = NULL, *fixed = NULL, *axes = NULL, *zip = NULL;
-    for (yaml_node_pair_t *a = root->data.mapping.pairs.start; a < root->data.mapping.pairs.top; ++a) {
-        yaml_node_t *k = yaml_document_get_node(p->doc, a->key), *v = yaml_document_get_node(p->doc, a->value);
+        return fail_at(p, root->start_mark, NULL, "a spec is a mapping with keys kind, fixed, axes, zip, ...; got %s",
+                       node_kind(root));
+    for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; ++pair) {
+        yaml_node_t *k = node(p, pair->key);
         const char *key = scalar(k);
-        int ok = 0;
-        for (size_t i = 0; key && known[i] && !ok; ++i)
-            ok = strcmp(key, known[i]) == 0;
-        if (!ok)
-            return at(p, k->start_mark, key ? key : "?", "unknown key (expected kind, name, description, seed, "
-                                                          "repeats, fixed, axes or zip)");
-        for (yaml_node_pair_t *b = root->data.mapping.pairs.start; b < a; ++b)
-            if (strcmp(scalar(yaml_document_get_node(p->doc, b->key)), key) == 0)
-                return at(p, k->start_mark, key, "given twice");
-        if (strcmp(key, "kind") == 0)
-            kind = v, p->kind_mark = k->start_mark;
-        else if (strcmp(key, "fixed") == 0)
-            fixed = v;
-        else if (strcmp(key, "axes") == 0)
-            axes = v;
-        else if (strcmp(key, "zip") == 0)
-            zip = v;
-        else if (strcmp(key, "name") == 0 || strcmp(key, "description") == 0) {
-            if (!scalar(v))
-                return at(p, v->start_mark, key, "expected text, got %s", node_kind(v));
-            if (key[0] == 'n')
-                *name = scalar(v);
-        } else {
-            const char *text = scalar(v);
-            char *end;
-            errno = 0;
-            unsigned long long x = text ? strtoull(text, &end, 10) : 0;
-            if (!text || *text == '\0' || *text == '-' || *end != '\0' || errno == ERANGE)
-                return at(p, v->start_mark, key, "expected a non-negative integer, got %s%s%s",
-                          text ? "'" : node_kind(v), text ? text : "", text ? "'" : "");
-            if (key[0] == 's')
-                *seed = (uint64_t)x;
-            else if (x < 1 || x > SW_MAX_TASKS)
-                return at(p, v->start_mark, key, "must be between 1 and %lu, got %s", SW_MAX_TASKS, text);
-            else
-                *repeats = (size_t)x;
+        size_t i = 0;
+        if (!key)
+            return fail_at(p, k->start_mark, NULL, "keys of a spec are names, got %s", node_kind(k));
+        while (i < N_KEYS && strcmp(key, top_keys[i]) != 0)
+            ++i;
+        if (i == N_KEYS) {
+            suggestion s;
+            char guess[80];
+            suggest_start(&s, key);
+            for (size_t j = 0; j < N_KEYS; ++j)
+                suggest_add(&s, top_keys[j]);
+            return fail_at(p, k->start_mark, key, "unknown key%s (known: %s)", suggest_guess(&s, guess, sizeof guess),
+                           s.known);
         }
+        if (keys[i])
+            return fail_at(p, k->start_mark, key, "given twice (first at line %zu)", keys[i]->start_mark.line + 1);
+        keys[i] = k;
+        values[i] = node(p, pair->value);
     }
-    if (!kind)
-        return at(p, root->start_mark, "kind", "missing: which task kind the sweep runs (e.g. kind: mf)");
-    const char *kind_name = scalar(kind);
-    p->kind = kind_name ? sw_kind_find(kind_name) : NULL;
-    if (!p->kind) {
-        char list[128] = "";
-        for (size_t k = 0; sw_kinds[k]; ++k)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", sw_kinds[k]->name);
-        return at(p, kind->start_mark, "kind", "unknown task kind '%s' (known: %s)", kind_name ? kind_name : "?", list);
+    ssm_status st = parse_kind(p, root, keys[KEY_KIND], values[KEY_KIND]);
+    if (st)
+        return st;
+    for (int i = KEY_NAME; i <= KEY_DESCRIPTION; ++i)
+        if (values[i] && !scalar(values[i]))
+            return fail_at(p, values[i]->start_mark, top_keys[i], "expected text, got %s", node_kind(values[i]));
+    p->t->name = strdup(values[KEY_NAME] ? scalar(values[KEY_NAME]) : "");
+    if (!p->t->name)
+        return no_memory(p);
+    if (values[KEY_SEED] && (st = parse_seed(p, values[KEY_SEED], seed)))
+        return st;
+    if (values[KEY_REPEATS] && (st = parse_repeats(p, values[KEY_REPEATS], repeats)))
+        return st;
+    if (*repeats > 1 && sw_kind_param_index(p->kind, "repeat") < 0)   /* replicas would be identical tasks */
+        return fail_at(p, values[KEY_REPEATS]->start_mark, "repeats", "kind %s has no parameter 'repeat' to tell "
+                       "replicas apart", p->kind->name);
+    p->fixed = values[KEY_FIXED];
+    p->axes_node = values[KEY_AXES];
+    p->zip = values[KEY_ZIP];
+    return SSM_OK;
+}
+
+/* ---- the task table ------------------------------------------------------------------- */
+
+/* A value as `plan` shows it (%g: axes are for reading, hashes use the
+ * exact canonical text). */
+static void shown_value(const sw_value *v, char *buf, size_t size)
+{
+    if (v->type == SW_INT)
+        snprintf(buf, size, "%lld", v->i);
+    else if (v->type == SW_REAL)
+        snprintf(buf, size, "%g", v->r);
+    else
+        snprintf(buf, size, "%s", v->s);
+}
+
+/* Appends text to the string in buf (size bytes), cutting what does not
+ * fit. */
+static void append(char *buf, size_t size, const char *text)
+{
+    size_t len = strlen(buf), n = strlen(text);
+    if (len + 1 >= size)
+        return;
+    if (n > size - 1 - len)
+        n = size - 1 - len;
+    memcpy(buf + len, text, n);
+    buf[len + n] = '\0';
+}
+
+/* Names "T+tau_max"; values "256/255, 1024/1023", shortened with "..."
+ * after about SHOWN_WIDTH characters. */
+static ssm_status describe_axis(const parser *p, const axis *a, sw_axis_info *info)
+{
+    size_t need = 1, len = 0;
+    for (size_t k = 0; k < a->n_cols; ++k)
+        need += strlen(p->kind->params[a->cols[k].param].name) + 1;
+    info->names = malloc(need);
+    info->values = malloc(SHOWN_WIDTH + 8);
+    info->n_values = a->n_values;
+    if (!info->names || !info->values)
+        return no_memory(p);
+    info->names[0] = '\0';
+    for (size_t k = 0; k < a->n_cols; ++k) {
+        append(info->names, need, k ? "+" : "");
+        append(info->names, need, p->kind->params[a->cols[k].param].name);
     }
-    p->base = calloc(p->kind->n_params, sizeof *p->base);
-    p->given = calloc(p->kind->n_params, sizeof *p->given);
-    p->where = calloc(p->kind->n_params, sizeof *p->where);
-    if (!p->base || !p->given || !p->where)
-        return ssm_fail(p->err, SSM_ENOMEM, "out of memory");
-    for (size_t k = 0; k < p->kind->n_params; ++k) {
-        char why[256];
-        if (parse_value(p, (int)k, p->kind->params[k].def, &p->base[k], why, sizeof why))
-            return ssm_fail(p->err, SSM_EINVAL, "internal: default of %s: %s", p->kind->params[k].name, why);
-    }
-    ssm_status st;
-    if (fixed) {
-        if (fixed->type != YAML_MAPPING_NODE)
-            return at(p, fixed->start_mark, "fixed", "expected a mapping of parameter: value");
-        for (yaml_node_pair_t *a = fixed->data.mapping.pairs.start; a < fixed->data.mapping.pairs.top; ++a) {
-            yaml_node_t *k = yaml_document_get_node(p->doc, a->key), *v = yaml_document_get_node(p->doc, a->value);
-            int param;
-            if ((st = param_of(p, k, &param)) || (st = value_at(p, param, v, &p->base[param])))
-                return st;
-            p->given[param] = 1;
-            p->where[param] = k->start_mark;
+    info->values[0] = '\0';
+    for (size_t i = 0; i < a->n_values; ++i) {
+        char row[SHOWN_WIDTH + 8] = "", item[SHOWN_WIDTH + 8];
+        for (size_t k = 0; k < a->n_cols; ++k) {
+            shown_value(&a->values[i * a->n_cols + k], item, sizeof item);
+            append(row, sizeof row, k ? "/" : "");
+            append(row, sizeof row, item);
         }
-    }
-    if (axes) {
-        if (axes->type != YAML_MAPPING_NODE)
-            return at(p, axes->start_mark, "axes", "expected a mapping of parameter: values");
-        if (axes->data.mapping.pairs.top == axes->data.mapping.pairs.start)
-            return at(p, axes->start_mark, "axes", "no axes: leave the key out for a single task");
-        for (yaml_node_pair_t *a = axes->data.mapping.pairs.start; a < axes->data.mapping.pairs.top; ++a) {
-            /* each key of `axes` is an axis of its own: a one-key mapping */
-            yaml_node_t one = *axes;
-            one.data.mapping.pairs.start = a;
-            one.data.mapping.pairs.top = a + 1;
-            if ((st = add_axis(p, &one, 0)))
-                return st;
+        size_t sep = i ? 2 : 0;
+        if (len + sep + strlen(row) > SHOWN_WIDTH) {
+            /* what fits of a first value that is too long alone, then "..." */
+            snprintf(info->values + len, SHOWN_WIDTH + 8 - len, "%s%.*s...", i ? ", " : "",
+                     i ? 0 : SHOWN_WIDTH - 3, row);
+            break;
         }
-    }
-    if (zip) {
-        if (zip->type != YAML_SEQUENCE_NODE || zip->data.sequence.items.top == zip->data.sequence.items.start)
-            return at(p, zip->start_mark, "zip", "expected a list of groups, each {param: [values], ...}");
-        for (yaml_node_item_t *i = zip->data.sequence.items.start; i < zip->data.sequence.items.top; ++i)
-            if ((st = add_axis(p, yaml_document_get_node(p->doc, *i), 1)))
-                return st;
+        len += (size_t)snprintf(info->values + len, SHOWN_WIDTH + 8 - len, "%s%s", i ? ", " : "", row);
     }
     return SSM_OK;
 }
 
-static void describe_axis(const parser *p, const axis *a, sw_axis_info *info)
+/* kind->check on task id; a failure points at the parameter its message
+ * starts with ("T: ...") where the spec sets it, else at `kind`, and
+ * names the task by its axis values. */
+static ssm_status check_task(const parser *p, size_t id, const sw_value *v)
 {
-    char names[256] = "", values[128] = "";
+    ssm_error why;
+    if (p->kind->check(v, &why) == SSM_OK)
+        return SSM_OK;
+    char values[150] = "", shown[160] = "";
     size_t len = 0;
-    for (size_t k = 0; k < a->n_params; ++k)
-        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? "+" : "",
-                 p->kind->params[a->param[k]].name);
-    for (size_t i = 0; i < a->n_values && len < 80; ++i) {
-        char one[96] = "";
-        for (size_t k = 0; k < a->n_params; ++k) {
-            const sw_value *v = &a->values[i * a->n_params + k];
+    for (size_t a = 0; a < p->n_axes && len < sizeof values; ++a)
+        for (size_t k = 0; k < p->axes[a].n_cols && len < sizeof values; ++k) {
             char item[64];
-            if (v->type == SW_INT)
-                snprintf(item, sizeof item, "%lld", v->i);
-            else if (v->type == SW_REAL)
-                snprintf(item, sizeof item, "%g", v->r);
-            else
-                snprintf(item, sizeof item, "%s", v->s);
-            snprintf(one + strlen(one), sizeof one - strlen(one), "%s%s", k ? "/" : "", item);
+            int param = p->axes[a].cols[k].param;
+            shown_value(&v[param], item, sizeof item);
+            len += (size_t)snprintf(values + len, sizeof values - len, "%s%s=%s", len ? ", " : "",
+                                    p->kind->params[param].name, item);
         }
-        len += (size_t)snprintf(values + len, sizeof values - len, "%s%s", i ? ", " : "", one);
-        if (len >= 80 && i + 1 < a->n_values)
-            snprintf(values + (len < sizeof values - 5 ? len : sizeof values - 5), 5, " ...");
-    }
-    info->names = strdup(names);
-    info->values = strdup(values);
-    info->n_values = a->n_values;
-}
-
-/* Where the spec sets the parameter a check message names ("T: ..."). */
-static yaml_mark_t mark_of_message(const parser *p, const char *msg, const char **key)
-{
-    size_t len = strcspn(msg, ": ");
+    if (len)
+        snprintf(shown, sizeof shown, " (%s)", values);
+    const char *key = "kind";
+    yaml_mark_t mark = p->kind_key->start_mark;
+    size_t named = strcspn(why.message, ": ");
     for (size_t k = 0; k < p->kind->n_params; ++k)
-        if (p->given[k] && strlen(p->kind->params[k].name) == len && strncmp(msg, p->kind->params[k].name, len) == 0) {
-            *key = p->kind->params[k].name;
-            return p->where[k];
+        if (p->set_at[k] && strlen(p->kind->params[k].name) == named &&
+            strncmp(why.message, p->kind->params[k].name, named) == 0) {
+            key = p->kind->params[k].name;
+            mark = p->set_at[k]->start_mark;
         }
-    *key = "kind";
-    return p->kind_mark;
+    return fail_at(p, mark, key, "task %zu%s: %s", id, shown, why.message);
 }
 
 static ssm_status enumerate(parser *p, uint64_t seed, size_t repeats)
 {
     sw_tasks *t = p->t;
-    const size_t np = p->kind->n_params;
+    const size_t np = p->kind->n_params, total = p->n_tasks;
     const int repeat_param = sw_kind_param_index(p->kind, "repeat");
-    size_t total = repeats;
-    for (size_t a = 0; a < p->n_axes; ++a) {
-        if (total > SW_MAX_TASKS / p->axes[a].n_values)
-            return at(p, p->axes[a].mark[0], p->kind->params[p->axes[a].param[0]].name,
-                      "the sweep expands to more than the limit of %lu tasks", SW_MAX_TASKS);
-        total *= p->axes[a].n_values;
-    }
     t->kind = p->kind;
     t->master_seed = seed;
     t->repeats = repeats;
-    t->n_tasks = total;
     t->values = malloc(total * np * sizeof *t->values);
     t->hash = malloc(total * sizeof *t->hash);
     t->seed = malloc(total * sizeof *t->seed);
     t->cost = malloc(total * sizeof *t->cost);
     t->axes = calloc(p->n_axes ? p->n_axes : 1, sizeof *t->axes);
     if (!t->values || !t->hash || !t->seed || !t->cost || !t->axes)
-        return ssm_fail(p->err, SSM_ENOMEM, "out of memory for %zu tasks", total);
+        return ssm_fail(p->err, SSM_ENOMEM, "%s: out of memory for %zu tasks", p->path, total);
     t->n_axes = p->n_axes;
     for (size_t a = 0; a < p->n_axes; ++a) {
-        describe_axis(p, &p->axes[a], &t->axes[a]);
-        if (!t->axes[a].names || !t->axes[a].values)
-            return ssm_fail(p->err, SSM_ENOMEM, "out of memory");
+        ssm_status st = describe_axis(p, &p->axes[a], &t->axes[a]);
+        if (st)
+            return st;
     }
-    size_t canon_cap = 4096;
-    char *canon = malloc(canon_cap);
-    uint64_t spec_hash = sw_hash_bytes(p->kind->name, strlen(p->kind->name), SW_HASH_INIT);
-    spec_hash = sw_hash_bytes(&seed, sizeof seed, spec_hash);
-    spec_hash = sw_hash_bytes(&total, sizeof total, spec_hash);
-    ssm_status st = canon ? SSM_OK : ssm_fail(p->err, SSM_ENOMEM, "out of memory");
-    for (size_t id = 0; id < total && st == SSM_OK; ++id) {
+    for (size_t id = 0; id < total; ++id) {
         sw_value *v = t->values + id * np;
         size_t rest = id;
         memcpy(v, p->base, np * sizeof *v);
-        /* repeats vary fastest, then the last axis; the first axis slowest */
-        if (repeat_param >= 0) {
+        /* mixed radix: repeats fastest, then the last axis, the first slowest */
+        if (repeat_param >= 0)
             v[repeat_param].i = (long long)(rest % repeats);
-            v[repeat_param].type = SW_INT;
-        }
         rest /= repeats;
         for (size_t a = p->n_axes; a-- > 0;) {
             const axis *ax = &p->axes[a];
-            size_t i = rest % ax->n_values;
+            size_t row = rest % ax->n_values;
             rest /= ax->n_values;
-            for (size_t k = 0; k < ax->n_params; ++k)
-                v[ax->param[k]] = ax->values[i * ax->n_params + k];
+            for (size_t k = 0; k < ax->n_cols; ++k)
+                v[ax->cols[k].param] = ax->values[row * ax->n_cols + k];
         }
-        if (p->kind->check(v, p->err) != SSM_OK) {
-            char msg[SSM_ERROR_MSG_MAX], shown[160];
-            const char *key;
-            snprintf(msg, sizeof msg, "%s", p->err->message);
-            yaml_mark_t mark = mark_of_message(p, msg, &key);
-            sw_task_canonical(t, id, shown, sizeof shown);
-            st = at(p, mark, key, "task %zu (%s): %s", id, shown, msg);
-            break;
-        }
-        size_t need = sw_task_canonical(t, id, canon, canon_cap) + 1;
-        if (need > canon_cap) {
-            char *bigger = realloc(canon, need);
-            if (!bigger) {
-                st = ssm_fail(p->err, SSM_ENOMEM, "out of memory");
-                break;
-            }
-            canon = bigger;
-            canon_cap = need;
-            sw_task_canonical(t, id, canon, canon_cap);
-        }
-        uint64_t h = sw_hash_bytes(p->kind->name, strlen(p->kind->name), SW_HASH_INIT);
-        h = sw_hash_bytes(":", 1, h);
-        h = ssm_mix64(sw_hash_bytes(canon, need - 1, h));
-        t->hash[id] = h;
-        t->seed[id] = ssm_mix64(seed ^ h);
-        t->cost[id] = p->kind->cost(v);
-        spec_hash = sw_hash_bytes(&h, sizeof h, spec_hash);
+        ssm_status st = check_task(p, id, v);
+        if (st)
+            return st;
     }
-    t->spec_hash = ssm_mix64(spec_hash);
-    free(canon);
-    return st;
+    t->n_tasks = total;
+    sw_tasks_finish(t);
+    return SSM_OK;
 }
+
+/* ---- entry points ------------------------------------------------------------------------ */
 
 ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_tasks *tasks, ssm_error *err)
 {
-    yaml_parser_t yp;
-    yaml_document_t doc;
-    int have_doc = 0;
+    ssm_error ignored;
     parser p;
     uint64_t seed = 0;
     size_t repeats = 1;
-    const char *name = NULL;
-    ssm_status st = SSM_OK;
+    ssm_status st;
     memset(tasks, 0, sizeof *tasks);
     memset(&p, 0, sizeof p);
     p.path = path;
-    p.err = err;
-    p.doc = &doc;
+    p.text = text;
+    p.len = len;
+    p.err = err ? err : &ignored;
     p.t = tasks;
-    if (!yaml_parser_initialize(&yp))
-        return ssm_fail(err, SSM_ENOMEM, "out of memory for the YAML parser");
-    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&yp, &doc)) {
-        st = ssm_fail(err, SSM_EINVAL, "%s:%zu:%zu: YAML syntax: %s%s%s", path, yp.problem_mark.line + 1,
-                      yp.problem_mark.column + 1, yp.problem ? yp.problem : "invalid document",
-                      yp.context ? " " : "", yp.context ? yp.context : "");
-        goto done;
-    }
-    have_doc = 1;
-    st = parse_top(&p, yaml_document_get_root_node(&doc), &seed, &repeats, &name);
-    if (st == SSM_OK) {
-        /* a second document in the file is a mistake, not ignored */
-        yaml_document_t extra;
-        if (yaml_parser_load(&yp, &extra)) {
-            yaml_node_t *root = yaml_document_get_root_node(&extra);
-            if (root)
-                st = at(&p, root->start_mark, NULL, "a spec holds one YAML document, found another here");
-            yaml_document_delete(&extra);
-        }
-    }
+    st = prescan(&p);
+    if (st == SSM_OK)
+        st = load(&p);
+    if (st == SSM_OK)
+        st = parse_top(&p, &seed, &repeats);
+    if (st == SSM_OK)
+        st = start_values(&p);
+    if (st == SSM_OK)
+        st = parse_fixed(&p);
+    if (st == SSM_OK)
+        st = parse_axes(&p, repeats);
+    if (st == SSM_OK)
+        st = check_required(&p);
     if (st == SSM_OK)
         st = enumerate(&p, seed, repeats);
-    if (st == SSM_OK) {
-        tasks->name = strdup(name ? name : "");
-        if (!tasks->name)
-            st = ssm_fail(err, SSM_ENOMEM, "out of memory");
-    }
-done:
-    for (size_t a = 0; a < p.n_axes; ++a)
+    for (size_t a = 0; p.axes && a < p.n_axes; ++a)
         free(p.axes[a].values);
     free(p.axes);
+    free(p.cols);
     free(p.base);
-    free(p.given);
-    free(p.where);
-    if (have_doc)
-        yaml_document_delete(&doc);
-    yaml_parser_delete(&yp);
+    free(p.set_at);
+    if (p.have_doc)
+        yaml_document_delete(&p.doc);
     if (st)
         sw_tasks_free(tasks);
     return st;
 }
 
-ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_error *err)
+/* The whole file, NUL-terminated (libyaml reads the length; the NUL is for
+ * callers that keep the text). */
+static ssm_status read_file(const char *path, char **text, size_t *len, ssm_error *err)
 {
     FILE *fp = fopen(path, "rb");
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    memset(tasks, 0, sizeof *tasks);
-    *text = NULL;
-    if (!fp)
-        return ssm_fail(err, SSM_EIO, "%s: cannot read: %s", path, strerror(errno));
+    size_t n = 0, cap = 0;
+    ssm_status st = SSM_OK;
+    if (!fp) {
+        st = one_line(err, SSM_EIO, "%s: cannot read: %s", path, strerror(errno));
+        goto done;
+    }
     for (;;) {
-        if (len + 4096 + 1 > cap) {
-            size_t bigger = cap ? 2 * cap : 8192;
-            char *p = realloc(buf, bigger);
-            if (!p) {
-                free(buf);
-                fclose(fp);
-                return ssm_fail(err, SSM_ENOMEM, "out of memory reading %s", path);
+        if (cap - n < 4096 + 1) {
+            size_t bigger = cap ? 2 * cap : 16384;
+            char *grown = realloc(buf, bigger);
+            if (!grown) {
+                st = ssm_fail(err, SSM_ENOMEM, "%s: out of memory", path);
+                goto done;
             }
-            buf = p;
+            buf = grown;
             cap = bigger;
         }
-        size_t got = fread(buf + len, 1, 4096, fp);
-        len += got;
-        if (got < 4096)
+        size_t want = cap - n - 1, got = fread(buf + n, 1, want, fp);
+        n += got;
+        if (got < want)
             break;
     }
-    int failed = ferror(fp);
-    fclose(fp);
-    if (failed) {
-        free(buf);
-        return ssm_fail(err, SSM_EIO, "%s: cannot read: %s", path, strerror(errno));
+    if (ferror(fp)) {
+        st = one_line(err, SSM_EIO, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
+        goto done;
     }
-    buf[len] = '\0';
-    if (strlen(buf) != len) {
-        free(buf);
-        return ssm_fail(err, SSM_EINVAL, "%s: not a text file (NUL byte)", path);
-    }
-    ssm_status st = sw_spec_parse(path, buf, len, tasks, err);
+    buf[n] = '\0';
+done:
+    if (fp)
+        fclose(fp);
     if (st) {
         free(buf);
-        return st;
+        buf = NULL;
+        n = 0;
     }
     *text = buf;
-    return SSM_OK;
+    *len = n;
+    return st;
+}
+
+ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_error *err)
+{
+    char *buf;
+    size_t len;
+    memset(tasks, 0, sizeof *tasks);
+    *text = NULL;
+    ssm_status st = read_file(path, &buf, &len, err);
+    if (st == SSM_OK)
+        st = sw_spec_parse(path, buf, len, tasks, err);
+    if (st == SSM_OK)
+        *text = buf;
+    else
+        free(buf);
+    return st;
 }

@@ -11,8 +11,20 @@
  *   zip:                           # each group varies its keys together
  *     - {T: [256, 1024], tau_max: [255, 1023]}
  *
- * Every error names the file, line and column and the key involved, and
- * is detected before anything runs. */
+ * Values are typed by the kind's parameter table: integers may be written
+ * 1e3 but not 1.5, reals must be finite, then ranges and choices apply;
+ * unset parameters take their defaults.  A range {from, to, num, scale}
+ * (scale linear or log, default linear) hits its ends exactly and rounds
+ * to the nearest integer for integer parameters (a value twice is an
+ * error).  Tasks are the nested loops over axes in spec order (the first
+ * slowest), then each zip group, then repeats; task id = position.
+ * Anchors and aliases are refused, as is more than one YAML document.
+ *
+ * Every error is one line naming the file, line and column and the key
+ * involved ("FILE:LINE:COL: key 'KEY': ..."), SSM_EINVAL (SSM_EIO for a
+ * file that cannot be read), detected before anything runs; the task count
+ * is checked against SW_MAX_TASKS before the table is allocated.  On
+ * failure *tasks is left zeroed (sw_tasks_free on it is harmless). */
 #ifndef SW_SPEC_H
 #define SW_SPEC_H
 

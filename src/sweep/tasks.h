@@ -47,9 +47,23 @@ static inline const sw_value *sw_task_params(const sw_tasks *t, size_t id)
  * length it needed. */
 size_t sw_task_canonical(const sw_tasks *t, size_t id, char *buf, size_t size);
 
-/* 64-bit FNV-1a of bytes, finalized with ssm_mix64. */
+/* 64-bit FNV-1a of bytes, finalized with ssm_mix64; h is the FNV state to
+ * start from, normally SW_HASH_INIT. */
 uint64_t sw_hash_bytes(const void *data, size_t len, uint64_t h);
 #define SW_HASH_INIT UINT64_C(0xcbf29ce484222325)
+
+/* The FNV-1a state after data, not finalized: hashing data that comes in
+ * pieces, sw_hash_bytes(a + b) == ssm_mix64(sw_hash_update(b,
+ * sw_hash_update(a, SW_HASH_INIT))). */
+uint64_t sw_hash_update(const void *data, size_t len, uint64_t h);
+
+/* Derives what follows from kind, master_seed and the values of all
+ * n_tasks tasks: hash[i] = sw_hash_bytes of "<kind name>:" + canonical
+ * text, seed[i] = ssm_mix64(master_seed ^ hash[i]), cost[i] from the
+ * kind, and spec_hash over the kind name, master seed and n_tasks (8 bytes
+ * little endian each) and every task hash (likewise) in order.  The arrays
+ * must be allocated. */
+void sw_tasks_finish(sw_tasks *t);
 
 void sw_tasks_free(sw_tasks *t);
 

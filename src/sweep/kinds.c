@@ -59,18 +59,25 @@ void sw_result_free(sw_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Library messages name CLI options ("--tau-max: ..."); in a sweep the
- * same value is the spec key tau_max. */
+/* Library messages name CLI options ("--tau-max: ... shorter than --T");
+ * in a sweep the same values are the spec keys tau_max and T. */
 static ssm_status as_spec_key(ssm_status status, ssm_error *err)
 {
-    if (status == SSM_OK || !err || strncmp(err->message, "--", 2) != 0)
+    if (status == SSM_OK || !err)
         return status;
-    char *msg = err->message;
-    size_t len = strlen(msg);
-    memmove(msg, msg + 2, len - 1);
-    for (char *p = msg; *p && *p != ':' && *p != ' '; ++p)
-        if (*p == '-')
-            *p = '_';
+    char *out = err->message;
+    const char *in = err->message;
+    while (*in) {
+        if (in[0] == '-' && in[1] == '-' && (in == err->message || in[-1] == ' ') &&
+            ((in[2] >= 'a' && in[2] <= 'z') || (in[2] >= 'A' && in[2] <= 'Z'))) {
+            in += 2;   /* drop "--", turn the option's dashes into underscores */
+            while ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') || *in == '-')
+                *out++ = *in == '-' ? '_' : *in, ++in;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
     return status;
 }
 

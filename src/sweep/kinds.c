@@ -93,16 +93,21 @@ enum {
     MF_TAU_MAX, MF_T, MF_WASHOUT, MF_RCOND, MF_FILE, MF_REPEAT, MF_N_PARAMS
 };
 
+/* The model parameters every kind built on an ssm_model shares (P is the
+ * kind's enum prefix, N_MAX and N_DEF its limit and default for N). */
+#define SW_MODEL_PARAMS(P, N_MAX, N_DEF)                                                                  \
+    [P##INIT] = {"init", SW_STRING, "s4d-inv", 0, 0, mf_inits, "1", "eigenvalue configuration (at init)"}, \
+    [P##N] = {"N", SW_INT, N_DEF, 1, N_MAX, NULL, "1", "real state dimension"},                             \
+    [P##DT] = {"dt", SW_REAL, "0.01", DBL_MIN, 1e6, NULL, "1", "discretization step (at init)"},            \
+    [P##DISC] = {"disc", SW_STRING, "zoh", 0, 0, mf_discs, "1", "discretization"},                          \
+    [P##RHO] = {"rho", SW_REAL, "0.99", DBL_MIN, 0x1.fffffffffffffp-1, NULL, "1",                           \
+                "radius of lin, step and random"},                                                          \
+    [P##GROUPS] = {"groups", SW_INT, "4", 1, N_MAX, NULL, "1", "roots of unity per radius (step)"},         \
+    [P##REAL_PART] = {"real_part", SW_REAL, "0.5", DBL_MIN, 1e12, NULL, "1", "-Re A_n of the S4D families"}, \
+    [P##IMAG_SCALE] = {"imag_scale", SW_REAL, "1", 0, 1e12, NULL, "1", "factor on Im A_n"}
+
 static const sw_param_desc mf_params[MF_N_PARAMS] = {
-    [MF_INIT] = {"init", SW_STRING, "s4d-inv", 0, 0, mf_inits, "1", "eigenvalue configuration"},
-    [MF_N] = {"N", SW_INT, "32", 1, 65536, NULL, "1", "real state dimension"},
-    [MF_DT] = {"dt", SW_REAL, "0.01", DBL_MIN, 1e6, NULL, "1", "discretization step"},
-    [MF_DISC] = {"disc", SW_STRING, "zoh", 0, 0, mf_discs, "1", "discretization"},
-    [MF_RHO] = {"rho", SW_REAL, "0.99", DBL_MIN, 0x1.fffffffffffffp-1, NULL, "1",
-                "radius of lin, step and random"},
-    [MF_GROUPS] = {"groups", SW_INT, "4", 1, 65536, NULL, "1", "roots of unity per radius (step)"},
-    [MF_REAL_PART] = {"real_part", SW_REAL, "0.5", DBL_MIN, 1e12, NULL, "1", "-Re A_n of the S4D families"},
-    [MF_IMAG_SCALE] = {"imag_scale", SW_REAL, "1", 0, 1e12, NULL, "1", "factor on Im A_n"},
+    SW_MODEL_PARAMS(MF_, 65536, "32"),
     [MF_METHOD] = {"method", SW_STRING, "analytic", 0, 0, mf_methods, "1", "memory-function engine"},
     [MF_TAU_MAX] = {"tau_max", SW_INT, "1000", 0, 1e8, NULL, "1", "largest delay"},
     [MF_T] = {"T", SW_INT, "1024", 1, 1e12, NULL, "1", "sequence length (finite) or samples (simulate)"},
@@ -305,14 +310,7 @@ enum {
 };
 
 static const sw_param_desc train_params[TR_N_PARAMS] = {
-    [TR_INIT] = {"init", SW_STRING, "s4d-inv", 0, 0, mf_inits, "1", "eigenvalue configuration at init"},
-    [TR_N] = {"N", SW_INT, "64", 1, 4096, NULL, "1", "real state dimension"},
-    [TR_DT] = {"dt", SW_REAL, "0.01", DBL_MIN, 1e6, NULL, "1", "discretization step at init"},
-    [TR_DISC] = {"disc", SW_STRING, "zoh", 0, 0, mf_discs, "1", "discretization"},
-    [TR_RHO] = {"rho", SW_REAL, "0.99", DBL_MIN, 0x1.fffffffffffffp-1, NULL, "1", "radius of lin, step, random"},
-    [TR_GROUPS] = {"groups", SW_INT, "4", 1, 4096, NULL, "1", "roots of unity per radius (step)"},
-    [TR_REAL_PART] = {"real_part", SW_REAL, "0.5", DBL_MIN, 1e12, NULL, "1", "-Re A_n at init"},
-    [TR_IMAG_SCALE] = {"imag_scale", SW_REAL, "1", 0, 1e12, NULL, "1", "factor on Im A_n at init"},
+    SW_MODEL_PARAMS(TR_, 4096, "64"),
     [TR_TASK] = {"task_type", SW_STRING, "delay", 0, 0, train_tasks, "1", "learning task (delay, teacher, multi-delay)"},
     [TR_TAU] = {"delay", SW_INT, "100", 0, 1e8, NULL, "1", "delay of the delay task (tau*)"},
     [TR_DELAYS] = {"delays", SW_STRING, "", 0, 0, NULL, "1", "delays of multi-delay, comma-separated"},

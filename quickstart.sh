@@ -16,7 +16,7 @@ packages=(
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libopenblas-dev liblapacke-dev libyaml-dev libfftw3-dev zlib1g-dev
   python3 python3-numpy python3-mpmath python3-matplotlib python3-h5py
-  python3-xarray python3-h5netcdf groff-base
+  python3-xarray python3-h5netcdf python3-pytest groff-base
 )
 
 install_packages() {

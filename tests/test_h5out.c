@@ -614,8 +614,9 @@ static ssm_status write_mf_sample(const char *path, ssm_error *err)
     static const size_t order[] = {9, 2, 0, 7, 5, 3, 8, 1, 4, 6};
     sw_record recs[10];
     for (size_t k = 0; k < 10; ++k) {
-        size_t id = order[k], len = id == 5 ? 3 : mf_tau_max(id) + 1;
-        recs[k] = hand_record(t->kind, id, id == 4 || id == 7 ? SW_FAILED : SW_DONE, 10.0 * (double)id, &len,
+        /* the mf curve, then the eigenvalue curves (empty here) */
+        size_t id = order[k], len[3] = {id == 5 ? 3 : mf_tau_max(id) + 1, 0, 0};
+        recs[k] = hand_record(t->kind, id, id == 4 || id == 7 ? SW_FAILED : SW_DONE, 10.0 * (double)id, len,
                               "memory function is not finite");
     }
     for (size_t k = 0; k < 10; k += 4)

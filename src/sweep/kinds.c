@@ -129,7 +129,13 @@ static const sw_output_desc mf_scalars[MF_N_SCALARS] = {
     [MF_WASHOUT_USED] = {"washout_used", "1", "simulation washout used"},
 };
 
-static const sw_curve_desc mf_curves[] = {{"mf", "tau", "1", "memory function MF(tau)"}};
+enum { MF_CURVE_MF, MF_CURVE_EIG_RE, MF_CURVE_EIG_IM, MF_N_CURVES };
+
+static const sw_curve_desc mf_curves[MF_N_CURVES] = {
+    [MF_CURVE_MF] = {"mf", "tau", "1", "memory function MF(tau)"},
+    [MF_CURVE_EIG_RE] = {"eig_re", "mode", "1", "Re of the discrete eigenvalues"},
+    [MF_CURVE_EIG_IM] = {"eig_im", "mode", "1", "Im of the discrete eigenvalues"},
+};
 
 static void mf_setup(const sw_value *p, uint64_t seed, ssm_model *m, ssm_mf_options *o)
 {
@@ -185,8 +191,9 @@ static double mf_cost(const sw_value *p)
 
 static size_t mf_curve_length(const sw_value *p, size_t c)
 {
-    (void)c;
-    return (size_t)p[MF_TAU_MAX].i + 1;
+    if (c == MF_CURVE_MF)
+        return (size_t)p[MF_TAU_MAX].i + 1;
+    return strcmp(p[MF_INIT].s, "file") == 0 ? 0 : (size_t)p[MF_N].i;   /* a file's count is unknown */
 }
 
 static ssm_status mf_run(const sw_value *p, uint64_t seed, sw_result *out, ssm_error *err)
@@ -211,7 +218,25 @@ static ssm_status mf_run(const sw_value *p, uint64_t seed, sw_result *out, ssm_e
     out->scalars[MF_MEMORY_LENGTH] = ssm_mf_memory_length(&res);
     out->scalars[MF_RCOND_USED] = res.rcond;
     out->scalars[MF_WASHOUT_USED] = o.method == SSM_MF_SIMULATE ? (double)res.washout : NAN;
-    sw_result_set_curve(out, 0, res.mf, res.n_tau);   /* the result takes the buffer */
+    sw_result_set_curve(out, MF_CURVE_MF, res.mf, res.n_tau);   /* the result takes the buffer */
+    /* the eigenvalues, for |lambda| plots (figure 1); not for init file,
+     * whose eigenvalue count the file decides */
+    ssm_spectrum sp;
+    if (m.init != SSM_INIT_FILE && ssm_spectrum_build(&m, &sp, err) == SSM_OK) {
+        double *re = malloc((sp.n ? sp.n : 1) * sizeof *re), *im = malloc((sp.n ? sp.n : 1) * sizeof *im);
+        for (size_t k = 0; re && im && k < sp.n; ++k) {
+            re[k] = creal(sp.lambda[k]);
+            im[k] = cimag(sp.lambda[k]);
+        }
+        if (re && im) {
+            sw_result_set_curve(out, MF_CURVE_EIG_RE, re, sp.n);
+            sw_result_set_curve(out, MF_CURVE_EIG_IM, im, sp.n);
+        } else {
+            free(re);
+            free(im);
+        }
+        ssm_spectrum_free(&sp);
+    }
     return SSM_OK;
 }
 
@@ -220,7 +245,7 @@ static const sw_kind mf_kind = {
     .summary = "memory function and capacity of one model (ssmsweep mf)",
     .params = mf_params, .n_params = MF_N_PARAMS,
     .scalars = mf_scalars, .n_scalars = MF_N_SCALARS,
-    .curves = mf_curves, .n_curves = 1,
+    .curves = mf_curves, .n_curves = MF_N_CURVES,
     .check = mf_check, .cost = mf_cost, .curve_length = mf_curve_length, .run = mf_run,
 };
 

@@ -12,20 +12,7 @@ while IFS='|' read -r needle args; do
   [ -z "$needle" ] && continue
   # shellcheck disable=SC2086
   set -- $args
-  "$SSMSWEEP" "$@" > "$scratch/out" 2> "$scratch/err"
-  status=$?
-  lines=$(wc -l < "$scratch/err")
-  if [ "$status" -ne 2 ]; then
-    fail "'$args': exit $status, expected 2 ($(head -c 200 "$scratch/err"))"
-  elif [ "$lines" -ne 1 ]; then
-    fail "'$args': $lines lines on stderr, expected one"
-  elif ! grep -q -- "$needle" "$scratch/err"; then
-    fail "'$args': message does not name '$needle': $(cat "$scratch/err")"
-  elif [ -s "$scratch/out" ]; then
-    fail "'$args': wrote to stdout"
-  else
-    pass "'$args' -> $(cat "$scratch/err")"
-  fi
+  usage_error "'$args'" "$needle" -- "$SSMSWEEP" "$@" && pass "'$args' -> $(cat "$scratch/err")"
 done <<CASES
 unknown initialization|mf --init s4d-foo
 unknown initialization|eig --init S4D-INV

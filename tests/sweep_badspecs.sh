@@ -19,18 +19,7 @@ for spec in "$TOP_SRCDIR"/tests/specs/bad/*.yaml; do
     continue
   fi
 
-  "$SSMSWEEP" plan "$spec" > "$scratch/out" 2> "$scratch/err"
-  code=$?
-  lines=$(wc -l < "$scratch/err")
-  if [ $code -ne 2 ]; then
-    fail "$name: plan exit $code, expected 2 ($(head -c 300 "$scratch/err"))"
-  elif [ "$lines" -ne 1 ]; then
-    fail "$name: plan wrote $lines lines on stderr, expected one"
-  elif ! grep -qF -- "$expect" "$scratch/err"; then
-    fail "$name: message lacks '$expect': $(cat "$scratch/err")"
-  elif [ -s "$scratch/out" ]; then
-    fail "$name: plan printed to stdout"
-  else
+  if usage_error "$name: plan" "$expect" -- "$SSMSWEEP" plan "$spec"; then
     case $(cat "$scratch/err") in
       "ssmsweep plan: $spec"*) pass "$name: $(cat "$scratch/err")" ;;
       *) fail "$name: message does not start with 'ssmsweep plan: $spec': $(cat "$scratch/err")" ;;

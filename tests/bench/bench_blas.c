@@ -6,6 +6,7 @@
  * Prints CSV kernel,shape,gflops, the median over REPS repetitions.  The
  * thread count is OpenBLAS's (OPENBLAS_NUM_THREADS); bench_mf.sh sets 1. */
 #include "config.h"
+#include "benchutil.h"
 
 #include <complex.h>
 #include <stdint.h>
@@ -31,19 +32,6 @@ typedef struct {
     const char *role;   /* which engine uses this shape, for the CSV */
     int m, n, k;
 } bench_case;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Values in [-0.5, 0.5): no zeros that a kernel could skip and no
  * denormals that would slow it down; deterministic so runs compare. */

@@ -3,6 +3,7 @@
  * update, as in ssm_train.  Prints the median over repetitions in
  * sequences x length per second.  usage: bench_train [N L batch reps] */
 #include "config.h"
+#include "benchutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,19 +11,6 @@
 #include <time.h>
 
 #include "ssm/train.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {

@@ -60,4 +60,5 @@ unexpected argument|eig --init lin extra
 --T|figure1 --T 0
 unknown command|frobnicate
 CASES
+MIN_PASSES=45   # one per case: a case that checked nothing must not pass
 finish

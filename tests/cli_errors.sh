@@ -59,6 +59,9 @@ unexpected argument|eig --init lin extra
 --init|figure1 --init lin
 --T|figure1 --T 0
 unknown command|frobnicate
+missing SPEC|plan
+missing OUT.h5|status
+unexpected argument 'b'|plan a b
 CASES
-MIN_PASSES=45   # one per case: a case that checked nothing must not pass
+MIN_PASSES=48   # one per case: a case that checked nothing must not pass
 finish

@@ -44,6 +44,36 @@ static int load_spec(const char *cmd, const char *path, sw_tasks *tasks, char **
     return -1;
 }
 
+/* The one positional argument after the options (argv[optind]); prints
+ * "missing WHAT" or "unexpected argument" and returns NULL otherwise. */
+static const char *one_argument(const char *cmd, const char *what, int argc, char **argv, int loud)
+{
+    if (optind == argc - 1)
+        return argv[optind];
+    if (loud) {
+        if (optind >= argc)
+            cli_error(cmd, "missing %s (see 'ssmsweep %s --help')", what, cmd);
+        else
+            cli_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+    }
+    return NULL;
+}
+
+/* Option parsing of the commands that take only --help: returns -1 to go
+ * on, or the exit status. */
+static int help_only(const char *cmd, const char *usage, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
+    int id = cli_next_option(cmd, argc, argv, longopts);
+    if (id == -1)
+        return -1;
+    if (id == OPT_HELP) {
+        fputs(usage, stdout);
+        return EXIT_SUCCESS;
+    }
+    return EXIT_USAGE;
+}
+
 /* ---- plan ------------------------------------------------------------------------ */
 
 static const char plan_usage[] =
@@ -55,23 +85,15 @@ static const char plan_usage[] =
 
 int cmd_sweep_plan(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
-    int id;
-    while ((id = cli_next_option("plan", argc, argv, longopts)) != -1) {
-        if (id == OPT_HELP) {
-            fputs(plan_usage, stdout);
-            return EXIT_SUCCESS;
-        }
+    int code = help_only("plan", plan_usage, argc, argv);
+    if (code >= 0)
+        return code;
+    const char *spec = one_argument("plan", "SPEC", argc, argv, 1);
+    if (!spec)
         return EXIT_USAGE;
-    }
-    if (optind != argc - 1) {
-        cli_error("plan", optind >= argc ? "missing SPEC (see 'ssmsweep plan --help')"
-                                         : "unexpected argument '%s'", argv[optind + 1]);
-        return EXIT_USAGE;
-    }
     sw_tasks t;
     char *text = NULL;
-    if (load_spec("plan", argv[optind], &t, &text, 1))
+    if (load_spec("plan", spec, &t, &text, 1))
         return EXIT_USAGE;
     double total = 0, worst = -1;
     size_t worst_id = 0;
@@ -82,7 +104,7 @@ int cmd_sweep_plan(int argc, char **argv)
             worst_id = k;
         }
     }
-    printf("spec:     %s%s%s%s\n", argv[optind], *t.name ? " (" : "", t.name, *t.name ? ")" : "");
+    printf("spec:     %s%s%s%s\n", spec, *t.name ? " (" : "", t.name, *t.name ? ")" : "");
     printf("kind:     %s: %s\n", t.kind->name, t.kind->summary);
     printf("tasks:    %zu", t.n_tasks);
     for (size_t a = 0; a < t.n_axes; ++a)
@@ -253,12 +275,9 @@ int cmd_sweep_run(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        if (loud)
-            cli_error("run", optind >= argc ? "missing SPEC (see 'ssmsweep run --help')"
-                                            : "expected one SPEC, got '%s' too", argv[optind + 1]);
+    opt.spec_path = one_argument("run", "SPEC", argc, argv, loud);
+    if (!opt.spec_path)
         return EXIT_USAGE;
-    }
     if (!opt.output) {
         if (loud)
             cli_error("run", "missing -o OUT.h5 (see 'ssmsweep run --help')");
@@ -269,7 +288,6 @@ int cmd_sweep_run(int argc, char **argv)
             cli_error("run", "--retry-failed goes with --resume");
         return EXIT_USAGE;
     }
-    opt.spec_path = argv[optind];
 
     /* the whole spec is checked before MPI starts or any file is touched */
     sw_tasks tasks;
@@ -336,21 +354,14 @@ static int tally_record(void *ctx, const sw_record *rec)
 
 int cmd_sweep_status(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
-    int id;
-    while ((id = cli_next_option("status", argc, argv, longopts)) != -1) {
-        if (id == OPT_HELP) {
-            fputs(status_usage, stdout);
-            return EXIT_SUCCESS;
-        }
+    int code = help_only("status", status_usage, argc, argv);
+    if (code >= 0)
+        return code;
+    const char *output = one_argument("status", "OUT.h5", argc, argv, 1);
+    if (!output)
         return EXIT_USAGE;
-    }
-    if (optind != argc - 1) {
-        cli_error("status", "expected one OUT.h5 (see 'ssmsweep status --help')");
-        return EXIT_USAGE;
-    }
     char path[4096];
-    snprintf(path, sizeof path, "%s.journal", argv[optind]);
+    snprintf(path, sizeof path, "%s.journal", output);
     sw_journal_header h;
     ssm_error err;
     long valid;

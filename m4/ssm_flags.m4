@@ -37,3 +37,19 @@ AC_DEFUN([SSM_ENABLE_SANITIZERS], [
   AC_SUBST([SSM_SAN_CFLAGS])
   AM_CONDITIONAL([SSM_ASAN], [test "x$enable_asan" = xyes])
 ])
+
+# SSM_VECTORIZE: GCC 12's -O2 vectorizes only loops whose trip count is a
+# known multiple of the vector width ("very cheap" cost model); the deep
+# model's elementwise loops run over sequence lengths known at run time.
+# Vectorizing elementwise arithmetic does not change a single rounding
+# (no reassociation, no contraction in ISO C mode), so results stay
+# bit-identical.  -fno-trapping-math lets loops with comparisons and
+# float-to-int conversions (the clamps of vexpf) be if-converted; it
+# only gives up floating-point exception flags, which nothing here reads.
+AC_DEFUN([SSM_VECTORIZE], [
+  SSM_VEC_CFLAGS=""
+  for flag in -fvect-cost-model=dynamic -fno-trapping-math; do
+    AX_CHECK_COMPILE_FLAG([$flag], [SSM_VEC_CFLAGS="$SSM_VEC_CFLAGS $flag"])
+  done
+  AC_SUBST([SSM_VEC_CFLAGS])
+])

@@ -70,9 +70,10 @@ AC_DEFUN([SSM_PROVENANCE], [
   AC_DEFINE_UNQUOTED([SSM_BUILD_CC], ["$CC ($ssm_mpi_version)"], [compiler of this build])
 ])
 
-# FFTW computes the long convolutions of the training engine.
+# FFTW computes the long convolutions of the training engines: double
+# precision (fftw3) and single precision (fftw3f, the deep classifier).
 AC_DEFUN([SSM_CHECK_FFTW], [
-  PKG_CHECK_MODULES([FFTW], [fftw3], [],
+  PKG_CHECK_MODULES([FFTW], [fftw3 fftw3f], [],
     [AC_MSG_ERROR([FFTW 3 not found; on Debian: apt-get install libfftw3-dev])])
   ssm_fftw_version=`$PKG_CONFIG --modversion fftw3 2>/dev/null`
 ])

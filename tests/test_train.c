@@ -242,7 +242,7 @@ static void training(void)
     ssm_train_options_defaults(&opt);
     opt.epochs = 15;
     opt.batch = 16;
-    opt.lr = 0.05;
+    opt.optim.lr = 0.05;
     ssm_dssm_init(&a, &model, 1, &err);
     ssm_dssm_copy(&b, &a, &err);
     ssm_dssm_copy(&c, &a, &err);
@@ -279,8 +279,8 @@ static void training(void)
     ssm_train_summary s4;
     ssm_dssm_init(&d, &model, 1, &err);
     opt.frozen = 0;
-    opt.optimizer = SSM_OPT_SGD;
-    opt.lr = 1.0;
+    opt.optim.optimizer = SSM_OPT_SGD;
+    opt.optim.lr = 1.0;
     opt.frozen = 1u << SSM_GROUP_A_RE | 1u << SSM_GROUP_A_IM | 1u << SSM_GROUP_DT;
     ssm_status sgd = ssm_train(&d, &task, &opt, NULL, NULL, &s4, &err);
     CHECK(sgd == SSM_OK && s4.final_val_loss < s4.init_val_loss - 0.2 * (s4.init_val_loss - best),

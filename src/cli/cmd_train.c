@@ -136,9 +136,9 @@ int cmd_train(int argc, char **argv)
             break;
         case OPT_OPTIMIZER:
             if (strcmp(optarg, "adamw") == 0)
-                cfg.train.optimizer = SSM_OPT_ADAMW;
+                cfg.train.optim.optimizer = SSM_OPT_ADAMW;
             else if (strcmp(optarg, "sgd") == 0)
-                cfg.train.optimizer = SSM_OPT_SGD;
+                cfg.train.optim.optimizer = SSM_OPT_SGD;
             else {
                 cli_error("train", "--optimizer: expected adamw or sgd, got '%s'", optarg);
                 return EXIT_USAGE;
@@ -170,8 +170,8 @@ int cmd_train(int argc, char **argv)
                 return EXIT_USAGE;
             }
             double *target = id == OPT_NOISE ? &cfg.task.noise : id == OPT_TMEM ? &cfg.task.teacher_memory
-                           : id == OPT_LR ? &cfg.train.lr : id == OPT_LR_SSM ? &cfg.train.lr_ssm
-                           : id == OPT_WD ? &cfg.train.weight_decay : id == OPT_WARMUP ? &cfg.train.warmup
+                           : id == OPT_LR ? &cfg.train.optim.lr : id == OPT_LR_SSM ? &cfg.train.optim.lr_ssm
+                           : id == OPT_WD ? &cfg.train.optim.weight_decay : id == OPT_WARMUP ? &cfg.train.optim.warmup
                            : id == OPT_THRESHOLD ? &cfg.train.threshold : &ridge;
             *target = v;
             break;

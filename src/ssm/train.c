@@ -803,16 +803,9 @@ ssm_status ssm_loss_grad(const ssm_dssm *m, const ssm_dataset *data, size_t firs
 
 void ssm_train_options_defaults(ssm_train_options *o)
 {
-    o->optimizer = SSM_OPT_ADAMW;
+    ssm_optim_defaults(&o->optim);
     o->epochs = 50;
     o->batch = 32;
-    o->lr = 1e-2;
-    o->lr_ssm = 1e-3;
-    o->weight_decay = 0.01;
-    o->warmup = 0.1;
-    o->beta1 = 0.9;
-    o->beta2 = 0.999;
-    o->eps = 1e-8;
     o->frozen = 0;
     o->threshold = 0.1;
 }
@@ -820,15 +813,6 @@ void ssm_train_options_defaults(ssm_train_options *o)
 static int is_ssm_group(int g)
 {
     return g == SSM_GROUP_A_RE || g == SSM_GROUP_A_IM || g == SSM_GROUP_DT;
-}
-
-/* Linear warm-up, then cosine decay to zero. */
-static double schedule(double progress, double warmup)
-{
-    if (warmup > 0 && progress < warmup)
-        return (progress + 1e-12) / warmup;
-    double p = warmup < 1 ? (progress - warmup) / (1 - warmup) : 1;
-    return 0.5 * (1 + cos(M_PI * fmin(fmax(p, 0), 1)));
 }
 
 static double seconds_now(void)
@@ -859,7 +843,8 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
 {
     ssm_dataset train = {0}, val = {0};
     ssm_grad_work *w = NULL;
-    double *grad = NULL, *mom = NULL, *vel = NULL;
+    double *grad = NULL;
+    ssm_optim_state state = {0};
     size_t *order = NULL;
     const size_t washout = ssm_task_washout(task);
     ssm_status st = ssm_task_validate(task, err);
@@ -869,8 +854,8 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
         return st;
     if (opt->batch < 1 || opt->epochs < 1)
         return ssm_fail(err, SSM_EINVAL, "--batch and --epochs must be at least 1");
-    if (!(opt->lr >= 0 && opt->lr_ssm >= 0 && isfinite(opt->lr) && isfinite(opt->lr_ssm)))
-        return ssm_fail(err, SSM_EINVAL, "--lr/--lr-ssm: must be non-negative and finite");
+    if ((st = ssm_optim_validate(&opt->optim, err)))
+        return st;
     if (ssm_task_outputs(task) != m->n_out)
         return ssm_fail(err, SSM_EINVAL, "the model has %zu outputs, the task %zu", m->n_out,
                         ssm_task_outputs(task));
@@ -887,10 +872,10 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     if (st)
         goto done;
     grad = calloc(m->n_params, sizeof *grad);
-    mom = calloc(m->n_params, sizeof *mom);
-    vel = calloc(m->n_params, sizeof *vel);
     order = malloc(train.n_seq * sizeof *order);
-    if (!grad || !mom || !vel || !order) {
+    if ((st = ssm_optim_state_new(&state, m->n_params, err)))
+        goto done;
+    if (!grad || !order) {
         st = ssm_fail(err, SSM_ENOMEM, "out of memory for the optimizer");
         goto done;
     }
@@ -899,6 +884,9 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
         goto done;
     const size_t steps_per_epoch = (train.n_seq + batch - 1) / batch, total_steps = steps_per_epoch * opt->epochs;
     size_t step = 0;
+    ssm_param_block blocks[SSM_GROUP_COUNT];
+    for (int g = 0; g < SSM_GROUP_COUNT; ++g)
+        blocks[g] = (ssm_param_block){m->offset[g], m->length[g], is_ssm_group(g), !!(opt->frozen & (1u << g))};
     ssm_rng shuffle;
     ssm_rng_init(&shuffle, task->seed, 0, STREAM_SHUFFLE);
     for (size_t i = 0; i < train.n_seq; ++i)
@@ -935,24 +923,9 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
             if ((st = ssm_loss_grad(m, &view, 0, count, washout, w, &loss, grad, err)))
                 break;
             epoch_loss += loss * (double)count;
-            double factor = schedule((double)step / (double)total_steps, opt->warmup);
-            for (int g = 0; g < SSM_GROUP_COUNT; ++g) {
-                if (opt->frozen & (1u << g))
-                    continue;
-                double lr = (is_ssm_group(g) ? opt->lr_ssm : opt->lr) * factor;
-                double wd = is_ssm_group(g) ? 0.0 : opt->weight_decay;
-                for (size_t i = m->offset[g]; i < m->offset[g] + m->length[g]; ++i) {
-                    if (opt->optimizer == SSM_OPT_SGD) {
-                        m->theta[i] -= lr * (grad[i] + wd * m->theta[i]);
-                        continue;
-                    }
-                    mom[i] = opt->beta1 * mom[i] + (1 - opt->beta1) * grad[i];
-                    vel[i] = opt->beta2 * vel[i] + (1 - opt->beta2) * grad[i] * grad[i];
-                    double mhat = mom[i] / (1 - pow(opt->beta1, (double)(step + 1)));
-                    double vhat = vel[i] / (1 - pow(opt->beta2, (double)(step + 1)));
-                    m->theta[i] -= lr * (mhat / (sqrt(vhat) + opt->eps) + wd * m->theta[i]);
-                }
-            }
+            ssm_optim_step(&opt->optim, blocks, SSM_GROUP_COUNT,
+                           ssm_lr_schedule((double)step / (double)total_steps, opt->optim.warmup), m->theta, grad,
+                           &state);
         }
         if (st)
             break;
@@ -975,8 +948,7 @@ done:
     ssm_dataset_free(&val);
     ssm_grad_work_free(w);
     free(grad);
-    free(mom);
-    free(vel);
+    ssm_optim_state_free(&state);
     free(order);
     return st;
 }

@@ -24,6 +24,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "optim.h"
 
 typedef enum {
     SSM_GROUP_A_RE, SSM_GROUP_A_IM, SSM_GROUP_DT, SSM_GROUP_B, SSM_GROUP_C, SSM_GROUP_D,
@@ -120,15 +121,9 @@ ssm_status ssm_loss_grad(const ssm_dssm *m, const ssm_dataset *data, size_t firs
 
 /* ---- training ----------------------------------------------------------------------- */
 
-typedef enum { SSM_OPT_ADAMW, SSM_OPT_SGD } ssm_optimizer;
-
 typedef struct {
-    ssm_optimizer optimizer;
+    ssm_optim_options optim;       /* lr: readout, B, D, bias; lr_ssm: A and dt */
     size_t epochs, batch;
-    double lr, lr_ssm;             /* readout/B/D lr; A and dt lr */
-    double weight_decay;           /* not applied to A and dt */
-    double warmup;                 /* fraction of steps with linear warm-up */
-    double beta1, beta2, eps;
     unsigned frozen;               /* bit mask of ssm_param_group */
     double threshold;              /* loss for epochs-to-threshold */
 } ssm_train_options;

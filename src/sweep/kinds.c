@@ -435,13 +435,13 @@ static ssm_status train_setup(const sw_value *p, uint64_t seed, sw_train_config 
     c->task.n_val = (size_t)p[TR_N_VAL].i;
     if (strcmp(p[TR_FREEZE].s, "none") != 0 && (st = ssm_groups_parse(p[TR_FREEZE].s, &c->train.frozen, err)))
         return st;
-    c->train.optimizer = strcmp(p[TR_OPTIMIZER].s, "sgd") == 0 ? SSM_OPT_SGD : SSM_OPT_ADAMW;
+    c->train.optim.optimizer = strcmp(p[TR_OPTIMIZER].s, "sgd") == 0 ? SSM_OPT_SGD : SSM_OPT_ADAMW;
     c->train.epochs = (size_t)p[TR_EPOCHS].i;
     c->train.batch = (size_t)p[TR_BATCH].i;
-    c->train.lr = p[TR_LR].r;
-    c->train.lr_ssm = p[TR_LR_SSM].r;
-    c->train.weight_decay = p[TR_WEIGHT_DECAY].r;
-    c->train.warmup = p[TR_WARMUP].r;
+    c->train.optim.lr = p[TR_LR].r;
+    c->train.optim.lr_ssm = p[TR_LR_SSM].r;
+    c->train.optim.weight_decay = p[TR_WEIGHT_DECAY].r;
+    c->train.optim.warmup = p[TR_WARMUP].r;
     c->train.threshold = p[TR_THRESHOLD].r;
     c->ridge = p[TR_RIDGE].r;
     return SSM_OK;

@@ -1,0 +1,762 @@
+#include "config.h"
+
+#include "deep.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+/* after complex.h: fftw(f)_complex are then the C99 complex types */
+#include <fftw3.h>
+
+#include "rng.h"
+#include "train.h"
+
+/* Stream ids (see train.c, spectrum.c and mf.c for the others); dropout
+ * takes STREAM_DROPOUT + 2 layer + site. */
+enum { STREAM_DEEP_INIT = 20, STREAM_DEEP_SHUFFLE = 21, STREAM_DROPOUT = 64 };
+
+#define SSM_DEEP_LN_EPS 1e-5
+
+/* Float32 exp and erf written so that loops over them vectorize (libm's
+ * expf and erff are scalar calls, a third of the step before these).
+ * vexpf: Cody-Waite reduction by ln 2 and Cephes' degree-7 polynomial,
+ * about 1 ulp on [-87, 88] (clamped outside: GELU and the sigmoid need no
+ * infinities).  verff: Abramowitz & Stegun 7.1.26, absolute error below
+ * 1.5e-7 -- the formula PyTorch's vectorized erf uses. */
+static inline float vexpf(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;   /* round to nearest */
+    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* erf(x), and exp(-x^2) in *gauss (GELU's derivative needs both; the
+ * formula computes the exponential anyway) */
+static inline float verff_gauss(float x, float *gauss)
+{
+    const float ax = x < 0 ? -x : x;
+    const float t = 1.0f / (1.0f + 0.3275911f * ax);
+    float p = 1.061405429f;
+    p = p * t - 1.453152027f;
+    p = p * t + 1.421413741f;
+    p = p * t - 0.284496736f;
+    p = p * t + 0.254829592f;
+    *gauss = vexpf(-ax * ax);
+    const float y = 1.0f - p * t * *gauss;
+    return x < 0 ? -y : y;
+}
+
+static inline float verff(float x)
+{
+    float gauss;
+    return verff_gauss(x, &gauss);
+}
+
+static inline double erf_gauss(double x, double *gauss)
+{
+    *gauss = exp(-x * x);
+    return erf(x);
+}
+
+/* The length of the FFTs of a causal convolution of length T: at least
+ * 2T - 1 (no wrap-around into the first T outputs), even, and with no
+ * prime factor above 5 -- FFTW's codelets are fastest there (measured with
+ * FFTW_ESTIMATE, r2c + c2r: 1568 = 2^5 7^2 takes 5.7 us, 1600 = 2^6 5^2
+ * 3.5 us, 2048 5.1 us). */
+static size_t deep_fft_length(size_t T)
+{
+    for (size_t n = 2 * T;; n += 2) {
+        size_t r = n;
+        while (r % 2 == 0)
+            r /= 2;
+        while (r % 3 == 0)
+            r /= 3;
+        while (r % 5 == 0)
+            r /= 5;
+        if (r == 1)
+            return n;
+    }
+}
+
+/* The elementwise loops run twice as wide with AVX2; GCC builds an AVX2
+ * and a baseline clone of the hot functions and picks one at load time.
+ * The clones round identically: the same IEEE operations on wider
+ * registers (ISO C mode contracts no a*b+c into an FMA). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DEEP_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define DEEP_HOT
+#endif
+
+/* the typed halves: deep_*_f32 and deep_*_f64 */
+#define REAL float
+#define REAL_EXP vexpf
+#define REAL_ERF verff
+#define REAL_ERF_GAUSS verff_gauss
+#define SUF f32
+#define FFTW_ fftwf_
+#define GEMM cblas_sgemm
+#define GEMV cblas_sgemv
+#define DOT cblas_sdot
+#define REAL_FN_SUFFIX f
+#include "deep_body.h"
+#undef REAL
+#undef SUF
+#undef FFTW_
+#undef GEMM
+#undef GEMV
+#undef DOT
+#undef REAL_FN_SUFFIX
+#undef REAL_EXP
+#undef REAL_ERF
+#undef REAL_ERF_GAUSS
+
+#define REAL double
+#define REAL_EXP exp
+#define REAL_ERF erf
+#define REAL_ERF_GAUSS erf_gauss
+#define SUF f64
+#define FFTW_ fftw_
+#define GEMM cblas_dgemm
+#define GEMV cblas_dgemv
+#define DOT cblas_ddot
+#define REAL_FN_SUFFIX
+#include "deep_body.h"
+#undef REAL
+#undef SUF
+#undef FFTW_
+#undef GEMM
+#undef GEMV
+#undef DOT
+#undef REAL_FN_SUFFIX
+#undef REAL_EXP
+#undef REAL_ERF
+#undef REAL_ERF_GAUSS
+
+void ssm_deep_config_defaults(ssm_deep_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->d_model = 64;
+    c->n_layers = 4;
+    c->n_classes = 10;
+    c->dt_min = 0.001;
+    c->dt_max = 0.1;
+    c->dropout = 0;
+    ssm_model_defaults(&c->eig);
+    c->eig.init = SSM_INIT_S4D_LIN;
+    c->eig.n = 64;
+}
+
+/* Parameter counts and offsets for the mode counts already set in m. */
+static ssm_status deep_layout(ssm_deep *m, ssm_error *err)
+{
+    const size_t H = m->cfg.d_model, L = m->cfg.n_layers, M = m->n_modes, P = m->n_pair;
+    const size_t len[SSM_DEEP_LAYER_BLOCKS] = {
+        [SSM_DEEP_A_RE] = H * M, [SSM_DEEP_A_IM] = H * P,   [SSM_DEEP_DT] = H,
+        [SSM_DEEP_C_RE] = H * M, [SSM_DEEP_C_IM] = H * P,   [SSM_DEEP_D] = H,
+        [SSM_DEEP_MIX_W] = 2 * H * H, [SSM_DEEP_MIX_B] = 2 * H, [SSM_DEEP_NORM_G] = H, [SSM_DEEP_NORM_B] = H,
+    };
+    memcpy(m->layer_len, len, sizeof len);
+    m->layer_off = malloc(L * SSM_DEEP_LAYER_BLOCKS * sizeof *m->layer_off);
+    if (!m->layer_off)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for the model layout");
+    size_t off = 0;
+    m->outer_off[SSM_DEEP_ENC_W] = off;
+    off += m->outer_len[SSM_DEEP_ENC_W] = H;
+    m->outer_off[SSM_DEEP_ENC_B] = off;
+    off += m->outer_len[SSM_DEEP_ENC_B] = H;
+    for (size_t l = 0; l < L; ++l)
+        for (int b = 0; b < SSM_DEEP_LAYER_BLOCKS; ++b) {
+            m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + (size_t)b] = off;
+            off += len[b];
+        }
+    m->outer_off[SSM_DEEP_DEC_W] = off;
+    off += m->outer_len[SSM_DEEP_DEC_W] = m->cfg.n_classes * H;
+    m->outer_off[SSM_DEEP_DEC_B] = off;
+    off += m->outer_len[SSM_DEEP_DEC_B] = m->cfg.n_classes;
+    m->n_params = off;
+    m->theta = calloc(off, sizeof *m->theta);
+    if (!m->theta)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu parameters", off);
+    return SSM_OK;
+}
+
+static ssm_status deep_validate(const ssm_deep_config *c, ssm_error *err)
+{
+    if (c->d_model < 1 || c->d_model > 4096)
+        return ssm_fail(err, SSM_EINVAL, "--d-model: %zu is not in [1, 4096]", c->d_model);
+    if (c->n_layers < 1 || c->n_layers > 64)
+        return ssm_fail(err, SSM_EINVAL, "--layers: %zu is not in [1, 64]", c->n_layers);
+    if (c->n_classes < 2 || c->n_classes > 256)
+        return ssm_fail(err, SSM_EINVAL, "classes: %zu is not in [2, 256]", c->n_classes);
+    if (!(c->dt_min > 0 && c->dt_min <= c->dt_max && isfinite(c->dt_max)))
+        return ssm_fail(err, SSM_EINVAL, "--dt-min/--dt-max: need 0 < dt_min <= dt_max, got %g and %g", c->dt_min,
+                        c->dt_max);
+    if (!(c->dropout >= 0 && c->dropout < 1))
+        return ssm_fail(err, SSM_EINVAL, "--dropout: %g is not a probability in [0, 1)", c->dropout);
+    if (c->eig.disc != SSM_DISC_ZOH)
+        return ssm_fail(err, SSM_EINVAL, "--disc: the deep S4D model discretizes by zoh only");
+    return ssm_model_validate(&c->eig, err);
+}
+
+ssm_status ssm_deep_init(ssm_deep *m, const ssm_deep_config *cfg, uint64_t seed, ssm_error *err)
+{
+    ssm_dssm modes = {0};
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    ssm_status st = deep_validate(cfg, err);
+    if (st)
+        return st;
+    /* the continuous eigenvalues, mapped from any diagonal family as the
+     * single-layer trainer maps them */
+    if ((st = ssm_dssm_init(&modes, &cfg->eig, 1, err)))
+        return st;
+    m->n_real = modes.n_real;
+    m->n_pair = modes.n_pair;
+    m->n_modes = modes.n_real + modes.n_pair;
+    if ((st = deep_layout(m, err)))
+        goto done;
+    const size_t H = cfg->d_model, M = m->n_modes, P = m->n_pair;
+    ssm_rng rng;
+    ssm_rng_init(&rng, seed, 0, STREAM_DEEP_INIT);
+    /* PyTorch's defaults: nn.Linear(fan_in) and Conv1d(kernel 1) draw
+     * weights and biases uniform in +-1/sqrt(fan_in) */
+    const double enc_bound = 1.0, mix_bound = 1 / sqrt((double)H);
+    for (size_t i = 0; i < 2 * H; ++i)
+        m->theta[m->outer_off[SSM_DEEP_ENC_W] + i] = enc_bound * (2 * ssm_rng_uniform(&rng) - 1);
+    const double *p_re = modes.theta + modes.offset[SSM_GROUP_A_RE];
+    const double *p_im = modes.theta + modes.offset[SSM_GROUP_A_IM];
+    for (size_t l = 0; l < cfg->n_layers; ++l) {
+        for (size_t h = 0; h < H; ++h) {
+            memcpy(ssm_deep_param(m, l, SSM_DEEP_A_RE) + h * M, p_re, M * sizeof *p_re);
+            memcpy(ssm_deep_param(m, l, SSM_DEEP_A_IM) + h * P, p_im, P * sizeof *p_im);
+            ssm_deep_param(m, l, SSM_DEEP_DT)[h] =
+                log(cfg->dt_min) + ssm_rng_uniform(&rng) * (log(cfg->dt_max) - log(cfg->dt_min));
+        }
+        /* C complex normal with E|C|^2 = 1 for a pair (as torch.randn
+         * cfloat), standard normal for a real mode */
+        double *c_re = ssm_deep_param(m, l, SSM_DEEP_C_RE), *c_im = ssm_deep_param(m, l, SSM_DEEP_C_IM);
+        for (size_t h = 0; h < H; ++h)
+            for (size_t k = 0; k < M; ++k) {
+                const int pair = k >= m->n_real;
+                c_re[h * M + k] = ssm_rng_normal(&rng) * (pair ? M_SQRT1_2 : 1.0);
+                if (pair)
+                    c_im[h * P + k - m->n_real] = ssm_rng_normal(&rng) * M_SQRT1_2;
+            }
+        for (size_t h = 0; h < H; ++h)
+            ssm_deep_param(m, l, SSM_DEEP_D)[h] = ssm_rng_normal(&rng);
+        for (size_t i = 0; i < 2 * H * H + 2 * H; ++i)   /* MIX_W and MIX_B are adjacent */
+            ssm_deep_param(m, l, SSM_DEEP_MIX_W)[i] = mix_bound * (2 * ssm_rng_uniform(&rng) - 1);
+        for (size_t h = 0; h < H; ++h)
+            ssm_deep_param(m, l, SSM_DEEP_NORM_G)[h] = 1.0;
+    }
+    for (size_t i = 0; i < (H + 1) * cfg->n_classes; ++i)   /* DEC_W and DEC_B are adjacent */
+        m->theta[m->outer_off[SSM_DEEP_DEC_W] + i] = mix_bound * (2 * ssm_rng_uniform(&rng) - 1);
+done:
+    ssm_dssm_free(&modes);
+    if (st)
+        ssm_deep_free(m);
+    return st;
+}
+
+ssm_status ssm_deep_copy(ssm_deep *dst, const ssm_deep *src, ssm_error *err)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->cfg = src->cfg;
+    dst->n_real = src->n_real;
+    dst->n_pair = src->n_pair;
+    dst->n_modes = src->n_modes;
+    ssm_status st = deep_layout(dst, err);
+    if (st) {
+        ssm_deep_free(dst);
+        return st;
+    }
+    memcpy(dst->theta, src->theta, src->n_params * sizeof *src->theta);
+    return SSM_OK;
+}
+
+void ssm_deep_free(ssm_deep *m)
+{
+    if (!m)
+        return;
+    free(m->theta);
+    free(m->layer_off);
+    m->theta = NULL;
+    m->layer_off = NULL;
+}
+
+size_t ssm_deep_n_blocks(const ssm_deep *m)
+{
+    return SSM_DEEP_OUTER_BLOCKS + SSM_DEEP_LAYER_BLOCKS * m->cfg.n_layers;
+}
+
+void ssm_deep_blocks(const ssm_deep *m, int freeze_ssm, ssm_param_block *out)
+{
+    size_t n = 0;
+    for (int b = 0; b < SSM_DEEP_OUTER_BLOCKS; ++b)
+        out[n++] = (ssm_param_block){m->outer_off[b], m->outer_len[b], 0, 0};
+    for (size_t l = 0; l < m->cfg.n_layers; ++l)
+        for (int b = 0; b < SSM_DEEP_LAYER_BLOCKS; ++b) {
+            const int ssm = b == SSM_DEEP_A_RE || b == SSM_DEEP_A_IM || b == SSM_DEEP_DT;
+            out[n++] = (ssm_param_block){m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + (size_t)b], m->layer_len[b], ssm,
+                                         ssm && freeze_ssm};
+        }
+}
+
+/* ---- the S4D kernel (float64) ------------------------------------------------------ */
+
+/* Mode k of channel h of layer l: continuous eigenvalue a, discrete lambda,
+ * Bbar = (lambda - 1)/a, C, and the weight w (2 for a pair, 1 for a real mode). */
+typedef struct {
+    double complex a, lambda, bbar, dbbar, c;   /* dbbar = dBbar/da at fixed dt */
+    double w, dt;
+} deep_mode;
+
+/* e^x - 1 without cancellation for small |x| */
+static double complex cexpm1(double complex x)
+{
+    const double r = creal(x), i = cimag(x), s = sin(i / 2);
+    return CMPLX(expm1(r) * cos(i) - 2 * s * s, exp(r) * sin(i));
+}
+
+/* (x e^x - (e^x - 1)) / x^2 = sum_{m>=2} (m-1)/m! x^(m-2): the series
+ * below |x| = 1/2 (where the closed form would lose digits to cancellation). */
+static double complex phi2(double complex x)
+{
+    if (cabs(x) >= 0.5)
+        return (x * cexp(x) - cexpm1(x)) / (x * x);
+    double complex sum = 0, power = 1;
+    double fact = 2;   /* m! */
+    for (int mm = 2; mm <= 24; ++mm) {
+        sum += (double)(mm - 1) / fact * power;
+        power *= x;
+        fact *= mm + 1;
+    }
+    return sum;
+}
+
+static deep_mode mode_of(const ssm_deep *m, size_t l, size_t h, size_t k)
+{
+    const size_t M = m->n_modes, P = m->n_pair;
+    const int pair = k >= m->n_real;
+    deep_mode d;
+    d.dt = exp(ssm_deep_param(m, l, SSM_DEEP_DT)[h]);
+    const double re = -exp(ssm_deep_param(m, l, SSM_DEEP_A_RE)[h * M + k]);
+    const double im = pair ? ssm_deep_param(m, l, SSM_DEEP_A_IM)[h * P + k - m->n_real] : 0;
+    d.a = CMPLX(re, im);
+    const double complex adt = d.a * d.dt;
+    d.lambda = cexp(adt);
+    d.bbar = cexpm1(adt) / d.a;
+    d.dbbar = d.dt * d.dt * phi2(adt);
+    d.c = CMPLX(ssm_deep_param(m, l, SSM_DEEP_C_RE)[h * M + k],
+                pair ? ssm_deep_param(m, l, SSM_DEEP_C_IM)[h * P + k - m->n_real] : 0);
+    d.w = pair ? 2 : 1;
+    return d;
+}
+
+void ssm_deep_eigenvalues(const ssm_deep *m, size_t layer, size_t channel, double complex *lambda)
+{
+    size_t j = 0;
+    for (size_t k = 0; k < m->n_modes; ++k) {
+        const double complex l = mode_of(m, layer, channel, k).lambda;
+        if (k < m->n_real) {
+            lambda[j++] = creal(l);
+        } else {
+            lambda[j++] = l;
+            lambda[j++] = conj(l);
+        }
+    }
+}
+
+/* K[l, h, t] = sum_k w Re(C Bbar lambda^t) for t < T, with lambda^t by a
+ * walk of products vectorized over the modes (its rounding grows like
+ * t eps, 1e-13 at T = 1000); also coef = w C Bbar and lambda per
+ * [l, h, k] for the recurrent mode. */
+static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex *lambda, double complex *coef)
+{
+    const size_t H = m->cfg.d_model, M = m->n_modes;
+    double *zr = malloc(4 * M * sizeof *zr);
+    if (!zr)
+        return;
+    double *zi = zr + M, *lr = zi + M, *li = lr + M;
+    for (size_t l = 0; l < m->cfg.n_layers; ++l)
+        for (size_t h = 0; h < H; ++h) {
+            for (size_t k = 0; k < M; ++k) {
+                deep_mode d = mode_of(m, l, h, k);
+                double complex c = d.w * d.c * d.bbar;
+                zr[k] = creal(c);
+                zi[k] = cimag(c);
+                lr[k] = creal(d.lambda);
+                li[k] = cimag(d.lambda);
+                lambda[(l * H + h) * M + k] = d.lambda;
+                coef[(l * H + h) * M + k] = c;
+            }
+            double *kt = K + (l * H + h) * T;
+            for (size_t t = 0; t < T; ++t) {
+                double s = 0;
+                for (size_t k = 0; k < M; ++k) {
+                    s += zr[k];
+                    const double r = zr[k] * lr[k] - zi[k] * li[k];
+                    zi[k] = zr[k] * li[k] + zi[k] * lr[k];
+                    zr[k] = r;
+                }
+                kt[t] = s;
+            }
+        }
+    free(zr);
+}
+
+/* Gradients of the mode parameters from dL/dK (float64).  With
+ * S = sum_t dK[t] lambda^t and Q = sum_t t dK[t] lambda^t:
+ *   dL/dC      = w conj-form of Bbar S           (Re -> C_re, -Im -> C_im)
+ *   dL/da      = w C (Bbar' S + Bbar dt Q),  Bbar' = dt^2 phi2(a dt)
+ *   dL/d(dt)   = w C (lambda S + Bbar a Q)
+ * taking Re for the real part of a parameter and -Im for the imaginary
+ * part (the kernel is the real part of a holomorphic function of a and C);
+ * p_re enters through Re a = -exp(p_re), p_dt through dt = exp(p_dt). */
+static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad)
+{
+    const size_t H = m->cfg.d_model, M = m->n_modes, P = m->n_pair;
+    double *buf = malloc(8 * M * sizeof *buf);
+    deep_mode *modes = malloc(M * sizeof *modes);
+    if (!buf || !modes)
+        goto done;
+    double *pr = buf, *pi = pr + M, *lr = pi + M, *li = lr + M, *sr = li + M, *si = sr + M, *qr = si + M,
+           *qi = qr + M;
+    for (size_t l = 0; l < m->cfg.n_layers; ++l) {
+        const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
+        for (size_t h = 0; h < H; ++h) {
+            for (size_t k = 0; k < M; ++k) {
+                modes[k] = mode_of(m, l, h, k);
+                pr[k] = 1;
+                pi[k] = 0;
+                lr[k] = creal(modes[k].lambda);
+                li[k] = cimag(modes[k].lambda);
+                sr[k] = si[k] = qr[k] = qi[k] = 0;
+            }
+            const double *dk = dK + (l * H + h) * T;
+            for (size_t t = 0; t < T; ++t) {
+                const double g = dk[t], gt = g * (double)t;
+                for (size_t k = 0; k < M; ++k) {
+                    sr[k] += g * pr[k];
+                    si[k] += g * pi[k];
+                    qr[k] += gt * pr[k];
+                    qi[k] += gt * pi[k];
+                    const double r = pr[k] * lr[k] - pi[k] * li[k];
+                    pi[k] = pr[k] * li[k] + pi[k] * lr[k];
+                    pr[k] = r;
+                }
+            }
+            double g_dt = 0;
+            for (size_t k = 0; k < M; ++k) {
+                const deep_mode d = modes[k];
+                const double complex S = CMPLX(sr[k], si[k]), Q = CMPLX(qr[k], qi[k]);
+                const double complex bs = d.bbar * S;
+                const double complex ga = d.w * d.c * (d.dbbar * S + d.bbar * d.dt * Q);
+                const double complex gd = d.w * d.c * (d.lambda * S + d.bbar * d.a * Q);
+                grad[off[SSM_DEEP_C_RE] + h * M + k] += d.w * creal(bs);
+                grad[off[SSM_DEEP_A_RE] + h * M + k] += creal(ga) * creal(d.a);
+                if (k >= m->n_real) {
+                    grad[off[SSM_DEEP_C_IM] + h * P + k - m->n_real] += -d.w * cimag(bs);
+                    grad[off[SSM_DEEP_A_IM] + h * P + k - m->n_real] += -cimag(ga);
+                }
+                g_dt += creal(gd);
+            }
+            grad[off[SSM_DEEP_DT] + h] += g_dt * modes[0].dt;
+        }
+    }
+done:
+    free(buf);
+    free(modes);
+}
+
+/* ---- forward and backward ---------------------------------------------------------- */
+
+struct ssm_deep_work {
+    ssm_precision prec;
+    size_t T, B, n_params, n_classes;
+    deep_work_f32 *w32;
+    deep_work_f64 *w64;
+    double *kernel, *dkernel;           /* [L, H, T] */
+    double complex *lambda, *coef;      /* [L, H, modes] */
+    double *logits, *dlogits;           /* [B, classes] */
+    double *grad_scratch;               /* n_params */
+};
+
+void ssm_deep_work_free(ssm_deep_work *w)
+{
+    if (!w)
+        return;
+    deep_work_free_f32(w->w32);
+    deep_work_free_f64(w->w64);
+    free(w->kernel);
+    free(w->dkernel);
+    free(w->lambda);
+    free(w->coef);
+    free(w->logits);
+    free(w->dlogits);
+    free(w);
+}
+
+ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch, ssm_precision prec,
+                             ssm_deep_work **out, ssm_error *err)
+{
+    *out = NULL;
+    if (length < 1 || max_batch < 1)
+        return ssm_fail(err, SSM_EINVAL, "sequence length and batch must be at least 1");
+    ssm_deep_work *w = calloc(1, sizeof *w);
+    if (!w)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for the workspace");
+    const size_t LH = m->cfg.n_layers * m->cfg.d_model;
+    w->prec = prec;
+    w->T = length;
+    w->B = max_batch;
+    w->n_params = m->n_params;
+    w->n_classes = m->cfg.n_classes;
+    w->kernel = malloc(LH * length * sizeof *w->kernel);
+    w->dkernel = malloc(LH * length * sizeof *w->dkernel);
+    w->lambda = malloc(LH * (m->n_modes + 1) * sizeof *w->lambda);
+    w->coef = malloc(LH * (m->n_modes + 1) * sizeof *w->coef);
+    w->logits = malloc(max_batch * m->cfg.n_classes * sizeof *w->logits);
+    w->dlogits = malloc(max_batch * m->cfg.n_classes * sizeof *w->dlogits);
+    int ok = w->kernel && w->dkernel && w->lambda && w->coef && w->logits && w->dlogits;
+    if (ok && prec == SSM_F32)
+        ok = (w->w32 = deep_work_new_f32(m, length, max_batch)) != NULL;
+    else if (ok)
+        ok = (w->w64 = deep_work_new_f64(m, length, max_batch)) != NULL;
+    if (!ok) {
+        ssm_deep_work_free(w);
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for the activations of batch %zu x length %zu", max_batch,
+                        length);
+    }
+    *out = w;
+    return SSM_OK;
+}
+
+size_t ssm_deep_work_bytes(const ssm_deep_work *w)
+{
+    return (w->w32 ? w->w32->bytes : w->w64->bytes) + 2 * sizeof(double) * w->T;
+}
+
+ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *x, const uint8_t *label,
+                              size_t count, const ssm_deep_pass *pass, double *loss, size_t *correct,
+                              double *grad, double *logits, ssm_error *err)
+{
+    static const ssm_deep_pass plain = {0, 0, 0};
+    if (!pass)
+        pass = &plain;
+    if (count < 1 || count > w->B)
+        return ssm_fail(err, SSM_EINVAL, "batch of %zu sequences: the workspace holds 1 to %zu", count, w->B);
+    if (m->n_params != w->n_params || m->cfg.n_classes != w->n_classes)
+        return ssm_fail(err, SSM_EINVAL, "the workspace was made for another model");
+    if (grad && pass->recurrent)
+        return ssm_fail(err, SSM_EINVAL, "the recurrent mode computes the forward pass only");
+    const size_t C = m->cfg.n_classes, T = w->T;
+    for (size_t b = 0; b < count; ++b)
+        if (label[b] >= C)
+            return ssm_fail(err, SSM_EINVAL, "label %u of sequence %zu is not a class (0..%zu)", label[b], b, C - 1);
+    deep_kernels(m, T, w->kernel, w->lambda, w->coef);
+    const int train = grad != NULL;
+    if (w->w32) {
+        deep_load_f32(w->w32, m, w->kernel);
+        deep_forward_f32(w->w32, m, x, count, pass, train, w->lambda, w->coef, w->logits);
+    } else {
+        deep_load_f64(w->w64, m, w->kernel);
+        deep_forward_f64(w->w64, m, x, count, pass, train, w->lambda, w->coef, w->logits);
+    }
+    /* softmax cross-entropy, by the log-sum-exp of shifted logits */
+    double total = 0;
+    size_t hits = 0;
+    for (size_t b = 0; b < count; ++b) {
+        const double *z = w->logits + b * C;
+        size_t arg = 0;
+        for (size_t c = 1; c < C; ++c)
+            if (z[c] > z[arg])
+                arg = c;
+        double sum = 0;
+        for (size_t c = 0; c < C; ++c)
+            sum += exp(z[c] - z[arg]);
+        const double lse = z[arg] + log(sum);
+        total += lse - z[label[b]];
+        hits += arg == label[b];
+        for (size_t c = 0; c < C; ++c)
+            w->dlogits[b * C + c] = (exp(z[c] - lse) - (c == label[b])) / (double)count;
+    }
+    *loss = total / (double)count;
+    if (correct)
+        *correct = hits;
+    if (logits)
+        memcpy(logits, w->logits, count * C * sizeof *logits);
+    if (!grad)
+        return SSM_OK;
+    if (w->w32) {
+        deep_backward_f32(w->w32, m, count, w->dlogits, train, w->dkernel);
+        for (size_t i = 0; i < m->n_params; ++i)
+            grad[i] = (double)w->w32->dp[i];
+    } else {
+        deep_backward_f64(w->w64, m, count, w->dlogits, train, w->dkernel);
+        memcpy(grad, w->w64->dp, m->n_params * sizeof *grad);
+    }
+    deep_kernel_backward(m, T, w->dkernel, grad);
+    for (size_t i = 0; i < m->n_params; ++i)
+        if (!isfinite(grad[i]))
+            return ssm_fail(err, SSM_ENUMERIC, "the gradient is not finite (parameter %zu): lower the learning rate", i);
+    return SSM_OK;
+}
+
+/* ---- training ---------------------------------------------------------------------- */
+
+void ssm_deep_train_options_defaults(ssm_deep_train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    ssm_optim_defaults(&o->optim);
+    o->epochs = 10;
+    o->batch = 50;
+    o->freeze_ssm = 0;
+    o->precision = SSM_F32;
+    o->seed = 0;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static ssm_status evaluate_with(const ssm_deep *m, ssm_deep_work *w, const ssm_class_data *d, double *loss,
+                                double *accuracy, ssm_error *err)
+{
+    double total = 0;
+    size_t hits = 0;
+    for (size_t first = 0; first < d->n; first += w->B) {
+        const size_t count = d->n - first < w->B ? d->n - first : w->B;
+        double l;
+        size_t c;
+        ssm_status st = ssm_deep_loss_grad(m, w, d->x + first * d->length, d->label + first, count, NULL, &l, &c,
+                                           NULL, NULL, err);
+        if (st)
+            return st;
+        total += l * (double)count;
+        hits += c;
+    }
+    *loss = d->n ? total / (double)d->n : NAN;
+    *accuracy = d->n ? (double)hits / (double)d->n : NAN;
+    return SSM_OK;
+}
+
+ssm_status ssm_deep_evaluate(const ssm_deep *m, const ssm_class_data *d, ssm_precision prec, size_t batch,
+                             double *loss, double *accuracy, ssm_error *err)
+{
+    ssm_deep_work *w = NULL;
+    ssm_status st = ssm_deep_work_new(m, d->length, batch, prec, &w, err);
+    if (st == SSM_OK)
+        st = evaluate_with(m, w, d, loss, accuracy, err);
+    ssm_deep_work_free(w);
+    return st;
+}
+
+ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_train_options *o,
+                          const ssm_class_data *train, const ssm_class_data *val, ssm_deep_callback cb,
+                          void *ctx, ssm_error *err)
+{
+    ssm_deep_work *w = NULL;
+    ssm_param_block *blocks = NULL;
+    double *grad = NULL;
+    size_t *order = NULL;
+    float *bx = NULL;
+    uint8_t *by = NULL;
+    ssm_status st = ssm_optim_validate(&o->optim, err);
+    if (st)
+        return st;
+    if (o->batch < 1 || o->epochs < 1)
+        return ssm_fail(err, SSM_EINVAL, "--batch and --epochs must be at least 1");
+    if (train->n < 1)
+        return ssm_fail(err, SSM_EINVAL, "the training set is empty");
+    if (val->length != train->length)
+        return ssm_fail(err, SSM_EINVAL, "validation sequences have length %zu, training sequences %zu", val->length,
+                        train->length);
+    if (state->n_params != m->n_params)
+        return ssm_fail(err, SSM_EINVAL, "the optimizer state holds %zu parameters, the model %zu", state->n_params,
+                        m->n_params);
+    const size_t batch = o->batch < train->n ? o->batch : train->n, T = train->length;
+    const size_t steps_per_epoch = (train->n + batch - 1) / batch, total_steps = steps_per_epoch * o->epochs;
+    if (state->step % steps_per_epoch != 0)
+        return ssm_fail(err, SSM_EINVAL, "the checkpoint was taken at step %zu, not at the end of an epoch of %zu steps",
+                        state->step, steps_per_epoch);
+    const size_t first_epoch = state->step / steps_per_epoch + 1;
+    if ((st = ssm_deep_work_new(m, T, batch, o->precision, &w, err)))
+        goto done;
+    const size_t n_blocks = ssm_deep_n_blocks(m);
+    blocks = malloc(n_blocks * sizeof *blocks);
+    grad = malloc(m->n_params * sizeof *grad);
+    order = malloc(train->n * sizeof *order);
+    bx = malloc(batch * T * sizeof *bx);
+    by = malloc(batch * sizeof *by);
+    if (!blocks || !grad || !order || !bx || !by) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory for training");
+        goto done;
+    }
+    ssm_deep_blocks(m, o->freeze_ssm, blocks);
+    for (size_t epoch = first_epoch; epoch <= o->epochs; ++epoch) {
+        const double t0 = seconds_now();
+        /* the epoch's order: Fisher-Yates from a stream of its own, so a
+         * resumed run shuffles as the uninterrupted one did */
+        ssm_rng shuffle;
+        ssm_rng_init(&shuffle, o->seed, epoch, STREAM_DEEP_SHUFFLE);
+        for (size_t i = 0; i < train->n; ++i)
+            order[i] = i;
+        for (size_t i = train->n; i > 1; --i) {
+            size_t j = (size_t)(ssm_rng_uniform(&shuffle) * (double)i), tmp = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = tmp;
+        }
+        double loss_sum = 0;
+        size_t hits = 0;
+        for (size_t first = 0; first < train->n; first += batch) {
+            const size_t count = train->n - first < batch ? train->n - first : batch;
+            for (size_t s = 0; s < count; ++s) {
+                memcpy(bx + s * T, train->x + order[first + s] * T, T * sizeof *bx);
+                by[s] = train->label[order[first + s]];
+            }
+            const ssm_deep_pass pass = {o->seed, state->step, 0};
+            double loss;
+            size_t c;
+            if ((st = ssm_deep_loss_grad(m, w, bx, by, count, &pass, &loss, &c, grad, NULL, err)))
+                goto done;
+            loss_sum += loss * (double)count;
+            hits += c;
+            ssm_optim_step(&o->optim, blocks, n_blocks,
+                           ssm_lr_schedule((double)state->step / (double)total_steps, o->optim.warmup), m->theta,
+                           grad, state);
+        }
+        ssm_deep_epoch rec = {epoch, loss_sum / (double)train->n, (double)hits / (double)train->n, NAN, NAN, 0};
+        if (val->n && (st = evaluate_with(m, w, val, &rec.val_loss, &rec.val_acc, err)))
+            goto done;
+        rec.seconds = seconds_now() - t0;
+        if (cb && cb(ctx, &rec, m, state))
+            break;
+    }
+done:
+    ssm_deep_work_free(w);
+    free(blocks);
+    free(grad);
+    free(order);
+    free(bx);
+    free(by);
+    return st;
+}

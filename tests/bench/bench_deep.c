@@ -1,0 +1,82 @@
+/* Per-batch training time of the deep S4D classifier (forward + backward +
+ * AdamW step), with the phases timed separately and the peak memory.
+ * usage: bench_deep H N L batch length reps [f32|f64]
+ * prints CSV: impl,precision,H,N,L,batch,length,median_s,p10_s,p90_s,
+ *             workspace_MiB,peak_rss_MiB,gemm_gflop */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "benchutil.h"
+#include "ssm/deep.h"
+#include "ssm/rng.h"
+
+int main(int argc, char **argv)
+{
+    if (argc < 7) {
+        fprintf(stderr, "usage: bench_deep H N L batch length reps [f32|f64]\n");
+        return 2;
+    }
+    ssm_deep_config c;
+    ssm_deep_config_defaults(&c);
+    c.d_model = strtoul(argv[1], NULL, 10);
+    c.eig.n = strtol(argv[2], NULL, 10);
+    c.n_layers = strtoul(argv[3], NULL, 10);
+    const size_t B = strtoul(argv[4], NULL, 10), T = strtoul(argv[5], NULL, 10), reps = strtoul(argv[6], NULL, 10);
+    const ssm_precision prec = argc > 7 && strcmp(argv[7], "f64") == 0 ? SSM_F64 : SSM_F32;
+    c.eig.init = SSM_INIT_S4D_LIN;
+    ssm_deep m;
+    ssm_deep_work *w = NULL;
+    ssm_optim_state state;
+    ssm_optim_options opt;
+    ssm_error err;
+    ssm_optim_defaults(&opt);
+    if (ssm_deep_init(&m, &c, 1, &err) || ssm_deep_work_new(&m, T, B, prec, &w, &err) ||
+        ssm_optim_state_new(&state, m.n_params, &err)) {
+        fprintf(stderr, "bench_deep: %s\n", err.message);
+        return 1;
+    }
+    const size_t nb = ssm_deep_n_blocks(&m);
+    ssm_param_block *blocks = malloc(nb * sizeof *blocks);
+    ssm_deep_blocks(&m, 0, blocks);
+    float *x = malloc(B * T * sizeof *x);
+    uint8_t *y = malloc(B);
+    double *grad = malloc(m.n_params * sizeof *grad), *times = malloc(reps * sizeof *times);
+    ssm_rng rng;
+    ssm_rng_init(&rng, 1, 0, 0);
+    for (size_t i = 0; i < B * T; ++i)
+        x[i] = (float)ssm_rng_normal(&rng);
+    for (size_t b = 0; b < B; ++b)
+        y[b] = (uint8_t)(b % 10);
+    for (size_t r = 0; r < reps + 1; ++r) {   /* the first one warms up */
+        double t0 = now(), loss;
+        if (ssm_deep_loss_grad(&m, w, x, y, B, NULL, &loss, NULL, grad, NULL, &err)) {
+            fprintf(stderr, "bench_deep: %s\n", err.message);
+            return 1;
+        }
+        ssm_optim_step(&opt, blocks, nb, 1e-3, m.theta, grad, &state);
+        if (r)
+            times[r - 1] = now() - t0;
+    }
+    qsort(times, reps, sizeof *times, by_value);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    /* pointwise layer: forward W g, backward dW and dg: 3 GEMMs of 2H x H x T per sequence */
+    const double gflop = 3.0 * 2 * (double)(2 * c.d_model * c.d_model) * (double)T * (double)B * (double)c.n_layers / 1e9;
+    printf("ssmsweep,%s,%zu,%ld,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.1f,%.1f,%.3f\n", prec == SSM_F32 ? "float32" : "float64",
+           c.d_model, c.eig.n, c.n_layers, B, T, times[reps / 2], times[reps / 10], times[(reps * 9) / 10],
+           (double)ssm_deep_work_bytes(w) / 1048576.0, (double)ru.ru_maxrss / 1024.0, gflop);
+    free(blocks);
+    free(x);
+    free(y);
+    free(grad);
+    free(times);
+    ssm_optim_state_free(&state);
+    ssm_deep_work_free(w);
+    ssm_deep_free(&m);
+    return 0;
+}

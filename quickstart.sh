@@ -17,6 +17,8 @@ packages=(
   libopenblas-dev liblapacke-dev libyaml-dev libfftw3-dev zlib1g-dev
   python3 python3-numpy python3-mpmath python3-matplotlib python3-h5py
   python3-xarray python3-h5netcdf python3-pytest groff-base
+  slurm-wlm munge
+  dataset-fashion-mnist
 )
 
 install_packages() {

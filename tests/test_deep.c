@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ssm/deep.h"
+#include "ssm/idx.h"
 #include "ssm/rng.h"
 #include "ssm/train.h"
 #include "testutil.h"
@@ -416,6 +417,52 @@ static void test_training(void)
     free(yv);
 }
 
+/* The real task: a few hundred Fashion-MNIST images, three short epochs
+ * of a small model; the loss must fall and the validation accuracy rise
+ * well above chance (0.1).  Skipped without Debian's dataset-fashion-mnist. */
+static void test_fashion_mnist(void)
+{
+    ssm_fmnist_options fo;
+    ssm_fmnist_options_defaults(&fo);
+    fo.n_val = 300;
+    fo.subset = 600;
+    ssm_seqdata tr = {0}, va = {0};
+    ssm_error err;
+    if (ssm_fmnist_load(NULL, SSM_FMNIST_TRAIN, &fo, &tr, &err) != SSM_OK) {
+        printf("skip Fashion-MNIST training: %s\n", err.message);
+        return;
+    }
+    fo.subset = 0;
+    ssm_status st = ssm_fmnist_load(NULL, SSM_FMNIST_VAL, &fo, &va, &err);
+    CHECK(st == SSM_OK && tr.n == 600 && va.n == 300 && tr.length == 784, "Fashion-MNIST subset loaded (%s)",
+          st ? err.message : "600 train, 300 validation, length 784");
+    ssm_deep_config c = tiny_config(SSM_INIT_S4D_INV, 16, 2, 16, 0);
+    c.n_classes = 10;
+    c.dt_min = 0.001;
+    c.dt_max = 0.1;
+    ssm_deep_train_options o;
+    ssm_deep_train_options_defaults(&o);
+    o.epochs = 3;
+    o.batch = 25;
+    ssm_deep m;
+    ssm_optim_state s = {0};
+    train_log log = {0};
+    double loss0 = NAN, acc0 = NAN;
+    ssm_class_data train = {tr.n, tr.length, tr.x, tr.label}, val = {va.n, va.length, va.x, va.label};
+    if (st == SSM_OK && ssm_deep_init(&m, &c, 4, NULL) == SSM_OK &&
+        ssm_optim_state_new(&s, m.n_params, NULL) == SSM_OK) {
+        ssm_deep_evaluate(&m, &val, SSM_F32, 50, &loss0, &acc0, NULL);
+        st = ssm_deep_train(&m, &s, &o, &train, &val, log_epoch, &log, &err);
+        CHECK(st == SSM_OK && log.last_loss < 0.85 * log.first_loss && log.last_val_acc > 0.3 && acc0 < 0.2,
+              "sequential Fashion-MNIST, 600 images, 3 epochs: training loss %.3f -> %.3f, validation accuracy "
+              "%.3f -> %.3f (chance 0.1)", log.first_loss, log.last_loss, acc0, log.last_val_acc);
+        ssm_deep_free(&m);
+    }
+    ssm_optim_state_free(&s);
+    ssm_seqdata_free(&tr);
+    ssm_seqdata_free(&va);
+}
+
 static void test_errors(void)
 {
     ssm_deep_config c = tiny_config(SSM_INIT_S4D_LIN, 4, 1, 4, 0);
@@ -458,6 +505,7 @@ int main(void)
     test_gradients(SSM_INIT_S4D_INV, 4, 0.3);
     test_f32_gradient();
     test_training();
+    test_fashion_mnist();
     test_errors();
     return test_summary("test_deep");
 }

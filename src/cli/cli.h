@@ -47,11 +47,21 @@ int cli_apply_option(const char *cmd, int id, const char *arg, ssm_model *model,
  * option id, -1 at the end, or '?' after printing an error. */
 int cli_next_option(const char *cmd, int argc, char **argv, const struct option *longopts);
 
+/* The same for commands whose options and arguments come in any order
+ * (getopt permutes argv: "merge A.h5 B.h5 -o C.h5"); shortopts lists the
+ * short options besides -h in getopt's form ("o:"), each returned as its
+ * letter.  With loud 0 nothing is printed (MPI ranks other than 0). */
+int cli_next_option_any_order(const char *cmd, int argc, char **argv, const char *shortopts,
+                              const struct option *longopts, int loud);
+
 /* Strict parsers: the whole string must be a finite number in range. */
 int cli_parse_double(const char *cmd, const char *opt, const char *arg, double *value);
 int cli_parse_long(const char *cmd, const char *opt, const char *arg, long min, long *value);
 int cli_parse_size(const char *cmd, const char *opt, const char *arg, size_t *value);
 int cli_parse_u64(const char *cmd, const char *opt, const char *arg, unsigned long long *value);
+/* A duration in seconds, MM:SS, HH:MM:SS or D-HH:MM:SS (SLURM's --time
+ * forms) into seconds (> 0); -1 otherwise, printing nothing. */
+int cli_parse_walltime(const char *arg, double *seconds);
 
 int cmd_eig(int argc, char **argv);
 int cmd_mf(int argc, char **argv);
@@ -59,6 +69,9 @@ int cmd_figure1(int argc, char **argv);
 int cmd_sweep_plan(int argc, char **argv);
 int cmd_sweep_run(int argc, char **argv);
 int cmd_sweep_status(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
 #endif

@@ -1,7 +1,9 @@
 /* The sweep subcommands: plan (what a spec expands to), run (the MPI
- * coordinator) and status (what a journal says). */
+ * coordinator), status (what a journal says), merge (shards into one
+ * file) and report (the summary table of a results file). */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,8 +15,10 @@
 #include "cli.h"
 #include "sweep/coordinator.h"
 #include "sweep/journal.h"
+#include "sweep/merge.h"
 #include "sweep/progress.h"
 #include "sweep/spec.h"
+#include "sweep/summary.h"
 
 /* Cost units (about flops) per core-second, for plan's time estimate:
  * a conservative single-core rate of the MF engines. */
@@ -33,17 +37,6 @@ static int launcher_rank(void)
     return 0;
 }
 
-static int load_spec(const char *cmd, const char *path, sw_tasks *tasks, char **text, int loud)
-{
-    ssm_error err;
-    ssm_status st = sw_spec_load(path, tasks, text, &err);
-    if (st == SSM_OK)
-        return 0;
-    if (loud)
-        cli_error(cmd, "%s", err.message);
-    return -1;
-}
-
 /* The one positional argument after the options (argv[optind]); prints
  * "missing WHAT" or "unexpected argument" and returns NULL otherwise. */
 static const char *one_argument(const char *cmd, const char *what, int argc, char **argv, int loud)
@@ -59,42 +52,112 @@ static const char *one_argument(const char *cmd, const char *what, int argc, cha
     return NULL;
 }
 
-/* Option parsing of the commands that take only --help: returns -1 to go
- * on, or the exit status. */
-static int help_only(const char *cmd, const char *usage, int argc, char **argv)
+/* --shard I/N: plain decimal numbers, 0 <= I < N. */
+static int parse_count(const char **p, unsigned long long *v)
+{
+    char *end;
+    if (!isdigit((unsigned char)**p))
+        return -1;
+    errno = 0;
+    *v = strtoull(*p, &end, 10);
+    *p = end;
+    return errno ? -1 : 0;
+}
+
+static int parse_shard(const char *cmd, const char *arg, unsigned long long shard[2], int loud)
+{
+    const char *p = arg;
+    if (parse_count(&p, &shard[0]) == 0 && *p++ == '/' && parse_count(&p, &shard[1]) == 0 && *p == '\0' &&
+        shard[0] < shard[1])
+        return 0;
+    if (loud)
+        cli_error(cmd, "--shard: expected I/N with 0 <= I < N, got '%s'", arg);
+    return -1;
+}
+
+/* Loads the spec and, if shard[1] > 0, keeps shard shard[0] of shard[1]. */
+static int load_tasks(const char *cmd, const char *path, const unsigned long long shard[2], sw_tasks *tasks,
+                      char **text, int loud)
+{
+    ssm_error err;
+    if (sw_spec_load(path, tasks, text, &err) != SSM_OK) {
+        if (loud)
+            cli_error(cmd, "%s", err.message);
+        return EXIT_USAGE;
+    }
+    if (shard[1] == 0 || sw_tasks_select_shard(tasks, shard[0], shard[1], &err) == SSM_OK)
+        return 0;
+    if (loud)
+        cli_error(cmd, "%s", err.message);
+    sw_tasks_free(tasks);
+    free(*text);
+    *text = NULL;
+    return EXIT_FAILURE;
+}
+
+/* Option parsing of the commands that take only --help and one argument
+ * WHAT: returns -1 with *arg set to go on, or the exit status. */
+static int help_and_argument(const char *cmd, const char *usage, const char *what, int argc, char **argv,
+                             const char **arg)
 {
     static const struct option longopts[] = {{"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
     int id = cli_next_option(cmd, argc, argv, longopts);
-    if (id == -1)
-        return -1;
     if (id == OPT_HELP) {
         fputs(usage, stdout);
         return EXIT_SUCCESS;
     }
-    return EXIT_USAGE;
+    if (id != -1)
+        return EXIT_USAGE;
+    *arg = one_argument(cmd, what, argc, argv, 1);
+    return *arg ? -1 : EXIT_USAGE;
 }
 
 /* ---- plan ------------------------------------------------------------------------ */
 
 static const char plan_usage[] =
-    "Usage: ssmsweep plan SPEC.yaml\n"
+    "Usage: ssmsweep plan SPEC.yaml [--shard I/N]\n"
     "\n"
     "Prints what a sweep spec expands to, without running anything: the task kind,\n"
-    "the number of tasks, each axis with its values, and a cost estimate.  Exit\n"
-    "status 2 with a one-line message FILE:LINE:COL for an invalid spec.\n";
+    "the number of tasks, each axis with its values, and a cost estimate.  With\n"
+    "--shard, what shard I of N holds (the tasks whose id % N == I) and its cost.\n"
+    "Exit status 2 with a one-line message FILE:LINE:COL for an invalid spec.\n";
+
+enum { OPT_OUTPUT = 400, OPT_RESUME, OPT_RETRY, OPT_FORCE, OPT_WALLTIME, OPT_MARGIN, OPT_PROGRESS,
+       OPT_SYNC, OPT_QUIET, OPT_SHARD };
+
+/* "ids 1, 4, 7, ..." of a shard, shortened */
+static void print_shard(const sw_tasks *t)
+{
+    const sw_shard s = sw_tasks_shard(t);
+    printf("shard:    %llu/%llu: %zu of %llu tasks", (unsigned long long)s.index, (unsigned long long)s.count,
+           t->n_tasks, (unsigned long long)s.n_tasks_total);
+    for (size_t k = 0; k < t->n_tasks && k < 8; ++k)
+        printf("%s%llu", k ? ", " : " (ids ", (unsigned long long)sw_task_id(t, k));
+    printf("%s\n", t->n_tasks > 8 ? ", ...)" : t->n_tasks ? ")" : "");
+}
 
 int cmd_sweep_plan(int argc, char **argv)
 {
-    int code = help_only("plan", plan_usage, argc, argv);
-    if (code >= 0)
-        return code;
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, OPT_HELP}, {"shard", required_argument, 0, OPT_SHARD}, {0, 0, 0, 0}};
+    unsigned long long shard[2] = {0, 0};
+    int id;
+    while ((id = cli_next_option_any_order("plan", argc, argv, "", longopts, 1)) != -1) {
+        if (id == OPT_HELP) {
+            fputs(plan_usage, stdout);
+            return EXIT_SUCCESS;
+        }
+        if (id != OPT_SHARD || parse_shard("plan", optarg, shard, 1))
+            return EXIT_USAGE;
+    }
     const char *spec = one_argument("plan", "SPEC", argc, argv, 1);
     if (!spec)
         return EXIT_USAGE;
     sw_tasks t;
     char *text = NULL;
-    if (load_spec("plan", spec, &t, &text, 1))
-        return EXIT_USAGE;
+    int code = load_tasks("plan", spec, shard, &t, &text, 1);
+    if (code)
+        return code;
     double total = 0, worst = -1;
     size_t worst_id = 0;
     for (size_t k = 0; k < t.n_tasks; ++k) {
@@ -104,15 +167,18 @@ int cmd_sweep_plan(int argc, char **argv)
             worst_id = k;
         }
     }
+    const sw_shard whole = sw_tasks_shard(&t);
     printf("spec:     %s%s%s%s\n", spec, *t.name ? " (" : "", t.name, *t.name ? ")" : "");
     printf("kind:     %s: %s\n", t.kind->name, t.kind->summary);
-    printf("tasks:    %zu", t.n_tasks);
+    printf("tasks:    %llu", (unsigned long long)whole.n_tasks_total);
     for (size_t a = 0; a < t.n_axes; ++a)
         printf("%s%zu %s", a ? " x " : " = ", t.axes[a].n_values, t.axes[a].names);
     printf("%s%zu repeat%s\n", t.n_axes ? " x " : " = ", t.repeats, t.repeats == 1 ? "" : "s");
     printf("axes:\n");
     for (size_t a = 0; a < t.n_axes; ++a)
         printf("  %-16s %4zu  %s\n", t.axes[a].names, t.axes[a].n_values, t.axes[a].values);
+    if (shard[1])
+        print_shard(&t);
     char dur[32], par[32];
     sw_format_duration(total / COST_PER_CORE_SECOND, dur, sizeof dur);
     sw_format_duration(fmax(total / COST_PER_CORE_SECOND / 64, worst / COST_PER_CORE_SECOND), par, sizeof par);
@@ -120,7 +186,7 @@ int cmd_sweep_plan(int argc, char **argv)
     if (t.n_tasks) {
         char canon[512];
         sw_task_canonical(&t, worst_id, canon, sizeof canon);
-        printf("largest:  task %zu, %.3g units: %s\n", worst_id, worst, canon);
+        printf("largest:  task %llu, %.3g units: %s\n", (unsigned long long)sw_task_id(&t, worst_id), worst, canon);
     }
     printf("seed:     %llu (master), spec hash %016llx\n", (unsigned long long)t.master_seed,
            (unsigned long long)t.spec_hash);
@@ -149,16 +215,16 @@ static const char run_usage[] =
     "  --progress S           seconds between progress lines in logs (default 10)\n"
     "  --sync S               seconds between journal fsyncs (default 1)\n"
     "  --quiet                no progress output\n"
+    "  --shard I/N            run only shard I of N: the tasks whose id % N == I\n"
+    "                         (OUT.h5 then holds those rows, with their ids in\n"
+    "                         the whole spec; join the shards with ssmsweep merge);\n"
+    "                         --resume needs the same --shard\n"
     "\n"
     "Exit status: 0 all done, 1 error, 2 bad input (nothing written), 3 interrupted\n"
     "by SIGTERM/SIGUSR1/SIGINT or --walltime (resume with --resume), 4 finished\n"
     "with failed tasks.\n";
 
-enum { OPT_OUTPUT = 400, OPT_RESUME, OPT_RETRY, OPT_FORCE, OPT_WALLTIME, OPT_MARGIN, OPT_PROGRESS,
-       OPT_SYNC, OPT_QUIET };
-
-/* seconds, MM:SS, HH:MM:SS or D-HH:MM:SS (SLURM's --time forms) */
-static int parse_walltime(const char *arg, double *out)
+int cli_parse_walltime(const char *arg, double *out)
 {
     double parts[3] = {0, 0, 0}, days = 0;
     int n = 0;
@@ -219,8 +285,9 @@ int cmd_sweep_run(int argc, char **argv)
         {"walltime-margin", required_argument, 0, OPT_MARGIN},
         {"progress", required_argument, 0, OPT_PROGRESS},
         {"sync", required_argument, 0, OPT_SYNC},  {"quiet", no_argument, 0, OPT_QUIET},
-        {0, 0, 0, 0}};
+        {"shard", required_argument, 0, OPT_SHARD}, {0, 0, 0, 0}};
     sw_run_options opt = {0};
+    unsigned long long shard[2] = {0, 0};
     const int loud = launcher_rank() == 0;
     opt.walltime_margin = -1;
     opt.progress_interval = 10;
@@ -229,11 +296,9 @@ int cmd_sweep_run(int argc, char **argv)
     int argc_all = argc;
     char **argv_all = argv;
     int id;
-    opterr = 0;
-    while ((id = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+    while ((id = cli_next_option_any_order("run", argc, argv, "o:", longopts, loud)) != -1) {
         double v;
         switch (id) {
-        case 'h':
         case OPT_HELP:
             if (loud)
                 fputs(run_usage, stdout);
@@ -244,8 +309,12 @@ int cmd_sweep_run(int argc, char **argv)
         case OPT_RETRY: opt.retry_failed = 1; break;
         case OPT_FORCE: opt.force = 1; break;
         case OPT_QUIET: opt.quiet = 1; break;
+        case OPT_SHARD:
+            if (parse_shard("run", optarg, shard, loud))
+                return EXIT_USAGE;
+            break;
         case OPT_WALLTIME:
-            if (parse_walltime(optarg, &opt.walltime)) {
+            if (cli_parse_walltime(optarg, &opt.walltime)) {
                 if (loud)
                     cli_error("run", "--walltime: expected seconds, MM:SS, HH:MM:SS or D-HH:MM:SS, got '%s'", optarg);
                 return EXIT_USAGE;
@@ -268,10 +337,6 @@ int cmd_sweep_run(int argc, char **argv)
                 opt.sync_interval = v;
             break;
         default:
-            if (loud)
-                cli_error("run", optopt ? "option '%s' needs a value (see 'ssmsweep run --help')"
-                                        : "unknown option '%s' (see 'ssmsweep run --help')",
-                          argv[optind - 1]);
             return EXIT_USAGE;
         }
     }
@@ -292,8 +357,9 @@ int cmd_sweep_run(int argc, char **argv)
     /* the whole spec is checked before MPI starts or any file is touched */
     sw_tasks tasks;
     char *text = NULL;
-    if (load_spec("run", opt.spec_path, &tasks, &text, loud))
-        return EXIT_USAGE;
+    int code = load_tasks("run", opt.spec_path, shard, &tasks, &text, loud);
+    if (code)
+        return code;
     opt.spec_text = text;
     char *command = join_args(argc_all, argv_all);
     opt.command_line = command ? command : "";
@@ -302,7 +368,7 @@ int cmd_sweep_run(int argc, char **argv)
     sw_install_stop_handlers();
     MPI_Init(&argc, &argv);
     sw_install_stop_handlers();
-    int code = sw_coordinate(MPI_COMM_WORLD, &tasks, &opt);
+    code = sw_coordinate(MPI_COMM_WORLD, &tasks, &opt);
     MPI_Finalize();
     sw_tasks_free(&tasks);
     free(text);
@@ -354,12 +420,10 @@ static int tally_record(void *ctx, const sw_record *rec)
 
 int cmd_sweep_status(int argc, char **argv)
 {
-    int code = help_only("status", status_usage, argc, argv);
+    const char *output = NULL;
+    int code = help_and_argument("status", status_usage, "OUT.h5", argc, argv, &output);
     if (code >= 0)
         return code;
-    const char *output = one_argument("status", "OUT.h5", argc, argv, 1);
-    if (!output)
-        return EXIT_USAGE;
     char path[4096];
     snprintf(path, sizeof path, "%s.journal", output);
     sw_journal_header h;
@@ -394,6 +458,10 @@ int cmd_sweep_status(int argc, char **argv)
     size_t pending = h.n_tasks - done - failed;
     printf("journal:  %s (%ld bytes%s)\n", path, valid, torn ? ", torn tail: the run was killed; --resume truncates it" : "");
     printf("kind:     %s, spec hash %016llx\n", h.kind, (unsigned long long)h.spec_hash);
+    if (h.shard.count > 1)
+        printf("shard:    %llu/%llu (%llu of the spec's %llu tasks)\n", (unsigned long long)h.shard.index,
+               (unsigned long long)h.shard.count, (unsigned long long)h.n_tasks,
+               (unsigned long long)h.shard.n_tasks_total);
     printf("tasks:    %llu: %zu done, %zu failed, %zu pending (%.1f%% complete)\n",
            (unsigned long long)h.n_tasks, done, failed, pending,
            h.n_tasks ? 100.0 * (double)(done + failed) / (double)h.n_tasks : 100.0);
@@ -412,4 +480,115 @@ int cmd_sweep_status(int argc, char **argv)
                                           : "incomplete (running, or resume with --resume)");
     free(s.state);
     return EXIT_SUCCESS;
+}
+
+/* ---- merge ----------------------------------------------------------------------- */
+
+static const char merge_usage[] =
+    "Usage: ssmsweep merge A.h5 B.h5 ... -o OUT.h5 [--force]\n"
+    "\n"
+    "Joins results files of one spec (the shards of 'ssmsweep run --shard', or any\n"
+    "files of the same spec and shard count) into OUT.h5 with the layout of an\n"
+    "unsharded run: rows in task order, the same parameters, hashes, seeds and\n"
+    "results.  It writes OUT.h5.journal too, so 'ssmsweep status OUT.h5' works and\n"
+    "'ssmsweep run SPEC -o OUT.h5 --resume' runs the tasks still pending.  The\n"
+    "inputs are only read; OUT.h5 appears once it is complete.\n"
+    "\n"
+    "  -o, --output OUT.h5    the merged file (required)\n"
+    "  --force                replace an existing OUT.h5 and its journal\n"
+    "  --quiet                no summary line on stdout\n"
+    "\n"
+    "Exit status: 0 every task done, 1 error, 2 bad input (nothing written: inputs\n"
+    "of other specs or shard counts, a shard twice, OUT.h5 exists, not a results\n"
+    "file), 3 written but tasks pending (missing shards or unfinished runs; a\n"
+    "warning names them), 4 written, every task finished, some failed.\n";
+
+int cmd_merge(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"help", no_argument, 0, OPT_HELP},
+                                              {"output", required_argument, 0, OPT_OUTPUT},
+                                              {"force", no_argument, 0, OPT_FORCE},
+                                              {"quiet", no_argument, 0, OPT_QUIET},
+                                              {0, 0, 0, 0}};
+    sw_merge_options opt = {0};
+    const char *output = NULL;
+    int quiet = 0, id, argc_all = argc;
+    char **argv_all = argv;
+    while ((id = cli_next_option_any_order("merge", argc, argv, "o:", longopts, 1)) != -1) {
+        switch (id) {
+        case OPT_HELP: fputs(merge_usage, stdout); return EXIT_SUCCESS;
+        case 'o':
+        case OPT_OUTPUT: output = optarg; break;
+        case OPT_FORCE: opt.force = 1; break;
+        case OPT_QUIET: quiet = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_error("merge", "missing the files to merge (see 'ssmsweep merge --help')");
+        return EXIT_USAGE;
+    }
+    if (!output) {
+        cli_error("merge", "missing -o OUT.h5 (see 'ssmsweep merge --help')");
+        return EXIT_USAGE;
+    }
+    char *command = join_args(argc_all, argv_all), *inputs = join_args(argc - optind, argv + optind);
+    opt.command_line = command ? command : "ssmsweep merge";
+    opt.merged_from = inputs ? inputs : "";
+    sw_merge_summary sum;
+    ssm_error err;
+    ssm_status st = sw_merge((const char *const *)argv + optind, (size_t)(argc - optind), output, &opt, &sum, &err);
+    free(command);
+    free(inputs);
+    if (st != SSM_OK) {
+        cli_error("merge", "%s", err.message);
+        return sum.bad_input ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+    }
+    if (!quiet)
+        printf("merged %d file%s (shard count %llu) into %s: %llu tasks, %llu done, %llu failed, %llu pending\n",
+               argc - optind, argc - optind == 1 ? "" : "s", (unsigned long long)sum.shard_count, output,
+               (unsigned long long)sum.n_tasks, (unsigned long long)sum.n_done, (unsigned long long)sum.n_failed,
+               (unsigned long long)sum.n_pending);
+    if (sum.n_pending) {
+        char missing[200] = "";
+        if (sum.n_missing)
+            snprintf(missing, sizeof missing, "; missing shard%s %s of %llu", sum.n_missing == 1 ? "" : "s",
+                     sum.missing, (unsigned long long)sum.shard_count);
+        cli_error("merge", "warning: %s has %llu of %llu tasks pending%s: 'ssmsweep run SPEC -o %s --resume' runs them",
+                  output, (unsigned long long)sum.n_pending, (unsigned long long)sum.n_tasks, missing, output);
+        return SW_EXIT_INTERRUPTED;
+    }
+    if (fflush(stdout) != 0)
+        return SW_EXIT_ERROR;
+    return sum.n_failed ? SW_EXIT_TASKS_FAILED : SW_EXIT_OK;
+}
+
+/* ---- report ---------------------------------------------------------------------- */
+
+static const char report_usage[] =
+    "Usage: ssmsweep report OUT.h5\n"
+    "\n"
+    "Prints the summary table of a results file: task counts, task time, tasks and\n"
+    "time per MPI rank, failure reasons (the table of 'ssmsweep-plot summary', without\n"
+    "Python).  Reads a file that a sweep is still writing, a shard and a merged file.\n"
+    "Exit status 2 for a missing file, a file that is not HDF5 or not an ssmsweep\n"
+    "results file.\n";
+
+int cmd_report(int argc, char **argv)
+{
+    const char *path = NULL;
+    int code = help_and_argument("report", report_usage, "OUT.h5", argc, argv, &path);
+    if (code >= 0)
+        return code;
+    sw_summary s;
+    ssm_error err;
+    ssm_status st = sw_summary_read(path, &s, &err);
+    if (st == SSM_OK)
+        sw_summary_print(&s, stdout);
+    else
+        cli_error("report", "%s", err.message);
+    sw_summary_free(&s);
+    if (st != SSM_OK)
+        return st == SSM_ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -181,6 +181,28 @@ int cli_apply_option(const char *cmd, int id, const char *arg, ssm_model *m, ssm
     return 0;
 }
 
+int cli_next_option_any_order(const char *cmd, int argc, char **argv, const char *shortopts,
+                              const struct option *longopts, int loud)
+{
+    char spec[32];
+    /* the leading ':' makes a missing value ':' and an unknown option '?' */
+    snprintf(spec, sizeof spec, ":h%s", shortopts);
+    opterr = 0;
+    optopt = 0;
+    int id = getopt_long(argc, argv, spec, longopts, NULL);
+    if (id == 'h')
+        return OPT_HELP;
+    if ((id == '?' || id == ':') && loud) {
+        /* permuted or not, the offending word is the one just passed */
+        const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+        if (id == ':')
+            cli_error(cmd, "option '%s' needs a value (see 'ssmsweep %s --help')", word, cmd);
+        else
+            cli_error(cmd, "unknown option '%s' (see 'ssmsweep %s --help')", word, cmd);
+    }
+    return id == ':' ? '?' : id;
+}
+
 int cli_next_option(const char *cmd, int argc, char **argv, const struct option *longopts)
 {
     opterr = 0;

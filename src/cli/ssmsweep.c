@@ -19,6 +19,9 @@ static const struct {
     {"plan", cmd_sweep_plan, "what a sweep spec expands to, with a cost estimate"},
     {"run", cmd_sweep_run, "run a sweep over MPI ranks into one HDF5 file"},
     {"status", cmd_sweep_status, "summarise a running or finished sweep from its journal"},
+    {"merge", cmd_merge, "join the shard files of a sweep (run --shard) into one"},
+    {"report", cmd_report, "the summary table of a results file (as ssmsweep-plot summary)"},
+    {"submit", cmd_submit, "submit a sweep to SLURM: one job, or an array of shards and a merge"},
 };
 
 static void usage(FILE *out)

@@ -114,16 +114,6 @@ static size_t deep_fft_length(size_t T)
 #define DOT cblas_sdot
 #define REAL_FN_SUFFIX f
 #include "deep_body.h"
-#undef REAL
-#undef SUF
-#undef FFTW_
-#undef GEMM
-#undef GEMV
-#undef DOT
-#undef REAL_FN_SUFFIX
-#undef REAL_EXP
-#undef REAL_ERF
-#undef REAL_ERF_GAUSS
 
 #define REAL double
 #define REAL_EXP exp
@@ -136,16 +126,6 @@ static size_t deep_fft_length(size_t T)
 #define DOT cblas_ddot
 #define REAL_FN_SUFFIX
 #include "deep_body.h"
-#undef REAL
-#undef SUF
-#undef FFTW_
-#undef GEMM
-#undef GEMV
-#undef DOT
-#undef REAL_FN_SUFFIX
-#undef REAL_EXP
-#undef REAL_ERF
-#undef REAL_ERF_GAUSS
 
 void ssm_deep_config_defaults(ssm_deep_config *c)
 {
@@ -195,7 +175,7 @@ static ssm_status deep_layout(ssm_deep *m, ssm_error *err)
     return SSM_OK;
 }
 
-static ssm_status deep_validate(const ssm_deep_config *c, ssm_error *err)
+ssm_status ssm_deep_config_validate(const ssm_deep_config *c, ssm_error *err)
 {
     if (c->d_model < 1 || c->d_model > 4096)
         return ssm_fail(err, SSM_EINVAL, "--d-model: %zu is not in [1, 4096]", c->d_model);
@@ -204,7 +184,7 @@ static ssm_status deep_validate(const ssm_deep_config *c, ssm_error *err)
     if (c->n_classes < 2 || c->n_classes > 256)
         return ssm_fail(err, SSM_EINVAL, "classes: %zu is not in [2, 256]", c->n_classes);
     if (!(c->dt_min > 0 && c->dt_min <= c->dt_max && isfinite(c->dt_max)))
-        return ssm_fail(err, SSM_EINVAL, "--dt-min/--dt-max: need 0 < dt_min <= dt_max, got %g and %g", c->dt_min,
+        return ssm_fail(err, SSM_EINVAL, "--dt-min and --dt-max: need 0 < dt_min <= dt_max, got %g and %g", c->dt_min,
                         c->dt_max);
     if (!(c->dropout >= 0 && c->dropout < 1))
         return ssm_fail(err, SSM_EINVAL, "--dropout: %g is not a probability in [0, 1)", c->dropout);
@@ -218,7 +198,7 @@ ssm_status ssm_deep_init(ssm_deep *m, const ssm_deep_config *cfg, uint64_t seed,
     ssm_dssm modes = {0};
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
-    ssm_status st = deep_validate(cfg, err);
+    ssm_status st = ssm_deep_config_validate(cfg, err);
     if (st)
         return st;
     /* the continuous eigenvalues, mapped from any diagonal family as the
@@ -386,13 +366,11 @@ void ssm_deep_eigenvalues(const ssm_deep *m, size_t layer, size_t channel, doubl
  * walk of products vectorized over the modes (its rounding grows like
  * t eps, 1e-13 at T = 1000); also coef = w C Bbar and lambda per
  * [l, h, k] for the recurrent mode. */
-static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex *lambda, double complex *coef)
+static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex *lambda, double complex *coef,
+                         double *scratch /* 4 modes */)
 {
     const size_t H = m->cfg.d_model, M = m->n_modes;
-    double *zr = malloc(4 * M * sizeof *zr);
-    if (!zr)
-        return;
-    double *zi = zr + M, *lr = zi + M, *li = lr + M;
+    double *zr = scratch, *zi = zr + M, *lr = zi + M, *li = lr + M;
     for (size_t l = 0; l < m->cfg.n_layers; ++l)
         for (size_t h = 0; h < H; ++h) {
             for (size_t k = 0; k < M; ++k) {
@@ -417,7 +395,6 @@ static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex 
                 kt[t] = s;
             }
         }
-    free(zr);
 }
 
 /* Gradients of the mode parameters from dL/dK (float64).  With
@@ -428,14 +405,11 @@ static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex 
  * taking Re for the real part of a parameter and -Im for the imaginary
  * part (the kernel is the real part of a holomorphic function of a and C);
  * p_re enters through Re a = -exp(p_re), p_dt through dt = exp(p_dt). */
-static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad)
+static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad,
+                                 double *scratch /* 8 modes */, deep_mode *modes /* modes */)
 {
     const size_t H = m->cfg.d_model, M = m->n_modes, P = m->n_pair;
-    double *buf = malloc(8 * M * sizeof *buf);
-    deep_mode *modes = malloc(M * sizeof *modes);
-    if (!buf || !modes)
-        goto done;
-    double *pr = buf, *pi = pr + M, *lr = pi + M, *li = lr + M, *sr = li + M, *si = sr + M, *qr = si + M,
+    double *pr = scratch, *pi = pr + M, *lr = pi + M, *li = lr + M, *sr = li + M, *si = sr + M, *qr = si + M,
            *qi = qr + M;
     for (size_t l = 0; l < m->cfg.n_layers; ++l) {
         const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
@@ -479,9 +453,6 @@ static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, 
             grad[off[SSM_DEEP_DT] + h] += g_dt * modes[0].dt;
         }
     }
-done:
-    free(buf);
-    free(modes);
 }
 
 /* ---- forward and backward ---------------------------------------------------------- */
@@ -494,7 +465,8 @@ struct ssm_deep_work {
     double *kernel, *dkernel;           /* [L, H, T] */
     double complex *lambda, *coef;      /* [L, H, modes] */
     double *logits, *dlogits;           /* [B, classes] */
-    double *grad_scratch;               /* n_params */
+    double *scratch;                    /* 8 modes: the kernel walks */
+    deep_mode *modes;                   /* modes */
 };
 
 void ssm_deep_work_free(ssm_deep_work *w)
@@ -509,6 +481,8 @@ void ssm_deep_work_free(ssm_deep_work *w)
     free(w->coef);
     free(w->logits);
     free(w->dlogits);
+    free(w->scratch);
+    free(w->modes);
     free(w);
 }
 
@@ -533,7 +507,9 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
     w->coef = malloc(LH * (m->n_modes + 1) * sizeof *w->coef);
     w->logits = malloc(max_batch * m->cfg.n_classes * sizeof *w->logits);
     w->dlogits = malloc(max_batch * m->cfg.n_classes * sizeof *w->dlogits);
-    int ok = w->kernel && w->dkernel && w->lambda && w->coef && w->logits && w->dlogits;
+    w->scratch = malloc(8 * (m->n_modes + 1) * sizeof *w->scratch);
+    w->modes = malloc((m->n_modes + 1) * sizeof *w->modes);
+    int ok = w->kernel && w->dkernel && w->lambda && w->coef && w->logits && w->dlogits && w->scratch && w->modes;
     if (ok && prec == SSM_F32)
         ok = (w->w32 = deep_work_new_f32(m, length, max_batch)) != NULL;
     else if (ok)
@@ -569,7 +545,7 @@ ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *
     for (size_t b = 0; b < count; ++b)
         if (label[b] >= C)
             return ssm_fail(err, SSM_EINVAL, "label %u of sequence %zu is not a class (0..%zu)", label[b], b, C - 1);
-    deep_kernels(m, T, w->kernel, w->lambda, w->coef);
+    deep_kernels(m, T, w->kernel, w->lambda, w->coef, w->scratch);
     const int train = grad != NULL;
     if (w->w32) {
         deep_load_f32(w->w32, m, w->kernel);
@@ -611,7 +587,7 @@ ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *
         deep_backward_f64(w->w64, m, count, w->dlogits, train, w->dkernel);
         memcpy(grad, w->w64->dp, m->n_params * sizeof *grad);
     }
-    deep_kernel_backward(m, T, w->dkernel, grad);
+    deep_kernel_backward(m, T, w->dkernel, grad, w->scratch, w->modes);
     for (size_t i = 0; i < m->n_params; ++i)
         if (!isfinite(grad[i]))
             return ssm_fail(err, SSM_ENUMERIC, "the gradient is not finite (parameter %zu): lower the learning rate", i);

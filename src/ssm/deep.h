@@ -61,6 +61,9 @@ typedef struct {
 
 /* H 64, 4 layers, 10 classes, dt in [0.001, 0.1], no dropout, S4D-Lin N 64. */
 void ssm_deep_config_defaults(ssm_deep_config *c);
+/* Sizes, step range, dropout, zoh, and the eigenvalue model; the message
+ * names the option. */
+ssm_status ssm_deep_config_validate(const ssm_deep_config *c, ssm_error *err);
 
 typedef struct {
     ssm_deep_config cfg;

@@ -8,7 +8,7 @@
  *   REAL_EXP, REAL_ERF      exp and erf for REAL
  *   REAL_ERF_GAUSS          erf(x), setting *gauss = exp(-x^2)
  *   REAL_FN_SUFFIX          f or nothing (sqrtf, sqrt)
- * and the file undefines its helper macros at the end.  Everything that
+ * and the file undefines them, and its helper macros, at the end.  Everything that
  * needs float64 whatever the activations (kernels and their gradients,
  * the loss) lives in deep.c. */
 
@@ -513,3 +513,13 @@ DEEP_HOT static void FN(backward)(FN(work) *w, const ssm_deep *m, size_t count, 
 #undef CAT3_
 #undef CAT2
 #undef CAT2_
+#undef REAL
+#undef SUF
+#undef FFTW_
+#undef GEMM
+#undef GEMV
+#undef DOT
+#undef REAL_FN_SUFFIX
+#undef REAL_EXP
+#undef REAL_ERF
+#undef REAL_ERF_GAUSS

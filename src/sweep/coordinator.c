@@ -59,7 +59,7 @@ void sw_install_stop_handlers(void)
 
 /* ---- small utilities --------------------------------------------------------- */
 
-static void utc_now(char *buf, size_t size)
+void sw_utc_now(char *buf, size_t size)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -80,8 +80,10 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* Runs task id into rec: the only place a task is executed. */
-static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, sw_record *rec)
+/* Runs task id into rec: the only place a task is executed.  A task may
+ * keep checkpoints under ckpt_dir (OUT.h5.ckpt), named by its hash. */
+static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, const char *ckpt_dir,
+                     sw_record *rec)
 {
     ssm_error err;
     memset(rec, 0, sizeof *rec);
@@ -89,9 +91,10 @@ static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, s
     rec->rank = rank;
     snprintf(rec->host, sizeof rec->host, "%s", host);
     double start = sw_now();
+    const sw_task_env env = {ckpt_dir, t->hash[id]};
     ssm_status st = sw_result_init(&rec->result, t->kind, &err);
     if (st == SSM_OK)
-        st = t->kind->run(sw_task_params(t, id), t->seed[id], &rec->result, &err);
+        st = t->kind->run(sw_task_params(t, id), t->seed[id], &env, &rec->result, &err);
     rec->elapsed = sw_now() - start;
     rec->finished = wall_clock();
     if (st == SSM_OK) {
@@ -143,7 +146,7 @@ static int bytes_append_record(bytes *b, const sw_record *rec)
  * own) unless two batches are in flight.  Large messages use rendezvous,
  * so a blocking send here against rank 0's send of the next batch could
  * also deadlock. */
-static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host)
+static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir)
 {
     bytes out[2] = {{0}, {0}};
     MPI_Request sent[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
@@ -173,7 +176,7 @@ static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host)
         b->len = 0;
         for (int k = 0; k < count && !stop_signal; ++k) {
             sw_record rec;
-            run_task(t, (size_t)ids[k], rank, host, &rec);
+            run_task(t, (size_t)ids[k], rank, host, ckpt_dir, &rec);
             int full = bytes_append_record(b, &rec);
             sw_record_free(&rec);
             if (full)
@@ -249,6 +252,7 @@ static void outbox_drain(outbox *o)
 typedef struct {
     const sw_tasks *tasks;
     const sw_run_options *opt;
+    const char *ckpt_dir;
     sw_journal *journal;
     sw_h5 *h5;
     unsigned char *state;         /* sw_status per task */
@@ -394,10 +398,14 @@ static void master_loop(master *m, MPI_Comm comm, int size, const char *host, do
 {
     uint64_t *ids = malloc(MAX_BATCH * sizeof *ids);
     int *zeros_sent = calloc((size_t)size, sizeof *zeros_sent);
-    int workers_left = size - 1, stopping = 0;
+    /* rank 0 starts a task of its own only once every worker has asked
+     * for work: a task of minutes (kind sfmnist) begun before the first
+     * requests arrive would leave the workers idle for its whole length */
+    int *greeted = calloc((size_t)size, sizeof *greeted);
+    int workers_left = size - 1, workers_greeted = 0, stopping = 0;
     outbox box = {0};
     const char *reason = NULL;
-    if (!ids || !zeros_sent)
+    if (!ids || !zeros_sent || !greeted)
         MPI_Abort(comm, SW_EXIT_ERROR);
     for (;;) {
         int flag;
@@ -407,6 +415,10 @@ static void master_loop(master *m, MPI_Comm comm, int size, const char *host, do
             MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULTS, comm, &flag, &status);
             if (!flag)
                 break;
+            if (!greeted[status.MPI_SOURCE]) {
+                greeted[status.MPI_SOURCE] = 1;
+                ++workers_greeted;
+            }
             receive_results(m, comm, &status);
             if (!stopping && stop_requested(m, start, &reason))
                 stopping = 1;
@@ -420,12 +432,13 @@ static void master_loop(master *m, MPI_Comm comm, int size, const char *host, do
             if (!m->opt->quiet)
                 fprintf(stderr, "\nssmsweep run: %s: no new tasks; finishing the running ones\n", reason);
         }
-        if (!stopping && m->head < m->tail && (size <= MASTER_COMPUTES_MAX_RANKS || workers_left == 0)) {
+        if (!stopping && m->head < m->tail &&
+            ((size <= MASTER_COMPUTES_MAX_RANKS && workers_greeted == size - 1) || workers_left == 0)) {
             /* rank 0's own work: the cheapest task, so it is back soon */
             size_t id = m->queue[--m->tail];
             sw_record rec;
             m->queue_cost -= m->tasks->cost[id];
-            run_task(m->tasks, id, 0, host, &rec);
+            run_task(m->tasks, id, 0, host, m->ckpt_dir, &rec);
             accept_record(m, &rec);
             continue;
         }
@@ -441,6 +454,7 @@ static void master_loop(master *m, MPI_Comm comm, int size, const char *host, do
     outbox_drain(&box);
     free(ids);
     free(zeros_sent);
+    free(greeted);
 }
 
 /* ---- output set-up (rank 0) ----------------------------------------------------- */
@@ -635,17 +649,21 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
     }
 
     char *hosts = NULL, libraries[1024] = "", start_utc[32];
-    utc_now(start_utc, sizeof start_utc);
+    sw_utc_now(start_utc, sizeof start_utc);
     gather_provenance_strings(comm, rank, size, host, &hosts, libraries, sizeof libraries);
 
+    /* tasks that take long (kind sfmnist) checkpoint here between epochs */
+    char ckpt_dir[4096];
+    snprintf(ckpt_dir, sizeof ckpt_dir, "%s.ckpt", opt->output);
     master m;
     memset(&m, 0, sizeof m);
     double start = sw_now();
     if (rank == 0) {
         sw_provenance prov = {opt->spec_path, opt->spec_text, opt->command_line, start_utc,
-                              hosts ? hosts : host, libraries, size};
+                              hosts ? hosts : host, libraries, size, NULL};
         m.tasks = t;
         m.opt = opt;
+        m.ckpt_dir = ckpt_dir;
         m.state = calloc(t->n_tasks ? t->n_tasks : 1, 1);
         m.queue = malloc((t->n_tasks ? t->n_tasks : 1) * sizeof *m.queue);
         m.buffer = malloc(H5_BATCH * sizeof *m.buffer);
@@ -664,14 +682,19 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
     if (rank == 0) {
         sw_progress_init(&m.progress, opt->quiet ? NULL : stderr, opt->progress_interval, t->n_tasks,
                          m.n_done, m.n_failed);
+        const sw_shard shard = sw_tasks_shard(t);
+        char part[64] = "";
+        if (shard.count > 1)
+            snprintf(part, sizeof part, " of shard %llu/%llu", (unsigned long long)shard.index,
+                     (unsigned long long)shard.count);
         if (!opt->quiet)
-            fprintf(stderr, "ssmsweep run: %zu tasks (%zu done, %zu failed before), %d rank%s -> %s\n",
-                    t->n_tasks, m.n_done, m.n_failed, size, size > 1 ? "s" : "", opt->output);
+            fprintf(stderr, "ssmsweep run: %zu tasks%s (%zu done, %zu failed before), %d rank%s -> %s\n",
+                    t->n_tasks, part, m.n_done, m.n_failed, size, size > 1 ? "s" : "", opt->output);
         master_loop(&m, comm, size, host, start);
         flush_buffer(&m);
         sync_outputs(&m);
         char end_utc[32];
-        utc_now(end_utc, sizeof end_utc);
+        sw_utc_now(end_utc, sizeof end_utc);
         ssm_error close_err;
         if (sw_journal_close(m.journal, &close_err) != SSM_OK && !m.io_failed) {
             m.io_failed = 1;
@@ -692,11 +715,13 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
         } else if (m.n_failed > 0) {
             code = SW_EXIT_TASKS_FAILED;
         }
+        if (code != SW_EXIT_INTERRUPTED)
+            rmdir(ckpt_dir);   /* finished tasks removed their checkpoints; fails harmlessly if absent */
         sw_progress_finish(&m.progress, code == SW_EXIT_INTERRUPTED ? "interrupted (resume with --resume)"
                                         : code == SW_EXIT_ERROR     ? "stopped by an error"
                                                                     : "finished");
     } else {
-        worker(comm, t, rank, host);
+        worker(comm, t, rank, host, ckpt_dir);
     }
     MPI_Bcast(&code, 1, MPI_INT, 0, comm);
 done:

@@ -16,7 +16,7 @@
 
 #include "tasks.h"
 
-/* Exit statuses of `ssmsweep run`, for job scripts. */
+/* Exit statuses of `ssmsweep run` (and merge), for job scripts. */
 enum {
     SW_EXIT_OK = 0,           /* every task done */
     SW_EXIT_ERROR = 1,        /* runtime failure (I/O, MPI) */
@@ -37,6 +37,9 @@ typedef struct {
     double sync_interval;        /* seconds between journal fsyncs (and HDF5 flushes) */
     int quiet;
 } sw_run_options;
+
+/* The time now as ISO 8601 UTC, "2026-11-23T07:36:00Z" (for provenance). */
+void sw_utc_now(char *buf, size_t size);
 
 /* Installs the SIGTERM / SIGUSR1 / SIGINT handlers that ask the sweep to
  * stop: no new tasks are handed out, running ones finish, everything is

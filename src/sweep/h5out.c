@@ -486,19 +486,27 @@ static herr_t static_column(hid_t group, hid_t scale, const char *name, hid_t fi
     return rc;
 }
 
-/* A dimension scale "name" in group: int64 0..n-1. */
-static hid_t scale_create(hid_t group, const char *name, hsize_t n, const char *long_name)
+/* A dimension scale "name" in group: int64 values[0..n), or 0..n-1 if
+ * values is NULL. */
+static hid_t scale_create(hid_t group, const char *name, hsize_t n, const uint64_t *values, const char *long_name)
 {
     hid_t scale = H5I_INVALID_HID;
     int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
     for (hsize_t k = 0; ids && k < n; ++k)
-        ids[k] = (int64_t)k;
+        ids[k] = (int64_t)(values ? values[k] : k);
     if (ids && static_column(group, H5I_INVALID_HID, name, H5T_STD_I64LE, H5T_NATIVE_INT64, n, ids, "1",
                              long_name, &scale) == 0 &&
         H5DSset_scale(scale, name) < 0)
         close_id(&scale, H5Dclose);
     free(ids);
     return scale;
+}
+
+/* The task scale of a group: the tasks' ids in the whole spec, so rows
+ * of a shard file say which tasks they are (0..n-1 for a whole spec). */
+static hid_t task_scale(hid_t group, const sw_tasks *t)
+{
+    return scale_create(group, "task", t->n_tasks, t->global_id, "task id");
 }
 
 /* A group that lists its members in creation order (kind order). */
@@ -586,7 +594,7 @@ static ssm_status create_tasks_group(sw_h5 *h, const sw_tasks *t, ssm_error *err
     herr_t rc = g >= 0 ? 0 : -1;
     if (rc == 0) {
         what = "task";
-        scale = scale_create(g, "task", h->n_tasks, "task id");
+        scale = task_scale(g, t);
         rc = scale >= 0 ? create_run_columns(h, g, "tasks", scale, &what) : -1;
     }
     if (rc == 0) {
@@ -608,7 +616,7 @@ static ssm_status create_tasks_group(sw_h5 *h, const sw_tasks *t, ssm_error *err
 
 /* /results: scalars [task] and curves [task, axis], each group with its
  * own task scale (see the layout note in h5out.h). */
-static ssm_status create_results_group(sw_h5 *h, ssm_error *err)
+static ssm_status create_results_group(sw_h5 *h, const sw_tasks *t, ssm_error *err)
 {
     const char *what = "";
     hid_t g = group_create(h->file, "results"), scale = H5I_INVALID_HID;
@@ -618,12 +626,12 @@ static ssm_status create_results_group(sw_h5 *h, ssm_error *err)
     herr_t rc = g >= 0 && axis_scale ? 0 : -1;
     if (rc == 0) {
         what = "task";
-        scale = scale_create(g, "task", h->n_tasks, "task id");
+        scale = task_scale(g, t);
         rc = scale >= 0 ? 0 : -1;
     }
     for (size_t a = 0; rc == 0 && a < h->n_axes; ++a) {
         what = h->axes[a].name;
-        axis_scale[a] = scale_create(g, h->axes[a].name, h->axes[a].len, h->axes[a].name);
+        axis_scale[a] = scale_create(g, h->axes[a].name, h->axes[a].len, NULL, h->axes[a].name);
         rc = axis_scale[a] >= 0 ? 0 : -1;
     }
     if (rc == 0)
@@ -656,7 +664,7 @@ static ssm_status create_params_group(sw_h5 *h, const sw_tasks *t, ssm_error *er
     herr_t rc = g >= 0 ? 0 : -1;
     if (rc == 0) {
         what = "task";
-        scale = scale_create(g, "task", h->n_tasks, "task id");
+        scale = task_scale(g, t);
         rc = scale >= 0 ? write_params(g, scale, t, &what) : -1;
     }
     close_id(&scale, H5Dclose);
@@ -691,8 +699,12 @@ static ssm_status write_provenance(sw_h5 *h, const sw_tasks *t, const sw_provena
     snprintf(history, sizeof history, "%s %s", p->start_utc ? p->start_utc : "",
              p->command_line ? p->command_line : "ssmsweep");
     hid_t root = h->file;
+    const sw_shard shard = sw_tasks_shard(t);
     herr_t rc = attr_text(root, "title", title) < 0 || attr_text(root, "kind", t->kind->name) < 0 ||
                 attr_int64(root, "n_tasks", (int64_t)t->n_tasks) < 0 || attr_text(root, "spec_hash", hex) < 0 ||
+                attr_int64(root, "shard_index", (int64_t)shard.index) < 0 ||
+                attr_int64(root, "shard_count", (int64_t)shard.count) < 0 ||
+                attr_int64(root, "n_tasks_total", (int64_t)shard.n_tasks_total) < 0 ||
                 attr_scalar(root, "master_seed", H5T_NATIVE_UINT64, &t->master_seed) < 0 ||
                 attr_text(root, "Conventions", "CF-1.8") < 0 ||
                 attr_text(root, "ssmsweep_version", PACKAGE_VERSION) < 0 || attr_text(root, "history", history) < 0
@@ -706,6 +718,8 @@ static ssm_status write_provenance(sw_h5 *h, const sw_tasks *t, const sw_provena
          attr_text(g, "build_cflags", SSM_BUILD_CFLAGS) < 0 || attr_text(g, "libraries", p->libraries) < 0 ||
          attr_text(g, "hosts", p->hosts) < 0 || attr_int64(g, "mpi_size", p->mpi_size) < 0 ||
          attr_text(g, "start_utc", p->start_utc) < 0 ? -1 : 0;
+    if (rc == 0 && p->merged_from)
+        rc = attr_text(g, "merged_from", p->merged_from);
     for (size_t k = 0; rc == 0 && k < sizeof slurm / sizeof slurm[0]; ++k)
         rc = env_attr(g, slurm[k][0], slurm[k][1]);
     close_id(&g, H5Gclose);
@@ -777,7 +791,7 @@ ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_proven
     if (st == SSM_OK)
         st = create_params_group(h, tasks, err);
     if (st == SSM_OK)
-        st = create_results_group(h, err);
+        st = create_results_group(h, tasks, err);
     if (st == SSM_OK)
         st = create_tasks_group(h, tasks, err);
     if (st == SSM_OK)
@@ -815,22 +829,58 @@ static herr_t attr_read_text(hid_t loc, const char *name, char *buf, size_t size
     return rc;
 }
 
-/* The file must hold the same task table: kind, count and spec hash. */
+static herr_t attr_read_int64(hid_t loc, const char *name, int64_t *value)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    herr_t rc = a >= 0 ? H5Aread(a, H5T_NATIVE_INT64, value) : -1;
+    close_id(&a, H5Aclose);
+    return rc;
+}
+
+/* What a results file says it holds: the attributes of /.  Files from
+ * before shards have no shard attributes and hold a whole spec. */
+static ssm_status read_identity(hid_t file, const char *path, sw_h5_info *info, ssm_error *err)
+{
+    static const char *const shard_attr[3] = {"shard_index", "shard_count", "n_tasks_total"};
+    char hex[32] = "", *end = NULL;
+    int64_t n = -1, shard[3] = {0, 1, -1};
+    if (H5Aexists(file, "kind") <= 0 || H5Aexists(file, "spec_hash") <= 0 || H5Aexists(file, "n_tasks") <= 0)
+        return ssm_fail(err, SSM_EINVAL, "%s is not an ssmsweep results file (no kind, spec_hash and n_tasks "
+                                         "attributes)", path);
+    if (attr_read_text(file, "kind", info->kind, sizeof info->kind) < 0 ||
+        attr_read_text(file, "spec_hash", hex, sizeof hex) < 0 || attr_read_int64(file, "n_tasks", &n) < 0)
+        return h5_fail(err, path, "read the attributes of /");
+    shard[2] = n;
+    for (int k = 0; k < 3; ++k)
+        if (H5Aexists(file, shard_attr[k]) > 0 && attr_read_int64(file, shard_attr[k], &shard[k]) < 0)
+            return h5_fail(err, path, "read the attribute %s of /", shard_attr[k]);
+    info->spec_hash = strtoull(hex, &end, 16);
+    if (strlen(hex) != 16 || *end || n < 0 || shard[0] < 0 || shard[1] < 1 || shard[0] >= shard[1] || shard[2] < n)
+        return ssm_fail(err, SSM_EINVAL, "%s: the attributes of / do not fit together (spec_hash \"%s\", %lld tasks, "
+                                         "shard %lld/%lld of %lld)", path, hex, (long long)n, (long long)shard[0],
+                        (long long)shard[1], (long long)shard[2]);
+    info->n_tasks = (uint64_t)n;
+    info->shard = (sw_shard){(uint64_t)shard[0], (uint64_t)shard[1], (uint64_t)shard[2]};
+    return SSM_OK;
+}
+
+/* The file must hold the same task table: kind, shard, count and spec hash. */
 static ssm_status check_identity(sw_h5 *h, const sw_tasks *t, ssm_error *err)
 {
-    char kind[64] = "", hex[32] = "", want[17];
-    int64_t n = -1;
-    hid_t a = H5Aopen(h->file, "n_tasks", H5P_DEFAULT);
-    herr_t rc = a >= 0 ? H5Aread(a, H5T_NATIVE_INT64, &n) : -1;
-    close_id(&a, H5Aclose);
-    if (rc < 0 || attr_read_text(h->file, "kind", kind, sizeof kind) < 0 ||
-        attr_read_text(h->file, "spec_hash", hex, sizeof hex) < 0)
-        return h5_fail(err, h->path, "read the attributes of / (not an ssmsweep results file?)");
-    snprintf(want, sizeof want, "%016llx", (unsigned long long)t->spec_hash);
-    if (strcmp(kind, t->kind->name) != 0 || n != (int64_t)t->n_tasks || strcmp(hex, want) != 0)
-        return ssm_fail(err, SSM_EINVAL, "%s holds %lld tasks of kind %s (spec hash %s), not %zu of kind %s (%s)",
-                        h->path, (long long)n, kind, hex, t->n_tasks, t->kind->name, want);
-    return SSM_OK;
+    sw_h5_info got;
+    memset(&got, 0, sizeof got);
+    ssm_status st = read_identity(h->file, h->path, &got, err);
+    const sw_shard want = sw_tasks_shard(t);
+    if (st == SSM_OK && (strcmp(got.kind, t->kind->name) != 0 || got.n_tasks != t->n_tasks ||
+                         got.spec_hash != t->spec_hash || got.shard.index != want.index ||
+                         got.shard.count != want.count))
+        st = ssm_fail(err, SSM_EINVAL, "%s holds %llu tasks of kind %s (spec hash %016llx, shard %llu/%llu), not "
+                                       "%zu of kind %s (%016llx, shard %llu/%llu)", h->path,
+                      (unsigned long long)got.n_tasks, got.kind, (unsigned long long)got.spec_hash,
+                      (unsigned long long)got.shard.index, (unsigned long long)got.shard.count, t->n_tasks,
+                      t->kind->name, (unsigned long long)t->spec_hash, (unsigned long long)want.index,
+                      (unsigned long long)want.count);
+    return st;
 }
 
 /* Opens group/name with the chunk cache it had when created and checks
@@ -1200,5 +1250,283 @@ ssm_status sw_h5_close(sw_h5 *h, const char *end_utc, ssm_error *err)
     if (st == SSM_OK)
         st = finish_provenance(h->path, end_utc, err);
     h5_free(h);
+    return st;
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+/* Rows read per HDF5 call: large enough that the per-call cost vanishes,
+ * small enough that a block of curves stays in memory. */
+#define READ_ROWS 1024
+
+/* A variable-length text attribute, malloc'ed; "" when it is absent. */
+static char *attr_text_copy(hid_t loc, const char *name)
+{
+    char *copy = NULL;
+    hid_t a = H5Aexists(loc, name) > 0 ? H5Aopen(loc, name, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t type = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    char *value = NULL;
+    if (type >= 0 && H5Tis_variable_str(type) > 0 && H5Aread(a, type, &value) >= 0 && value) {
+        copy = strdup(value);
+        H5free_memory(value);
+    }
+    close_id(&type, H5Tclose);
+    close_id(&a, H5Aclose);
+    return copy ? copy : strdup("");
+}
+
+static ssm_status read_provenance(hid_t file, const char *path, sw_h5_info *info, ssm_error *err)
+{
+    hid_t g = H5Lexists(file, "provenance", H5P_DEFAULT) > 0 ? H5Gopen2(file, "provenance", H5P_DEFAULT)
+                                                               : H5I_INVALID_HID;
+    info->spec = g >= 0 ? attr_text_copy(g, "spec") : strdup("");
+    info->spec_path = g >= 0 ? attr_text_copy(g, "spec_path") : strdup("");
+    info->hosts = g >= 0 ? attr_text_copy(g, "hosts") : strdup("");
+    close_id(&g, H5Gclose);
+    if (!info->spec || !info->spec_path || !info->hosts)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory reading %s", path);
+    return SSM_OK;
+}
+
+void sw_h5_info_free(sw_h5_info *info)
+{
+    if (!info)
+        return;
+    free(info->spec);
+    free(info->spec_path);
+    free(info->hosts);
+    info->spec = info->spec_path = info->hosts = NULL;
+}
+
+/* The inverse of column_value: column c's value at src into record r. */
+static void column_load(const column *c, const void *src, sw_record *r)
+{
+    int8_t status;
+    switch (c->what) {
+    case COL_STATUS:
+        memcpy(&status, src, 1);
+        r->status = (sw_status)status;
+        return;
+    case COL_RANK: memcpy(&r->rank, src, 4); return;
+    case COL_HOST: copy_text(r->host, src, SW_HOST_MAX); return;
+    case COL_ERROR: copy_text(r->error, src, SW_ERROR_MAX); return;
+    case COL_ELAPSED: memcpy(&r->elapsed, src, 8); return;
+    case COL_FINISHED: memcpy(&r->finished, src, 8); return;
+    case COL_SCALAR: memcpy(&r->result.scalars[c->k], src, 8); return;
+    }
+}
+
+/* Rows [row, row + n) of a [task] (rank 1) or [task, width] (rank 2)
+ * dataset into buf. */
+static herr_t read_block(hid_t dset, hid_t mem_type, int rank, hsize_t row, hsize_t n, hsize_t width, void *buf)
+{
+    hsize_t start[2] = {row, 0}, count[2] = {n, width}, total = rank == 2 ? n * width : n;
+    hid_t fspace = H5Dget_space(dset), mspace = H5Screate_simple(1, &total, NULL);
+    herr_t rc = fspace >= 0 && mspace >= 0 && H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+                        H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf) >= 0 ? 0 : -1;
+    close_id(&fspace, H5Sclose);
+    close_id(&mspace, H5Sclose);
+    return rc;
+}
+
+/* Trailing values with the fill's bits were never written, or were a NaN
+ * with those very bits, which the fill gives back: either way the curve
+ * that was written ends before them. */
+static size_t written_length(const double *v, size_t width)
+{
+    while (width > 0 && memcmp(&v[width - 1], &nan_fill, sizeof nan_fill) == 0)
+        --width;
+    return width;
+}
+
+/* The blocks of one reading: the kind's column table (h, its datasets
+ * open for reading), the task ids and hashes, and per block the column
+ * values, the records and the storage their results point into. */
+typedef struct {
+    sw_h5 *h;
+    int results;
+    hid_t task, hash;
+    hsize_t *width;                   /* per curve */
+    unsigned char *cols;              /* per column READ_ROWS values of 8 to SW_ERROR_MAX bytes */
+    size_t col_stride;
+    double *curves;                   /* per curve READ_ROWS x width */
+    size_t curve_stride;
+    int64_t ids[READ_ROWS];
+    uint64_t hashes[READ_ROWS];
+    sw_record recs[READ_ROWS];
+    double *scalars;                  /* READ_ROWS x n_scalars */
+    double **curve_ptr;               /* READ_ROWS x n_curves */
+    size_t *curve_len;                /* READ_ROWS x n_curves */
+} row_reader;
+
+static ssm_status reader_open(row_reader *r, ssm_error *err)
+{
+    sw_h5 *h = r->h;
+    const sw_kind *kind = h->kind;
+    size_t nc = kind->n_curves, ns = kind->n_scalars, widest = 0;
+    if ((r->task = H5Dopen2(h->file, "/tasks/task", H5P_DEFAULT)) < 0)
+        return h5_fail(err, h->path, "open /tasks/task");
+    if ((r->hash = H5Dopen2(h->file, "/tasks/hash", H5P_DEFAULT)) < 0)
+        return h5_fail(err, h->path, "open /tasks/hash");
+    for (size_t k = 0; k < h->n_cols; ++k) {
+        const column *c = &h->cols[k];
+        if (c->what == COL_SCALAR && !r->results)
+            continue;
+        char where[256];
+        snprintf(where, sizeof where, "/%s/%s", c->group, c->name);
+        if ((h->cols[k].dset = H5Dopen2(h->file, where, H5P_DEFAULT)) < 0)
+            return h5_fail(err, h->path, "open %s", where);
+    }
+    r->width = calloc(nc ? nc : 1, sizeof *r->width);
+    if (!r->width)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory reading %s", h->path);
+    for (size_t c = 0; r->results && c < nc; ++c) {
+        char where[256];
+        hsize_t dims[2] = {0, 0};
+        snprintf(where, sizeof where, "/results/%s", kind->curves[c].name);
+        h->curve[c] = H5Dopen2(h->file, where, H5P_DEFAULT);
+        hid_t space = h->curve[c] >= 0 ? H5Dget_space(h->curve[c]) : H5I_INVALID_HID;
+        int rank = space >= 0 ? H5Sget_simple_extent_dims(space, dims, NULL) : -1;
+        close_id(&space, H5Sclose);
+        if (rank != 2 || dims[0] != h->n_tasks)
+            return h5_fail(err, h->path, "read %s as a [task, %s] curve", where, kind->curves[c].axis);
+        r->width[c] = dims[1];
+        if (dims[1] > widest)
+            widest = dims[1];
+    }
+    r->col_stride = READ_ROWS * SW_ERROR_MAX;
+    r->curve_stride = READ_ROWS * widest;
+    r->cols = malloc(h->n_cols * r->col_stride);
+    size_t n_values = nc * r->curve_stride;
+    r->curves = malloc((n_values ? n_values : 1) * sizeof *r->curves);
+    r->scalars = malloc((ns ? ns : 1) * READ_ROWS * sizeof *r->scalars);
+    r->curve_ptr = malloc((nc ? nc : 1) * READ_ROWS * sizeof *r->curve_ptr);
+    r->curve_len = malloc((nc ? nc : 1) * READ_ROWS * sizeof *r->curve_len);
+    if (!r->cols || !r->curves || !r->scalars || !r->curve_ptr || !r->curve_len)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory reading %s", h->path);
+    return SSM_OK;
+}
+
+static void reader_free(row_reader *r)
+{
+    close_id(&r->task, H5Dclose);
+    close_id(&r->hash, H5Dclose);
+    free(r->width);
+    free(r->cols);
+    free(r->curves);
+    free(r->scalars);
+    free(r->curve_ptr);
+    free(r->curve_len);
+}
+
+/* Rows [row, row + n) into r->recs. */
+static ssm_status read_records(row_reader *r, hsize_t row, size_t n, ssm_error *err)
+{
+    sw_h5 *h = r->h;
+    const sw_kind *kind = h->kind;
+    size_t ns = kind->n_scalars, nc = kind->n_curves;
+    if (read_block(r->task, H5T_NATIVE_INT64, 1, row, n, 0, r->ids) < 0 ||
+        read_block(r->hash, H5T_NATIVE_UINT64, 1, row, n, 0, r->hashes) < 0)
+        return h5_fail(err, h->path, "read rows %llu.. of /tasks/task and /tasks/hash", (unsigned long long)row);
+    for (size_t k = 0; k < h->n_cols; ++k) {
+        const column *c = &h->cols[k];
+        if (c->dset >= 0 && read_block(c->dset, c->mem_type, 1, row, n, 0, r->cols + k * r->col_stride) < 0)
+            return h5_fail(err, h->path, "read /%s/%s", c->group, c->name);
+    }
+    for (size_t c = 0; c < nc; ++c)
+        if (h->curve[c] >= 0 && r->width[c] &&
+            read_block(h->curve[c], H5T_NATIVE_DOUBLE, 2, row, n, r->width[c], r->curves + c * r->curve_stride) < 0)
+            return h5_fail(err, h->path, "read /results/%s", kind->curves[c].name);
+    for (size_t i = 0; i < n; ++i) {
+        sw_record *rec = &r->recs[i];
+        memset(rec, 0, sizeof *rec);
+        rec->task = (uint64_t)r->ids[i];
+        column_load(&h->cols[0], r->cols + i * h->cols[0].size, rec);   /* the status decides what follows */
+        int values = r->results && rec->status == SW_DONE;
+        if (values)
+            rec->result = (sw_result){ns, nc, r->scalars + i * ns, r->curve_ptr + i * nc, r->curve_len + i * nc};
+        for (size_t k = 1; k < h->n_cols; ++k)
+            if (h->cols[k].what != COL_SCALAR || values)
+                column_load(&h->cols[k], r->cols + k * r->col_stride + i * h->cols[k].size, rec);
+        for (size_t c = 0; values && c < nc; ++c) {
+            double *v = r->curves + c * r->curve_stride + i * r->width[c];
+            rec->result.curves[c] = v;
+            rec->result.curve_len[c] = written_length(v, r->width[c]);
+        }
+    }
+    return SSM_OK;
+}
+
+static ssm_status read_rows(sw_h5 *h, int results, sw_h5_visit visit, void *ctx, ssm_error *err)
+{
+    row_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory reading %s", h->path);
+    r->h = h;
+    r->results = results;
+    r->task = r->hash = H5I_INVALID_HID;
+    ssm_status st = reader_open(r, err);
+    for (hsize_t row = 0; st == SSM_OK && row < h->n_tasks; row += READ_ROWS) {
+        size_t n = (size_t)(h->n_tasks - row < READ_ROWS ? h->n_tasks - row : READ_ROWS);
+        st = read_records(r, row, n, err);
+        if (st == SSM_OK && visit(ctx, r->recs, r->hashes, n) != 0)
+            break;
+    }
+    reader_free(r);
+    free(r);
+    return st;
+}
+
+/* SWMR reading sees a file that a sweep is writing; files in an older
+ * format than SWMR needs open the plain way. */
+static hid_t open_for_reading(const char *path)
+{
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (file < 0)
+        file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    return file;
+}
+
+ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_visit visit, void *ctx,
+                      ssm_error *err)
+{
+    struct stat sb;
+    sw_h5 *h = NULL;
+    ssm_status st = SSM_OK;
+    hid_t file = H5I_INVALID_HID;
+    memset(info, 0, sizeof *info);
+    quiet_hdf5();
+    if (stat(path, &sb) != 0)
+        return ssm_fail(err, SSM_EINVAL, "cannot open %s: %s", path, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0)
+        return ssm_fail(err, SSM_EINVAL, "%s is not an HDF5 file", path);
+    file = open_for_reading(path);
+    if (file < 0)
+        return h5_fail(err, path, "open the file");
+    st = read_identity(file, path, info, err);
+    if (st == SSM_OK)
+        st = read_provenance(file, path, info, err);
+    const sw_kind *kind = sw_kind_find(info->kind);
+    if (st == SSM_OK && visit && !kind)
+        st = ssm_fail(err, SSM_EINVAL, "%s holds tasks of kind %s, which this ssmsweep does not know", path,
+                      info->kind);
+    if (st == SSM_OK && visit) {
+        /* the kind's column table, as the writer has it */
+        sw_tasks none = {.kind = kind};
+        h = h5_new(path, &none, err);
+        st = h ? SSM_OK : SSM_ENOMEM;
+    }
+    if (st == SSM_OK && visit) {
+        h->file = file;
+        file = H5I_INVALID_HID;
+        h->n_tasks = info->n_tasks;
+        st = read_rows(h, results, visit, ctx, err);
+    }
+    if (h) {
+        st = h5_release(h, st, err);
+        h5_free(h);
+    }
+    if (file >= 0 && H5Fclose(file) < 0 && st == SSM_OK)
+        st = h5_fail(err, path, "close the file");
     return st;
 }

@@ -3,8 +3,10 @@
  * Layout: one dataset per column, every column as long as the task table
  * (all tasks are known before the first one runs):
  *   /params/task, /results/task, /tasks/task
- *                         int64 [task] 0..n-1: the dimension scale "task" of
- *                         every dataset in its group (dimension 0)
+ *                         int64 [task]: the task ids, 0..n-1 (in a shard
+ *                         file the ids in the whole spec, ascending): the
+ *                         dimension scale "task" of every dataset in its
+ *                         group (dimension 0)
  *   /params/<name>        int64, float64 or variable-length UTF-8 string, per
  *                         parameter of the kind; written at creation
  *   /results/<scalar>     float64 [task], NaN until done (and for failed tasks)
@@ -21,13 +23,17 @@
  *   /tasks/elapsed        float64 s;  /tasks/finished  float64 seconds since
  *                         1970-01-01 00:00:00 UTC (xarray decodes it to dates)
  *   /tasks/hash, /tasks/seed  uint64, written at creation
- *   /                     attributes title, kind, n_tasks, spec_hash (16 hex
- *                         digits), master_seed, Conventions "CF-1.8",
+ *   /                     attributes title, kind, n_tasks (rows of this
+ *                         file), spec_hash (16 hex digits, of the whole
+ *                         spec), shard_index, shard_count, n_tasks_total
+ *                         (0, 1, n_tasks unless the file holds a shard),
+ *                         master_seed, Conventions "CF-1.8",
  *                         ssmsweep_version, history
  *   /provenance           attributes: spec (verbatim), spec_path, command_line,
  *                         version, git_describe, build_cc, build_cflags,
  *                         libraries, hosts, mpi_size, start_utc, SLURM ids and
- *                         HDF5_USE_FILE_LOCKING when set; at close end_utc and
+ *                         HDF5_USE_FILE_LOCKING when set, merged_from (the
+ *                         inputs of ssmsweep merge); at close end_utc and
  *                         n_done, n_failed, n_pending
  * CF attributes units and long_name on every dataset.
  *
@@ -75,9 +81,21 @@ typedef struct {
     const char *hosts;         /* unique host names, comma-separated */
     const char *libraries;     /* "HDF5 1.10.8; Open MPI 4.1.4; OpenBLAS ...; libyaml ...; zlib ..." */
     int mpi_size;
+    const char *merged_from;   /* ssmsweep merge: its input files; NULL otherwise */
 } sw_provenance;
 
 typedef struct sw_h5 sw_h5;
+
+/* What a results file says it holds. */
+typedef struct {
+    char kind[64];
+    uint64_t spec_hash;
+    uint64_t n_tasks;        /* rows of the file */
+    sw_shard shard;          /* {0, 1, n_tasks} for files from before shards */
+    /* /provenance attributes spec, spec_path and hosts (sw_h5_read only;
+     * malloc'ed, "" when absent) */
+    char *spec, *spec_path, *hosts;
+} sw_h5_info;
 
 /* Creates path (replacing nothing: it must not exist) with the full layout
  * for tasks, writes parameters, hashes, seeds and provenance, and starts
@@ -106,5 +124,29 @@ ssm_status sw_h5_flush(sw_h5 *h5, ssm_error *err);
 /* Ends SWMR, records the end time and the done/failed/pending counts as
  * attributes of /provenance, closes.  NULL is fine. */
 ssm_status sw_h5_close(sw_h5 *h5, const char *end_utc, ssm_error *err);
+
+/* ---- reading (ssmsweep report, merge) ---- */
+
+/* Called with consecutive rows of a results file in file order:
+ * recs[k].task is the row's task id in the whole spec (its task scale
+ * value), hash[k] its /tasks/hash; pending rows come too (status
+ * SW_PENDING, no values).  Records and values belong to the reader and
+ * live until visit returns; a nonzero return stops the reading. */
+typedef int (*sw_h5_visit)(void *ctx, const sw_record *recs, const uint64_t *hash, size_t n);
+
+/* Opens path read-only, in SWMR mode where the file allows it (so a file
+ * that a sweep is writing can be read; a file left by a kill -9 reads
+ * too), fills *info (provenance included), then, if visit is not NULL,
+ * visits every row.  With results, done records carry their scalars and
+ * curves, each curve cut after its last value that differs from the
+ * fill, so the record writes back the same bytes; without, no values
+ * (and the kind's results are not read).  Errors are one line naming
+ * path: SSM_EINVAL for a missing file, a file that is not HDF5, an HDF5
+ * file without the ssmsweep attributes, or a kind this build does not
+ * know; SSM_EIO if reading fails.  Free *info with sw_h5_info_free (also
+ * after an error). */
+ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_visit visit, void *ctx,
+                      ssm_error *err);
+void sw_h5_info_free(sw_h5_info *info);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -12,12 +13,21 @@
 #include <zlib.h>
 
 #define JOURNAL_MAGIC "SSMJRNL1"
-#define JOURNAL_VERSION 1
+/* Version 2 adds the shard; the journal of a whole spec is still written
+ * as version 1, which older builds can resume. */
+#define JOURNAL_VERSION 2
 /* magic, version, spec hash, task count, kind length: then the kind name,
- * n_scalars, n_curves and the header's CRC */
+ * n_scalars, n_curves, (version 2) shard index, count and total, and the
+ * header's CRC */
 #define HEADER_FIXED (8 + 4 + 8 + 8 + 2)
-#define HEADER_MAX (HEADER_FIXED + 63 + 4 + 4 + 4)
+#define HEADER_MAX (HEADER_FIXED + 63 + 4 + 4 + 24 + 4)
 #define FRAME_HEAD 8
+
+/* Bytes of the shard fields in a header of version v. */
+static size_t shard_bytes(uint32_t v)
+{
+    return v >= 2 ? 24 : 0;
+}
 /* No real record comes near this (a 10^6-point curve is 8 MB); a length
  * beyond it is garbage from a torn or overwritten frame. */
 #define RECORD_MAX (UINT32_C(1) << 30)
@@ -51,7 +61,8 @@ static ssm_status header_from_tasks(const sw_tasks *t, sw_journal_header *h, ssm
     memset(h, 0, sizeof *h);
     if (strlen(t->kind->name) >= sizeof h->kind)
         return ssm_fail(err, SSM_EINVAL, "kind name %s is too long for a journal header", t->kind->name);
-    h->version = JOURNAL_VERSION;
+    h->shard = sw_tasks_shard(t);
+    h->version = h->shard.count > 1 ? 2 : 1;
     h->spec_hash = t->spec_hash;
     h->n_tasks = t->n_tasks;
     strcpy(h->kind, t->kind->name);
@@ -62,18 +73,25 @@ static ssm_status header_from_tasks(const sw_tasks *t, sw_journal_header *h, ssm
 
 static size_t header_encode(const sw_journal_header *h, unsigned char *buf)
 {
-    size_t k = strlen(h->kind);
+    const uint32_t version = h->version;
+    size_t k = strlen(h->kind), at = HEADER_FIXED + k + 8;
     uint16_t k16 = (uint16_t)k;
     memcpy(buf, JOURNAL_MAGIC, 8);
-    put_u32(buf + 8, h->version);
+    put_u32(buf + 8, version);
     put_u64(buf + 12, h->spec_hash);
     put_u64(buf + 20, h->n_tasks);
     memcpy(buf + 28, &k16, 2);
     memcpy(buf + HEADER_FIXED, h->kind, k);
     put_u32(buf + HEADER_FIXED + k, h->n_scalars);
     put_u32(buf + HEADER_FIXED + k + 4, h->n_curves);
-    put_u32(buf + HEADER_FIXED + k + 8, crc_of(buf, HEADER_FIXED + k + 8));
-    return HEADER_FIXED + k + 12;
+    if (version >= 2) {
+        put_u64(buf + at, h->shard.index);
+        put_u64(buf + at + 8, h->shard.count);
+        put_u64(buf + at + 16, h->shard.n_tasks_total);
+    }
+    at += shard_bytes(version);
+    put_u32(buf + at, crc_of(buf, at));
+    return at + 4;
 }
 
 /* Reads and checks the header at the start of fp; returns its size in *size. */
@@ -86,16 +104,16 @@ static ssm_status header_read(FILE *fp, const char *path, sw_journal_header *h, 
         return ssm_fail(err, SSM_EIO, "%s is not an ssmsweep journal", path);
     if (got < HEADER_FIXED)
         goto truncated;
-    h->version = get_u32(buf + 8);
-    if (h->version != JOURNAL_VERSION)
-        return ssm_fail(err, SSM_EIO, "%s: journal format version %u, this ssmsweep reads version %d", path,
-                        h->version, JOURNAL_VERSION);
-    size_t k = get_u16(buf + 28);
+    const uint32_t version = h->version = get_u32(buf + 8);
+    if (version < 1 || version > JOURNAL_VERSION)
+        return ssm_fail(err, SSM_EIO, "%s: journal format version %u, this ssmsweep reads versions 1 to %d", path,
+                        version, JOURNAL_VERSION);
+    size_t k = get_u16(buf + 28), at = HEADER_FIXED + k + 8, crc_at = at + shard_bytes(version);
     if (k >= sizeof h->kind)
         return ssm_fail(err, SSM_EIO, "%s: journal header is corrupt (kind name of %zu bytes)", path, k);
-    if (fread(buf + HEADER_FIXED, 1, k + 12, fp) != k + 12)
+    if (fread(buf + HEADER_FIXED, 1, crc_at + 4 - HEADER_FIXED, fp) != crc_at + 4 - HEADER_FIXED)
         goto truncated;
-    if (crc_of(buf, HEADER_FIXED + k + 8) != get_u32(buf + HEADER_FIXED + k + 8))
+    if (crc_of(buf, crc_at) != get_u32(buf + crc_at))
         return ssm_fail(err, SSM_EIO, "%s: journal header is corrupt (checksum mismatch)", path);
     h->spec_hash = get_u64(buf + 12);
     h->n_tasks = get_u64(buf + 20);
@@ -103,7 +121,10 @@ static ssm_status header_read(FILE *fp, const char *path, sw_journal_header *h, 
     h->kind[k] = '\0';
     h->n_scalars = get_u32(buf + HEADER_FIXED + k);
     h->n_curves = get_u32(buf + HEADER_FIXED + k + 4);
-    *size = HEADER_FIXED + k + 12;
+    /* version 1 had no shards: it was the whole spec */
+    h->shard = version >= 2 ? (sw_shard){get_u64(buf + at), get_u64(buf + at + 8), get_u64(buf + at + 16)}
+                            : (sw_shard){0, 1, h->n_tasks};
+    *size = crc_at + 4;
     return SSM_OK;
 truncated:
     if (ferror(fp))
@@ -114,9 +135,19 @@ truncated:
 /* What may differ is said in the order a user can act on it; only the
  * spec hash can be overridden (the same tasks, e.g. after editing a
  * comment in the spec, keep their rows). */
+/* "shard 1/3" or "the whole spec" */
+static const char *shard_text(const sw_shard *s, char *buf, size_t size)
+{
+    if (s->count <= 1)
+        return "the whole spec";
+    snprintf(buf, size, "--shard %llu/%llu", (unsigned long long)s->index, (unsigned long long)s->count);
+    return buf;
+}
+
 static ssm_status header_check(const char *path, const sw_journal_header *have, const sw_journal_header *want,
                                int force, ssm_error *err)
 {
+    char a[48], b[48];
     if (strcmp(have->kind, want->kind) != 0)
         return ssm_fail(err, SSM_EINVAL, "journal %s was written for kind %s, the spec is of kind %s", path,
                         have->kind, want->kind);
@@ -125,6 +156,9 @@ static ssm_status header_check(const char *path, const sw_journal_header *have, 
                         "journal %s holds %u scalars and %u curves per task, kind %s now has %u and %u "
                         "(written by another ssmsweep version?)",
                         path, have->n_scalars, have->n_curves, want->kind, want->n_scalars, want->n_curves);
+    if (have->shard.index != want->shard.index || have->shard.count != want->shard.count)
+        return ssm_fail(err, SSM_EINVAL, "journal %s was written for %s, this run is %s: resume with the same --shard",
+                        path, shard_text(&have->shard, a, sizeof a), shard_text(&want->shard, b, sizeof b));
     if (have->n_tasks != want->n_tasks)
         return ssm_fail(err, SSM_EINVAL, "journal %s was written for %llu tasks, the spec has %llu", path,
                         (unsigned long long)have->n_tasks, (unsigned long long)want->n_tasks);

@@ -3,7 +3,8 @@
  * rebuilt from it.
  *
  * File: a header (magic "SSMJRNL1", format version, spec hash, task
- * count, kind name, result schema, crc32 of the header), then frames
+ * count, kind name, result schema, from version 2 the shard: index,
+ * count, the spec's task count; crc32 of the header), then frames
  * [u32 length][u32 crc32 of the payload][payload = packed sw_record],
  * little endian.  A kill can tear the last frame; reading stops at the
  * first frame whose length (0, over 1 GiB or past the end) or checksum
@@ -14,7 +15,10 @@
  * sweep never sees half a frame); sw_journal_sync (fflush + fsync), which
  * the coordinator calls in batches, makes them durable.  A writer holds
  * an exclusive flock on the journal: a second run appending to it is
- * refused (where the file system has no flock, nothing is checked). */
+ * refused (where the file system has no flock, nothing is checked).
+ * Records name tasks by their row in the task table (in a shard, not
+ * the global id).  The journal of a whole spec is written as version 1
+ * (no shard fields), readable by builds that predate shards. */
 #ifndef SW_JOURNAL_H
 #define SW_JOURNAL_H
 
@@ -30,6 +34,7 @@ typedef struct {
     uint64_t n_tasks;
     char kind[64];
     uint32_t n_scalars, n_curves;
+    sw_shard shard;
 } sw_journal_header;
 
 typedef struct sw_journal sw_journal;
@@ -51,8 +56,9 @@ ssm_status sw_journal_read(const char *path, sw_journal_header *header,
 
 /* Opens an existing journal for appending after its last intact frame
  * (truncating a torn tail).  The header must match tasks (kind, schema,
- * task count) and, unless force, its spec hash; a mismatch is SSM_EINVAL
- * with a message saying what differs.  SSM_EIO if another run holds it. */
+ * shard, task count) and, unless force, its spec hash; a mismatch is
+ * SSM_EINVAL with a message saying what differs.  SSM_EIO if another run
+ * holds it. */
 ssm_status sw_journal_open_append(const char *path, const sw_tasks *tasks, int force,
                                   sw_journal **out, ssm_error *err);
 

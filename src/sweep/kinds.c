@@ -8,6 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "classrun.h"
 #include "ssm/mf.h"
 #include "ssm/rng.h"
 #include "ssm/train.h"
@@ -106,6 +110,24 @@ enum {
     [P##REAL_PART] = {"real_part", SW_REAL, "0.5", DBL_MIN, 1e12, NULL, "1", "-Re A_n of the S4D families"}, \
     [P##IMAG_SCALE] = {"imag_scale", SW_REAL, "1", 0, 1e12, NULL, "1", "factor on Im A_n"}
 
+/* The ssm_model of the SW_MODEL_PARAMS block that starts at p (its INIT
+ * entry); the choices were checked by the spec parser. */
+static void model_from_params(const sw_value *p, uint64_t seed, ssm_model *m)
+{
+    enum { INIT, N, DT, DISC, RHO, GROUPS, REAL_PART, IMAG_SCALE };
+    ssm_error ignored;
+    ssm_model_defaults(m);
+    ssm_init_parse(p[INIT].s, &m->init, &ignored);
+    ssm_disc_parse(p[DISC].s, &m->disc, &ignored);
+    m->n = (long)p[N].i;
+    m->dt = p[DT].r;
+    m->rho = p[RHO].r;
+    m->groups = (long)p[GROUPS].i;
+    m->real_part = p[REAL_PART].r;
+    m->imag_scale = p[IMAG_SCALE].r;
+    m->seed = seed;
+}
+
 static const sw_param_desc mf_params[MF_N_PARAMS] = {
     SW_MODEL_PARAMS(MF_, 65536, "32"),
     [MF_METHOD] = {"method", SW_STRING, "analytic", 0, 0, mf_methods, "1", "memory-function engine"},
@@ -140,18 +162,9 @@ static const sw_curve_desc mf_curves[MF_N_CURVES] = {
 static void mf_setup(const sw_value *p, uint64_t seed, ssm_model *m, ssm_mf_options *o)
 {
     ssm_error ignored;
-    ssm_model_defaults(m);
+    model_from_params(p + MF_INIT, seed, m);
     ssm_mf_options_defaults(o);
-    ssm_init_parse(p[MF_INIT].s, &m->init, &ignored);
-    ssm_disc_parse(p[MF_DISC].s, &m->disc, &ignored);
     ssm_mf_method_parse(p[MF_METHOD].s, &o->method, &ignored);
-    m->n = (long)p[MF_N].i;
-    m->dt = p[MF_DT].r;
-    m->rho = p[MF_RHO].r;
-    m->groups = (long)p[MF_GROUPS].i;
-    m->real_part = p[MF_REAL_PART].r;
-    m->imag_scale = p[MF_IMAG_SCALE].r;
-    m->seed = seed;
     m->file = p[MF_FILE].s;
     o->tau_max = (size_t)p[MF_TAU_MAX].i;
     o->T = (size_t)p[MF_T].i;
@@ -196,8 +209,10 @@ static size_t mf_curve_length(const sw_value *p, size_t c)
     return strcmp(p[MF_INIT].s, "file") == 0 ? 0 : (size_t)p[MF_N].i;   /* a file's count is unknown */
 }
 
-static ssm_status mf_run(const sw_value *p, uint64_t seed, sw_result *out, ssm_error *err)
+static ssm_status mf_run(const sw_value *p, uint64_t seed, const sw_task_env *env, sw_result *out,
+                         ssm_error *err)
 {
+    (void)env;   /* short tasks: no checkpoints */
     ssm_model m;
     ssm_mf_options o;
     ssm_mf_result res;
@@ -286,8 +301,10 @@ static size_t noop_curve_length(const sw_value *p, size_t c)
     return (size_t)p[NOOP_LENGTH].i;
 }
 
-static ssm_status noop_run(const sw_value *p, uint64_t seed, sw_result *out, ssm_error *err)
+static ssm_status noop_run(const sw_value *p, uint64_t seed, const sw_task_env *env, sw_result *out,
+                           ssm_error *err)
 {
+    (void)env;   /* short tasks: no checkpoints */
     if (p[NOOP_SLEEP].r > 0) {
         double s = p[NOOP_SLEEP].r;
         struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
@@ -398,16 +415,9 @@ static ssm_status train_setup(const sw_value *p, uint64_t seed, sw_train_config 
 {
     ssm_status st = SSM_OK;
     sw_train_config_defaults(c);
-    if ((st = ssm_init_parse(p[TR_INIT].s, &c->model.init, err)) || (st = ssm_disc_parse(p[TR_DISC].s, &c->model.disc, err)) ||
-        (st = ssm_task_parse(p[TR_TASK].s, &c->task.type, err)))
+    model_from_params(p + TR_INIT, seed, &c->model);
+    if ((st = ssm_task_parse(p[TR_TASK].s, &c->task.type, err)))
         return st;
-    c->model.n = (long)p[TR_N].i;
-    c->model.dt = p[TR_DT].r;
-    c->model.rho = p[TR_RHO].r;
-    c->model.groups = (long)p[TR_GROUPS].i;
-    c->model.real_part = p[TR_REAL_PART].r;
-    c->model.imag_scale = p[TR_IMAG_SCALE].r;
-    c->model.seed = seed;
     c->task.seed = seed;
     c->task.delays[0] = (size_t)p[TR_TAU].i;
     c->task.n_delays = 1;
@@ -497,8 +507,10 @@ static double *parts_of(const double complex *z, size_t n, int imag)
     return dst;
 }
 
-static ssm_status train_run(const sw_value *p, uint64_t seed, sw_result *out, ssm_error *err)
+static ssm_status train_run(const sw_value *p, uint64_t seed, const sw_task_env *env, sw_result *out,
+                            ssm_error *err)
 {
+    (void)env;   /* short tasks: no checkpoints */
     sw_train_config c;
     sw_train_outcome o;
     ssm_status st = train_setup(p, seed, &c, err);
@@ -546,9 +558,226 @@ static const sw_kind train_kind = {
     .check = train_check, .cost = train_cost, .curve_length = train_curve_length, .run = train_run,
 };
 
+/* ---- kind "sfmnist": the deep S4D classifier on sequential Fashion-MNIST --------- */
+
+static const char *const sf_modes[] = {"learned", "frozen", NULL};
+static const char *const sf_orders[] = {"row", "permuted", NULL};
+static const char *const sf_precisions[] = {"float32", "float64", NULL};
+
+enum {
+    SF_INIT, SF_N, SF_DT, SF_DISC, SF_RHO, SF_GROUPS, SF_REAL_PART, SF_IMAG_SCALE, SF_MODE, SF_D_MODEL, SF_LAYERS,
+    SF_DT_MIN, SF_DT_MAX, SF_DROPOUT, SF_EPOCHS, SF_BATCH, SF_LR, SF_LR_SSM, SF_WEIGHT_DECAY, SF_WARMUP,
+    SF_PIXELS, SF_SUBSET, SF_N_VAL, SF_TEST_SUBSET, SF_PRECISION, SF_THRESHOLD, SF_TAU_MAX, SF_DATA_DIR,
+    SF_REPEAT, SF_N_PARAMS
+};
+
+static const sw_param_desc sf_params[SF_N_PARAMS] = {
+    SW_MODEL_PARAMS(SF_, 4096, "64"),
+    [SF_MODE] = {"mode", SW_STRING, "learned", 0, 0, sf_modes, "1", "eigenvalues and dt trained or frozen (RC)"},
+    [SF_D_MODEL] = {"d_model", SW_INT, "64", 1, 4096, NULL, "1", "channels H"},
+    [SF_LAYERS] = {"layers", SW_INT, "4", 1, 64, NULL, "1", "S4D blocks"},
+    [SF_DT_MIN] = {"dt_min", SW_REAL, "0.001", DBL_MIN, 1e6, NULL, "1", "smallest initial step (log-uniform)"},
+    [SF_DT_MAX] = {"dt_max", SW_REAL, "0.1", DBL_MIN, 1e6, NULL, "1", "largest initial step"},
+    [SF_DROPOUT] = {"dropout", SW_REAL, "0", 0, 0.99, NULL, "1", "dropout after GELU and after GLU"},
+    [SF_EPOCHS] = {"epochs", SW_INT, "10", 1, 1e6, NULL, "1", "training epochs"},
+    [SF_BATCH] = {"batch", SW_INT, "50", 1, 1e5, NULL, "1", "sequences per step"},
+    [SF_LR] = {"lr", SW_REAL, "0.01", 0, 1e3, NULL, "1", "peak learning rate"},
+    [SF_LR_SSM] = {"lr_ssm", SW_REAL, "0.001", 0, 1e3, NULL, "1", "peak learning rate of A and dt"},
+    [SF_WEIGHT_DECAY] = {"weight_decay", SW_REAL, "0.01", 0, 1e3, NULL, "1", "weight decay (not on A, dt)"},
+    [SF_WARMUP] = {"warmup", SW_REAL, "0.1", 0, 1, NULL, "1", "fraction of steps of linear warm-up"},
+    [SF_PIXELS] = {"pixels", SW_STRING, "row", 0, 0, sf_orders, "1", "pixel order: row or permuted (seed 0)"},
+    [SF_SUBSET] = {"subset", SW_INT, "0", 0, 1e8, NULL, "1", "first k training images, 0: all"},
+    [SF_N_VAL] = {"n_val", SW_INT, "5000", 0, 59999, NULL, "1", "validation images held out of the training file"},
+    [SF_TEST_SUBSET] = {"test_subset", SW_INT, "0", 0, 1e8, NULL, "1", "first k test images, 0: all 10000"},
+    [SF_PRECISION] = {"precision", SW_STRING, "float32", 0, 0, sf_precisions, "1", "activations"},
+    [SF_THRESHOLD] = {"threshold", SW_REAL, "0.85", 0, 1, NULL, "1", "validation accuracy for epochs-to-threshold"},
+    [SF_TAU_MAX] = {"tau_max", SW_INT, "2000", 1, 1e7, NULL, "1", "delays of the per-layer memory functions"},
+    [SF_DATA_DIR] = {"data_dir", SW_STRING, SSM_FMNIST_DEFAULT_DIR, 0, 0, NULL, "1", "Fashion-MNIST IDX files"},
+    [SF_REPEAT] = {"repeat", SW_INT, "0", 0, 1e9, NULL, "1", "replica index (seed)"},
+};
+
+enum {
+    SS_TEST_ACC, SS_TEST_LOSS, SS_BEST_VAL_ACC, SS_FINAL_VAL_ACC, SS_FINAL_TRAIN_LOSS, SS_FINAL_TRAIN_ACC,
+    SS_EPOCHS_TO, SS_SECONDS, SS_EPOCH_SECONDS, SS_MC_INIT, SS_MC_FINAL, SS_ML_INIT, SS_ML_FINAL, SS_DRIFT,
+    SS_N_PARAMS, SS_WORKSPACE, SS_RESUMED_AT, SS_N
+};
+
+static const sw_output_desc sf_scalars[SS_N] = {
+    [SS_TEST_ACC] = {"test_acc", "1", "test accuracy after the last epoch"},
+    [SS_TEST_LOSS] = {"test_loss", "1", "test cross-entropy after the last epoch"},
+    [SS_BEST_VAL_ACC] = {"best_val_acc", "1", "best validation accuracy over the epochs"},
+    [SS_FINAL_VAL_ACC] = {"final_val_acc", "1", "validation accuracy after the last epoch"},
+    [SS_FINAL_TRAIN_LOSS] = {"final_train_loss", "1", "training loss of the last epoch"},
+    [SS_FINAL_TRAIN_ACC] = {"final_train_acc", "1", "training accuracy of the last epoch"},
+    [SS_EPOCHS_TO] = {"epochs_to_threshold", "1", "first epoch with validation accuracy >= threshold (NaN: never)"},
+    [SS_SECONDS] = {"train_seconds", "s", "wall time of all epochs (training and validation)"},
+    [SS_EPOCH_SECONDS] = {"epoch_seconds", "s", "mean wall time of an epoch"},
+    [SS_MC_INIT] = {"mc_init", "1", "memory capacity of the initial eigenvalues, mean over layers and channels"},
+    [SS_MC_FINAL] = {"mc_final", "1", "memory capacity of the final eigenvalues, mean over layers and channels"},
+    [SS_ML_INIT] = {"memory_length_init", "1", "MF-weighted mean delay at init, mean over layers and channels"},
+    [SS_ML_FINAL] = {"memory_length_final", "1", "MF-weighted mean delay at the end"},
+    [SS_DRIFT] = {"eig_drift", "1", "mean |lambda_final - lambda_init| over layers, channels, modes"},
+    [SS_N_PARAMS] = {"n_params", "1", "trainable parameters (frozen ones included)"},
+    [SS_WORKSPACE] = {"workspace_mib", "MiB", "activation memory of a training step"},
+    [SS_RESUMED_AT] = {"resumed_at", "1", "first epoch of the last process (1: never interrupted)"},
+};
+
+enum { SC_TRAIN_LOSS, SC_TRAIN_ACC, SC_VAL_LOSS, SC_VAL_ACC, SC_EPOCH_SECONDS, SC_LAYER_MC_INIT, SC_LAYER_MC_FINAL,
+       SC_LAYER_ML_INIT, SC_LAYER_ML_FINAL, SC_LAYER_DRIFT, SC_LAYER_DT_DRIFT, SC_N };
+
+static const sw_curve_desc sf_curves[SC_N] = {
+    [SC_TRAIN_LOSS] = {"train_loss", "epoch", "1", "training loss per epoch"},
+    [SC_TRAIN_ACC] = {"train_acc", "epoch", "1", "training accuracy per epoch"},
+    [SC_VAL_LOSS] = {"val_loss", "epoch", "1", "validation loss per epoch"},
+    [SC_VAL_ACC] = {"val_acc", "epoch", "1", "validation accuracy per epoch"},
+    [SC_EPOCH_SECONDS] = {"epoch_time", "epoch", "s", "wall time per epoch"},
+    [SC_LAYER_MC_INIT] = {"layer_mc_init", "layer", "1", "memory capacity per layer at init (mean over channels)"},
+    [SC_LAYER_MC_FINAL] = {"layer_mc_final", "layer", "1", "memory capacity per layer at the end"},
+    [SC_LAYER_ML_INIT] = {"layer_memory_length_init", "layer", "1", "memory length per layer at init"},
+    [SC_LAYER_ML_FINAL] = {"layer_memory_length_final", "layer", "1", "memory length per layer at the end"},
+    [SC_LAYER_DRIFT] = {"layer_eig_drift", "layer", "1", "mean eigenvalue drift per layer"},
+    [SC_LAYER_DT_DRIFT] = {"layer_dt_drift", "layer", "1", "mean |log dt change| per layer"},
+};
+
+static void sf_setup(const sw_value *p, uint64_t seed, sw_class_config *c)
+{
+    sw_class_config_defaults(c);
+    model_from_params(p + SF_INIT, seed, &c->model.eig);
+    c->model.d_model = (size_t)p[SF_D_MODEL].i;
+    c->model.n_layers = (size_t)p[SF_LAYERS].i;
+    c->model.dt_min = p[SF_DT_MIN].r;
+    c->model.dt_max = p[SF_DT_MAX].r;
+    c->model.dropout = p[SF_DROPOUT].r;
+    c->train.freeze_ssm = strcmp(p[SF_MODE].s, "frozen") == 0;
+    c->train.epochs = (size_t)p[SF_EPOCHS].i;
+    c->train.batch = (size_t)p[SF_BATCH].i;
+    c->train.optim.lr = p[SF_LR].r;
+    c->train.optim.lr_ssm = p[SF_LR_SSM].r;
+    c->train.optim.weight_decay = p[SF_WEIGHT_DECAY].r;
+    c->train.optim.warmup = p[SF_WARMUP].r;
+    c->train.precision = strcmp(p[SF_PRECISION].s, "float64") == 0 ? SSM_F64 : SSM_F32;
+    /* one task seed, three independent uses */
+    c->init_seed = seed;
+    c->train.seed = ssm_mix64(seed ^ UINT64_C(0x53485546464c45));
+    c->data.order = strcmp(p[SF_PIXELS].s, "permuted") == 0 ? SSM_PIXELS_PERMUTED : SSM_PIXELS_ROW;
+    c->data.subset = (size_t)p[SF_SUBSET].i;
+    c->data.n_val = (size_t)p[SF_N_VAL].i;
+    c->test_subset = (size_t)p[SF_TEST_SUBSET].i;
+    c->threshold = p[SF_THRESHOLD].r;
+    c->mf_tau_max = (size_t)p[SF_TAU_MAX].i;
+    c->data_dir = p[SF_DATA_DIR].s;
+}
+
+static ssm_status sf_check(const sw_value *p, ssm_error *err)
+{
+    sw_class_config c;
+    sf_setup(p, 0, &c);
+    if (c.model.eig.init == SSM_INIT_FILE || c.model.eig.init == SSM_INIT_LEGS_DENSE)
+        return ssm_fail(err, SSM_EINVAL, "init: %s is not a diagonal family the deep model can start from",
+                        p[SF_INIT].s);
+    ssm_status st = ssm_deep_config_validate(&c.model, err);
+    if (st == SSM_OK)
+        st = ssm_optim_validate(&c.train.optim, err);
+    return as_spec_key(st, err);
+}
+
+static double sf_cost(const sw_value *p)
+{
+    const double H = (double)p[SF_D_MODEL].i, L = (double)p[SF_LAYERS].i, T = 784;
+    const double n = p[SF_SUBSET].i > 0 ? (double)p[SF_SUBSET].i : 60000.0 - (double)p[SF_N_VAL].i;
+    /* per sequence and layer: three GEMMs of 2H x H x T and four FFTs per
+     * channel; these run ~25 flops per cost unit (units are calibrated
+     * to about 1e9 per core-second: measured 280 s for the H = 32,
+     * 4-layer, 10k-image, 8-epoch task of jobs/examples/sfmnist.yaml) */
+    const double per_seq = L * (12 * H * H * T + 4 * H * 5 * 2 * T * log2(2 * T)) / 25;
+    return (double)p[SF_EPOCHS].i * (n + (double)p[SF_N_VAL].i / 3) * per_seq + 1e6;
+}
+
+static size_t sf_curve_length(const sw_value *p, size_t c)
+{
+    return c <= SC_EPOCH_SECONDS ? (size_t)p[SF_EPOCHS].i : (size_t)p[SF_LAYERS].i;
+}
+
+static ssm_status sf_run(const sw_value *p, uint64_t seed, const sw_task_env *env, sw_result *out, ssm_error *err)
+{
+    sw_class_config c;
+    sw_class_outcome o;
+    char path[4200];
+    sf_setup(p, seed, &c);
+    if (env && env->checkpoint_dir) {
+        if (mkdir(env->checkpoint_dir, 0777) != 0 && errno != EEXIST)
+            return ssm_fail(err, SSM_EIO, "checkpoint directory %s: %s", env->checkpoint_dir, strerror(errno));
+        snprintf(path, sizeof path, "%s/%016llx.ckpt", env->checkpoint_dir, (unsigned long long)env->task_hash);
+        c.checkpoint = path;
+        c.checkpoint_key = ssm_mix64(seed ^ env->task_hash);
+    }
+    ssm_status st = sw_class_run(&c, &o, err);
+    if (st)
+        return as_spec_key(st, err);
+    double *sc = out->scalars;
+    const size_t E = o.n_epochs, L = o.n_layers;
+    const ssm_deep_epoch *last = &o.epochs[E - 1];
+    double seconds = 0;
+    for (size_t e = 0; e < E; ++e)
+        seconds += o.epochs[e].seconds;
+    sc[SS_TEST_ACC] = o.test_acc;
+    sc[SS_TEST_LOSS] = o.test_loss;
+    sc[SS_BEST_VAL_ACC] = o.n_val ? o.best_val_acc : NAN;
+    sc[SS_FINAL_VAL_ACC] = last->val_acc;
+    sc[SS_FINAL_TRAIN_LOSS] = last->train_loss;
+    sc[SS_FINAL_TRAIN_ACC] = last->train_acc;
+    sc[SS_EPOCHS_TO] = o.epochs_to_threshold >= 0 ? (double)o.epochs_to_threshold : NAN;
+    sc[SS_SECONDS] = seconds;
+    sc[SS_EPOCH_SECONDS] = seconds / (double)E;
+    sc[SS_N_PARAMS] = (double)o.n_params;
+    sc[SS_WORKSPACE] = o.workspace_mib;
+    sc[SS_RESUMED_AT] = (double)o.resumed_at;
+    sc[SS_MC_INIT] = sc[SS_MC_FINAL] = sc[SS_ML_INIT] = sc[SS_ML_FINAL] = sc[SS_DRIFT] = 0;
+    double *curves[SC_N];
+    for (size_t k = 0; k < SC_N; ++k)
+        curves[k] = malloc((k <= SC_EPOCH_SECONDS ? E : L) * sizeof(double) + 1);
+    for (size_t e = 0; e < E; ++e) {
+        const ssm_deep_epoch *r = &o.epochs[e];
+        const double v[] = {r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->seconds};
+        for (size_t k = 0; k <= SC_EPOCH_SECONDS; ++k)
+            if (curves[k])
+                curves[k][e] = v[k];
+    }
+    for (size_t l = 0; l < L; ++l) {
+        const sw_layer_memory *y = &o.layers[l];
+        const double v[] = {y->mc_init, y->mc_final, y->memlen_init, y->memlen_final, y->drift, y->dt_drift};
+        for (size_t k = SC_LAYER_MC_INIT; k < SC_N; ++k)
+            if (curves[k])
+                curves[k][l] = v[k - SC_LAYER_MC_INIT];
+        sc[SS_MC_INIT] += y->mc_init / (double)L;
+        sc[SS_MC_FINAL] += y->mc_final / (double)L;
+        sc[SS_ML_INIT] += y->memlen_init / (double)L;
+        sc[SS_ML_FINAL] += y->memlen_final / (double)L;
+        sc[SS_DRIFT] += y->drift / (double)L;
+    }
+    for (size_t k = 0; k < SC_N; ++k) {
+        if (!curves[k])
+            st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+        sw_result_set_curve(out, k, curves[k], curves[k] ? (k <= SC_EPOCH_SECONDS ? E : L) : 0);
+    }
+    sw_class_outcome_free(&o);
+    if (st == SSM_OK && !isfinite(sc[SS_FINAL_TRAIN_LOSS]))
+        st = ssm_fail(err, SSM_ENUMERIC, "training diverged: the training loss is not finite");
+    return st;
+}
+
+static const sw_kind sfmnist_kind = {
+    .name = "sfmnist",
+    .summary = "deep S4D classifier on sequential Fashion-MNIST (checkpoints every epoch)",
+    .params = sf_params, .n_params = SF_N_PARAMS,
+    .scalars = sf_scalars, .n_scalars = SS_N,
+    .curves = sf_curves, .n_curves = SC_N,
+    .check = sf_check, .cost = sf_cost, .curve_length = sf_curve_length, .run = sf_run,
+};
+
 /* ---- the table --------------------------------------------------------------- */
 
-const sw_kind *const sw_kinds[] = {&mf_kind, &train_kind, &noop_kind, NULL};
+const sw_kind *const sw_kinds[] = {&mf_kind, &train_kind, &sfmnist_kind, &noop_kind, NULL};
 
 const sw_kind *sw_kind_find(const char *name)
 {

@@ -57,6 +57,14 @@ typedef struct {
     size_t *curve_len;        /* n_curves lengths */
 } sw_result;
 
+/* Where a task runs: long tasks may checkpoint into checkpoint_dir (created
+ * on demand; NULL: no checkpoints) under a name made of task_hash, and
+ * continue from there when the sweep is resumed. */
+typedef struct {
+    const char *checkpoint_dir;
+    uint64_t task_hash;
+} sw_task_env;
+
 typedef struct sw_kind {
     const char *name;
     const char *summary;
@@ -75,7 +83,8 @@ typedef struct sw_kind {
     size_t (*curve_length)(const sw_value *params, size_t c);
     /* Runs the task; seed is derived from (master seed, task hash).  On
      * failure the result is left empty and err says why. */
-    ssm_status (*run)(const sw_value *params, uint64_t seed, sw_result *out, ssm_error *err);
+    ssm_status (*run)(const sw_value *params, uint64_t seed, const sw_task_env *env, sw_result *out,
+                      ssm_error *err);
 } sw_kind;
 
 extern const sw_kind *const sw_kinds[];   /* NULL-terminated */

@@ -143,6 +143,41 @@ void sw_tasks_finish(sw_tasks *t)
     t->spec_hash = ssm_mix64(spec);
 }
 
+/* ---- shards ------------------------------------------------------------------------ */
+
+uint64_t sw_shard_size(uint64_t n, uint64_t index, uint64_t count)
+{
+    return index < n ? (n - index + count - 1) / count : 0;
+}
+
+ssm_status sw_tasks_select_shard(sw_tasks *t, uint64_t index, uint64_t count, ssm_error *err)
+{
+    if (t->global_id)
+        return ssm_fail(err, SSM_EINVAL, "the task table is a shard already");
+    if (count == 0 || index >= count)
+        return ssm_fail(err, SSM_EINVAL, "shard %llu/%llu: the index must lie in 0..count-1",
+                        (unsigned long long)index, (unsigned long long)count);
+    size_t n = (size_t)sw_shard_size(t->n_tasks, index, count), np = t->kind->n_params;
+    uint64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for shard %llu/%llu", (unsigned long long)index,
+                        (unsigned long long)count);
+    /* rows move down in place (row <= id): the arrays only shrink, and
+     * the string values keep pointing into t->strings */
+    for (size_t row = 0; row < n; ++row) {
+        size_t id = (size_t)(index + row * count);
+        ids[row] = id;
+        memmove(t->values + row * np, t->values + id * np, np * sizeof *t->values);
+        t->hash[row] = t->hash[id];
+        t->seed[row] = t->seed[id];
+        t->cost[row] = t->cost[id];
+    }
+    t->shard = (sw_shard){index, count, t->n_tasks};
+    t->n_tasks = n;
+    t->global_id = ids;
+    return SSM_OK;
+}
+
 void sw_tasks_free(sw_tasks *t)
 {
     if (!t)
@@ -160,5 +195,6 @@ void sw_tasks_free(sw_tasks *t)
     free(t->hash);
     free(t->seed);
     free(t->cost);
+    free(t->global_id);
     memset(t, 0, sizeof *t);
 }

@@ -5,7 +5,13 @@
  * kind's parameter order (reals as %.17g, so the text is exact), a 64-bit
  * content hash of that text, and a seed derived from (master seed, hash).
  * Ids are positions in enumeration order; the order of axes in the spec
- * fixes it. */
+ * fixes it.
+ *
+ * A table may hold one shard of a spec (sw_tasks_select_shard): then its
+ * rows are a subset of the spec's tasks and global_id[row] is each one's
+ * id in the whole spec.  Everything that runs or stores tasks (the
+ * coordinator, the journal, the HDF5 writer) works on rows; only the
+ * HDF5 task scale and the user see global ids (sw_task_id). */
 #ifndef SW_TASKS_H
 #define SW_TASKS_H
 
@@ -21,6 +27,12 @@ typedef struct {
     char *values;           /* the values as text, "16, 32, 64" (may be shortened) */
 } sw_axis_info;
 
+/* Which part of a spec a table holds: the tasks whose global id % count
+ * == index, out of n_tasks_total.  The whole spec is {0, 1, n_tasks}. */
+typedef struct {
+    uint64_t index, count, n_tasks_total;
+} sw_shard;
+
 typedef struct {
     const sw_kind *kind;
     char *name;             /* the spec's name, or "" */
@@ -33,10 +45,27 @@ typedef struct {
     uint64_t *seed;         /* n_tasks */
     double *cost;           /* n_tasks */
     uint64_t master_seed;
-    uint64_t spec_hash;     /* hash of kind, master seed and all task hashes in order */
+    uint64_t spec_hash;     /* hash of kind, master seed and all task hashes in order
+                               (of the whole spec, also in a shard) */
     char **strings;         /* storage of string values */
     size_t n_strings;
+    uint64_t *global_id;    /* n_tasks, ascending; NULL: the whole spec (row = id) */
+    sw_shard shard;         /* meaningful when global_id is set */
 } sw_tasks;
+
+/* The id in the whole spec of the task in row. */
+static inline uint64_t sw_task_id(const sw_tasks *t, size_t row)
+{
+    return t->global_id ? t->global_id[row] : row;
+}
+
+/* The shard t holds; {0, 1, n_tasks} for a whole spec. */
+static inline sw_shard sw_tasks_shard(const sw_tasks *t)
+{
+    if (t->global_id)
+        return t->shard;
+    return (sw_shard){0, 1, t->n_tasks};
+}
 
 static inline const sw_value *sw_task_params(const sw_tasks *t, size_t id)
 {
@@ -64,6 +93,16 @@ uint64_t sw_hash_update(const void *data, size_t len, uint64_t h);
  * little endian each) and every task hash (likewise) in order.  The arrays
  * must be allocated. */
 void sw_tasks_finish(sw_tasks *t);
+
+/* Keeps only shard index of count (round robin: global id % count ==
+ * index, so every shard gets a fair mix of cheap and expensive tasks),
+ * in id order, with their hashes, seeds and costs; spec_hash stays the
+ * whole spec's, so the shards of one spec share it.  t must be a whole
+ * spec.  SSM_EINVAL unless index < count; SSM_ENOMEM leaves t as it was. */
+ssm_status sw_tasks_select_shard(sw_tasks *t, uint64_t index, uint64_t count, ssm_error *err);
+
+/* The number of tasks in shard index of count of a spec of n tasks. */
+uint64_t sw_shard_size(uint64_t n, uint64_t index, uint64_t count);
 
 void sw_tasks_free(sw_tasks *t);
 

@@ -2,7 +2,12 @@
  * AdamW step), with the phases timed separately and the peak memory.
  * usage: bench_deep H N L batch length reps [f32|f64]
  * prints CSV: impl,precision,H,N,L,batch,length,median_s,p10_s,p90_s,
- *             workspace_MiB,peak_rss_MiB,gemm_gflop */
+ *             workspace_MiB,peak_rss_MiB,gemm_gflop,sgemm_peak_gflops
+ * where gemm_gflop is the pointwise layers' GEMM work of one step and
+ * sgemm_peak_gflops OpenBLAS's single-precision rate on a 1024^3 product
+ * on this machine (same thread count), so that gemm_gflop / median_s /
+ * sgemm_peak_gflops is the fraction of the machine's sgemm rate the
+ * whole step achieves. */
 #include "config.h"
 
 #include <stdint.h>
@@ -11,9 +16,36 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <cblas.h>
+
 #include "benchutil.h"
 #include "ssm/deep.h"
 #include "ssm/rng.h"
+
+/* OpenBLAS's sgemm rate on a large square product, best of 5. */
+static double sgemm_peak_gflops(void)
+{
+    const int n = 1024;
+    float *a = malloc((size_t)n * n * sizeof *a), *b = malloc((size_t)n * n * sizeof *b),
+          *c = malloc((size_t)n * n * sizeof *c);
+    double best = 0;
+    if (!a || !b || !c)
+        goto done;
+    for (size_t i = 0; i < (size_t)n * n; ++i)
+        a[i] = b[i] = (float)(i % 7) * 0.1f;
+    for (int r = 0; r < 6; ++r) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        double rate = 2.0 * n * n * n / (now() - t0) / 1e9;
+        if (r && rate > best)   /* the first call warms up */
+            best = rate;
+    }
+done:
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
 
 int main(int argc, char **argv)
 {
@@ -67,9 +99,10 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     /* pointwise layer: forward W g, backward dW and dg: 3 GEMMs of 2H x H x T per sequence */
     const double gflop = 3.0 * 2 * (double)(2 * c.d_model * c.d_model) * (double)T * (double)B * (double)c.n_layers / 1e9;
-    printf("ssmsweep,%s,%zu,%ld,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.1f,%.1f,%.3f\n", prec == SSM_F32 ? "float32" : "float64",
-           c.d_model, c.eig.n, c.n_layers, B, T, times[reps / 2], times[reps / 10], times[(reps * 9) / 10],
-           (double)ssm_deep_work_bytes(w) / 1048576.0, (double)ru.ru_maxrss / 1024.0, gflop);
+    printf("ssmsweep,%s,%zu,%ld,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.1f,%.1f,%.3f,%.1f\n",
+           prec == SSM_F32 ? "float32" : "float64", c.d_model, c.eig.n, c.n_layers, B, T, times[reps / 2],
+           times[reps / 10], times[(reps * 9) / 10], (double)ssm_deep_work_bytes(w) / 1048576.0,
+           (double)ru.ru_maxrss / 1024.0, gflop, sgemm_peak_gflops());
     free(blocks);
     free(x);
     free(y);

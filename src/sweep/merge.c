@@ -1,0 +1,326 @@
+#include "config.h"
+
+#include "merge.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coordinator.h"
+#include "h5out.h"
+#include "journal.h"
+#include "spec.h"
+
+#define PATH_MAX_LEN 4096
+
+typedef struct {
+    const sw_tasks *t;          /* the whole spec */
+    const char *path;           /* the input being read */
+    sw_shard shard;             /* what it holds */
+    unsigned char *seen;        /* per task: a record came from some input */
+    const char **seen_in;       /* ... from which one */
+    sw_h5 *h5;
+    sw_journal *journal;
+    sw_record *batch;
+    size_t cap;
+    sw_merge_summary *sum;
+    ssm_status st;
+    int bad_input;
+    ssm_error *err;
+} merge_ctx;
+
+/* A row must be a task of its file's shard of this spec, with the same
+ * content, and no other input may have given it. */
+static ssm_status check_row(merge_ctx *m, const sw_record *r, uint64_t hash)
+{
+    const sw_tasks *t = m->t;
+    uint64_t id = r->task;
+    if (id >= t->n_tasks || id % m->shard.count != m->shard.index)
+        return ssm_fail(m->err, SSM_EINVAL, "%s: task %llu is not a task of shard %llu/%llu of its spec", m->path,
+                        (unsigned long long)id, (unsigned long long)m->shard.index,
+                        (unsigned long long)m->shard.count);
+    if (hash != t->hash[id])
+        return ssm_fail(m->err, SSM_EINVAL, "%s: task %llu has hash %016llx, the spec's task %llu has %016llx",
+                        m->path, (unsigned long long)id, (unsigned long long)hash, (unsigned long long)id,
+                        (unsigned long long)t->hash[id]);
+    if (m->seen[id])
+        return ssm_fail(m->err, SSM_EINVAL, "task %llu is in both %s and %s", (unsigned long long)id,
+                        m->seen_in[id], m->path);
+    return SSM_OK;
+}
+
+/* One block of an input: its finished rows go to the journal and, in
+ * one write, to the output. */
+static int merge_rows(void *ctx, const sw_record *recs, const uint64_t *hash, size_t n)
+{
+    merge_ctx *m = ctx;
+    size_t kept = 0;
+    if (n > m->cap) {
+        sw_record *bigger = realloc(m->batch, n * sizeof *bigger);
+        if (!bigger) {
+            m->st = ssm_fail(m->err, SSM_ENOMEM, "out of memory merging %s", m->path);
+            return 1;
+        }
+        m->batch = bigger;
+        m->cap = n;
+    }
+    for (size_t k = 0; k < n; ++k) {
+        const sw_record *r = &recs[k];
+        if (r->status == SW_PENDING)
+            continue;
+        m->st = check_row(m, r, hash[k]);
+        if (m->st) {
+            m->bad_input = 1;
+            return 1;
+        }
+        m->seen[r->task] = 1;
+        m->seen_in[r->task] = m->path;
+        m->sum->n_done += r->status == SW_DONE;
+        m->sum->n_failed += r->status == SW_FAILED;
+        m->batch[kept++] = *r;   /* shallow: the values live until we return */
+    }
+    for (size_t k = 0; k < kept && m->st == SSM_OK; ++k)
+        m->st = sw_journal_append(m->journal, &m->batch[k], m->err);
+    if (m->st == SSM_OK) {
+        m->st = sw_h5_write(m->h5, m->batch, kept, m->err);
+        /* a record that does not fit the kind's layout came from the input */
+        m->bad_input = m->st == SSM_EINVAL;
+    }
+    return m->st != SSM_OK;
+}
+
+/* The inputs' headers against each other and against the spec rebuilt
+ * from the first one's provenance; fills which shards are there. */
+static ssm_status check_inputs(const char *const *inputs, size_t n, const sw_h5_info *info, const sw_tasks *t,
+                               unsigned char *present, ssm_error *err)
+{
+    const sw_h5_info *a = &info[0];
+    for (size_t k = 0; k < n; ++k) {
+        const sw_h5_info *b = &info[k];
+        if (strcmp(b->kind, a->kind) != 0 || b->spec_hash != a->spec_hash)
+            return ssm_fail(err, SSM_EINVAL, "%s is from another spec (spec_hash %016llx, %s has %016llx)", inputs[k],
+                            (unsigned long long)b->spec_hash, inputs[0], (unsigned long long)a->spec_hash);
+        if (b->shard.count != a->shard.count)
+            return ssm_fail(err, SSM_EINVAL, "%s is shard %llu/%llu, %s is shard %llu/%llu: shards of different "
+                                             "--shard counts do not merge", inputs[k],
+                            (unsigned long long)b->shard.index, (unsigned long long)b->shard.count, inputs[0],
+                            (unsigned long long)a->shard.index, (unsigned long long)a->shard.count);
+        for (size_t j = 0; j < k; ++j)
+            if (info[j].shard.index == b->shard.index)
+                return ssm_fail(err, SSM_EINVAL, "%s and %s both hold shard %llu/%llu", inputs[j], inputs[k],
+                                (unsigned long long)b->shard.index, (unsigned long long)b->shard.count);
+        uint64_t want = sw_shard_size(t->n_tasks, b->shard.index, b->shard.count);
+        if (b->shard.n_tasks_total != t->n_tasks || b->n_tasks != want)
+            return ssm_fail(err, SSM_EINVAL, "%s holds %llu of %llu tasks, shard %llu/%llu of its spec has %llu of "
+                                             "%zu", inputs[k], (unsigned long long)b->n_tasks,
+                            (unsigned long long)b->shard.n_tasks_total, (unsigned long long)b->shard.index,
+                            (unsigned long long)b->shard.count, (unsigned long long)want, t->n_tasks);
+        if (b->shard.index < t->n_tasks)   /* shards beyond hold no task */
+            present[b->shard.index] = 1;
+    }
+    return SSM_OK;
+}
+
+/* The spec of the inputs, from the first one's /provenance. */
+static ssm_status rebuild_spec(const char *path, const sw_h5_info *info, sw_tasks *t, ssm_error *err)
+{
+    ssm_error why;
+    if (!*info->spec)
+        return ssm_fail(err, SSM_EINVAL, "%s has no spec in /provenance to rebuild the task table from", path);
+    if (sw_spec_parse(*info->spec_path ? info->spec_path : path, info->spec, strlen(info->spec), t, &why) != SSM_OK)
+        return ssm_fail(err, SSM_EINVAL, "%s: its spec (in /provenance) no longer parses: %s", path, why.message);
+    if (t->spec_hash != info->spec_hash || strcmp(t->kind->name, info->kind) != 0)
+        return ssm_fail(err, SSM_EINVAL, "%s: its spec gives spec hash %016llx here, the file says %016llx "
+                                         "(written by another ssmsweep version?)", path,
+                        (unsigned long long)t->spec_hash, (unsigned long long)info->spec_hash);
+    return SSM_OK;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Whether the comma-separated list holds item[0..len). */
+static int list_has(const char *list, const char *item, size_t len)
+{
+    for (const char *p = list; *p;) {
+        size_t w = strcspn(p, ",");
+        if (w == len && strncmp(p, item, len) == 0)
+            return 1;
+        p += w + (p[w] == ',');
+    }
+    return 0;
+}
+
+/* The inputs' hosts (each a comma-separated list), each once. */
+static char *join_hosts(const sw_h5_info *info, size_t n)
+{
+    size_t len = 1;
+    for (size_t k = 0; k < n; ++k)
+        len += strlen(info[k].hosts) + 1;
+    char *out = calloc(len, 1);
+    for (size_t k = 0; out && k < n; ++k)
+        for (const char *h = info[k].hosts; *h;) {
+            size_t w = strcspn(h, ",");
+            if (w && !list_has(out, h, w)) {
+                if (*out)
+                    strcat(out, ",");
+                strncat(out, h, w);
+            }
+            h += w + (h[w] == ',');
+        }
+    return out;
+}
+
+/* Which of the shards that hold tasks (the first count) no input had. */
+static void note_missing(sw_merge_summary *sum, const unsigned char *present, uint64_t count)
+{
+    size_t at = 0;
+    for (uint64_t s = 0; s < count; ++s) {
+        if (present[s])
+            continue;
+        ++sum->n_missing;
+        if (at < sizeof sum->missing - 16)
+            at += (size_t)snprintf(sum->missing + at, sizeof sum->missing - at, "%s%llu", at ? ", " : "",
+                                   (unsigned long long)s);
+        else if (!strstr(sum->missing, "..."))
+            snprintf(sum->missing + at, sizeof sum->missing - at, ", ...");
+    }
+}
+
+/* Writes the output under temporary names; on success renames them
+ * into place, the journal first, so OUT.h5 appears last and complete. */
+static ssm_status write_output(const char *const *inputs, size_t n, const char *output, const sw_h5_info *info,
+                               const sw_tasks *t, const sw_merge_options *opt, sw_merge_summary *sum,
+                               ssm_error *err)
+{
+    char tmp[PATH_MAX_LEN], journal[PATH_MAX_LEN], journal_tmp[PATH_MAX_LEN], now[32];
+    merge_ctx m = {.t = t, .sum = sum, .err = err};
+    char *hosts = join_hosts(info, n);
+    ssm_status st = SSM_OK;
+    snprintf(tmp, sizeof tmp, "%s.creating", output);
+    snprintf(journal, sizeof journal, "%s.journal", output);
+    snprintf(journal_tmp, sizeof journal_tmp, "%s.journal.creating", output);
+    /* left by a merge that was killed */
+    unlink(tmp);
+    unlink(journal_tmp);
+    m.seen = calloc(t->n_tasks ? t->n_tasks : 1, 1);
+    m.seen_in = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *m.seen_in);
+    if (!hosts || !m.seen || !m.seen_in) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory merging into %s", output);
+        goto done;
+    }
+    unsigned maj, min, rel;
+    char libraries[64];
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(libraries, sizeof libraries, "HDF5 %u.%u.%u", maj, min, rel);
+    sw_utc_now(now, sizeof now);
+    /* mpi_size 0: no MPI run wrote this file; the inputs' hosts ran its tasks */
+    sw_provenance prov = {info[0].spec_path, info[0].spec, opt->command_line, now, hosts, libraries, 0,
+                          opt->merged_from};
+    st = sw_journal_create(journal_tmp, t, &m.journal, err);
+    if (st == SSM_OK)
+        st = sw_h5_create(tmp, t, &prov, &m.h5, err);
+    for (size_t k = 0; st == SSM_OK && k < n; ++k) {
+        sw_h5_info again;
+        m.path = inputs[k];
+        m.shard = info[k].shard;
+        st = sw_h5_read(inputs[k], &again, 1, merge_rows, &m, err);
+        sw_h5_info_free(&again);
+        if (st == SSM_OK)
+            st = m.st;
+        else
+            m.bad_input = st != SSM_ENOMEM;   /* the reader's errors are the input's */
+    }
+    sum->n_pending = t->n_tasks - sum->n_done - sum->n_failed;
+    sw_utc_now(now, sizeof now);
+    ssm_status closed = sw_h5_close(m.h5, now, err);
+    m.h5 = NULL;
+    if (st == SSM_OK)
+        st = closed;
+    closed = sw_journal_close(m.journal, st == SSM_OK ? err : NULL);
+    m.journal = NULL;
+    if (st == SSM_OK)
+        st = closed;
+    if (st == SSM_OK && (rename(journal_tmp, journal) != 0 || rename(tmp, output) != 0))
+        st = ssm_fail(err, SSM_EIO, "cannot move the merged file into place as %s: %s", output, strerror(errno));
+done:
+    sum->bad_input = st != SSM_OK && m.bad_input;
+    if (m.h5)
+        sw_h5_close(m.h5, NULL, NULL);
+    if (m.journal)
+        sw_journal_close(m.journal, NULL);
+    if (st != SSM_OK) {
+        unlink(tmp);
+        unlink(journal_tmp);
+    }
+    free(m.batch);
+    free(m.seen);
+    free(m.seen_in);
+    free(hosts);
+    return st;
+}
+
+ssm_status sw_merge(const char *const *inputs, size_t n, const char *output, const sw_merge_options *opt,
+                    sw_merge_summary *sum, ssm_error *err)
+{
+    char journal[PATH_MAX_LEN];
+    sw_h5_info *info = calloc(n ? n : 1, sizeof *info);
+    unsigned char *present = NULL;
+    sw_tasks t;
+    ssm_status st = SSM_OK;
+    memset(sum, 0, sizeof *sum);
+    memset(&t, 0, sizeof t);
+    sum->bad_input = 1;   /* until the output is being written */
+    if (!info)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory");
+    if (n == 0) {
+        st = ssm_fail(err, SSM_EINVAL, "no input files");
+        goto done;
+    }
+    if ((size_t)snprintf(journal, sizeof journal, "%s.journal.creating", output) >= sizeof journal) {
+        st = ssm_fail(err, SSM_EINVAL, "%s: path too long", output);
+        goto done;
+    }
+    snprintf(journal, sizeof journal, "%s.journal", output);
+    for (size_t k = 0; k < n; ++k)
+        if (strcmp(inputs[k], output) == 0 || same_file(inputs[k], output)) {
+            st = ssm_fail(err, SSM_EINVAL, "the output %s is one of the inputs", output);
+            goto done;
+        }
+    if (!opt->force && (access(output, F_OK) == 0 || access(journal, F_OK) == 0)) {
+        st = ssm_fail(err, SSM_EINVAL, "%s already exists (--force replaces it)",
+                      access(output, F_OK) == 0 ? output : journal);
+        goto done;
+    }
+    for (size_t k = 0; st == SSM_OK && k < n; ++k)
+        st = sw_h5_read(inputs[k], &info[k], 0, NULL, NULL, err);
+    if (st == SSM_OK)
+        st = rebuild_spec(inputs[0], &info[0], &t, err);
+    if (st == SSM_OK) {
+        sum->n_tasks = t.n_tasks;
+        sum->shard_count = info[0].shard.count;
+        present = calloc(t.n_tasks ? t.n_tasks : 1, 1);
+        st = present ? check_inputs(inputs, n, info, &t, present, err)
+                     : ssm_fail(err, SSM_ENOMEM, "out of memory for %zu tasks", t.n_tasks);
+    }
+    if (st == SSM_OK) {
+        note_missing(sum, present, sum->shard_count < t.n_tasks ? sum->shard_count : t.n_tasks);
+        st = write_output(inputs, n, output, info, &t, opt, sum, err);
+    }
+done:
+    if (st == SSM_ENOMEM)
+        sum->bad_input = 0;
+    for (size_t k = 0; k < n; ++k)
+        sw_h5_info_free(&info[k]);
+    free(info);
+    free(present);
+    sw_tasks_free(&t);
+    return st;
+}

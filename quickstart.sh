@@ -83,12 +83,12 @@ run)
   mpirun -np "$(nproc)" "$top/_build/src/ssmsweep" run "$top/jobs/examples/figure1.yaml" \
     -o "$top/results/figure1.h5" --force
   "$top/_build/src/ssmsweep" status "$top/results/figure1.h5"
-  # the same profiles as CSV, and the picture
-  "$top/_build/src/ssmsweep" figure1 --outdir "$top/results/figure1"
-  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
-    /usr/bin/python3 "$top/analysis/plot_figure1.py" "$top/results/figure1"
+  # the picture, from the sweep's file; the same profiles as CSV
+  if /usr/bin/python3 -c 'import matplotlib, h5py' 2>/dev/null; then
+    /usr/bin/python3 "$top/analysis/ssmsweep-plot" mf "$top/results/figure1.h5" -o "$top/results/figure1.png"
   fi
-  echo "quickstart: results in $top/results/ (figure1.h5, figure1/*.csv, figure1/figure1.png; see README.md)"
+  "$top/_build/src/ssmsweep" figure1 --outdir "$top/results/figure1"
+  echo "quickstart: results in $top/results/ (figure1.h5, figure1.png, figure1/*.csv; see README.md)"
   ;;
 check)
   configure_tree "$top/_build"

@@ -97,6 +97,17 @@ def test_export_holds_every_task(files, tmp_path):
     assert [r["init"] for r in rows] == inits
 
 
+def test_export_of_a_shard_names_global_task_ids(tmp_path):
+    spec = tmp_path / "mf.yaml"
+    spec.write_text(MF_SPEC)
+    out = tmp_path / "shard.h5"
+    subprocess.run([SSMSWEEP, "run", str(spec), "-o", str(out), "--shard", "1/3", "--quiet"], check=True)
+    result = plot("export", out)
+    assert result.returncode == 0, result.stderr
+    ids = [int(r["task"]) for r in csv.DictReader(result.stdout.splitlines())]
+    assert ids == list(range(1, 20, 3))   # MF_SPEC has 20 tasks: shard 1/3 holds 1, 4, ..., 19
+
+
 def test_wrong_kind_is_refused(files):
     r = plot("learning", files["mf"])
     assert r.returncode != 0 and "needs a sweep of kind train" in r.stderr

@@ -129,7 +129,7 @@ stop_test() {   # stop_test LABEL SIGNAL TARGET(mpirun|ranks|single)
   sleep 0.5
   t0=$(date +%s.%N)
   if [ "$3" = ranks ]; then
-    pkill -"$2" -f "^$SSMSWEEP run .*stop-$1.h5" 2>/dev/null   # the ranks, not mpirun
+    pkill -"$2" -f "^$SSMSWEEP run .*$scratch/stop-$1.h5" 2>/dev/null   # the ranks, not mpirun
   else
     kill -"$2" $pid
   fi

@@ -30,12 +30,14 @@ for round in 1 2 3 4; do
   delay=$(awk -v seed="$$$round" -v f="${SSM_SLOW_FACTOR:-1}" 'BEGIN { srand(seed); printf "%.2f", f * (0.3 + 1.2 * rand()) }')
   sleep "$delay"
   # the whole job: Open MPI puts each rank in a process group of its own,
-  # so the ranks are killed by name and mpirun by its group
-  pkill -9 -f "^$SSMSWEEP run .*killed.h5" 2>/dev/null
+  # so the ranks are killed by name and mpirun by its group; the name
+  # includes this test's scratch directory, since make -j runs other tests
+  # that kill their own ranks by name at the same time
+  pkill -9 -f "^$SSMSWEEP run .*$scratch/killed.h5" 2>/dev/null
   kill -9 -"$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   sleep 0.2
-  pgrep -f "^$SSMSWEEP run .*killed.h5" > /dev/null && fail "round $round: a rank survived kill -9"
+  pgrep -f "^$SSMSWEEP run .*$scratch/killed.h5" > /dev/null && fail "round $round: a rank survived kill -9"
   "$SSMSWEEP" status "$out" > "$scratch/status$round.txt" 2>&1
   echo "round $round (killed after $delay s): $(grep '^tasks:' "$scratch/status$round.txt")"
   if command -v h5clear >/dev/null 2>&1; then

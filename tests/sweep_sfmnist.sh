@@ -53,7 +53,7 @@ i=0 bound=$((1200 * ${SSM_SLOW_FACTOR:-1}))
 while [ ! -f "$out.ckpt/"*.ckpt ] 2>/dev/null && [ $i -lt $bound ] && kill -0 "$pid" 2>/dev/null; do
   sleep 0.05; i=$((i + 1))
 done
-pkill -9 -f "^$SSMSWEEP run .*killed.h5" 2>/dev/null
+pkill -9 -f "^$SSMSWEEP run .*$scratch/killed.h5" 2>/dev/null
 kill -9 -"$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 ls "$out.ckpt/"*.ckpt > /dev/null 2>&1 && pass "a checkpoint was written after epoch 1" \

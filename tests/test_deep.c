@@ -398,6 +398,20 @@ static void test_training(void)
                              frozen.layer_len[SSM_DEEP_C_RE] * sizeof(double)) != 0;
     }
     CHECK(same_ssm && moved_rest, "frozen eigenvalues: A and dt unchanged, C trained");
+    /* no validation set: trains, validation values NaN */
+    ssm_class_data none = {0, 0, NULL, NULL};
+    train_log log_none = {0};
+    ssm_deep_train_options one = o;
+    one.epochs = 1;
+    ssm_optim_state s_none;
+    ssm_deep no_val;
+    if (ssm_deep_copy(&no_val, &start, NULL) == SSM_OK && ssm_optim_state_new(&s_none, start.n_params, NULL) == SSM_OK) {
+        st = ssm_deep_train(&no_val, &s_none, &one, &train, &none, log_epoch, &log_none, &err);
+        CHECK(st == SSM_OK && isnan(log_none.last_val_acc), "an empty validation set is allowed (%s)",
+              st ? err.message : "validation accuracy NaN");
+        ssm_optim_state_free(&s_none);
+        ssm_deep_free(&no_val);
+    }
     /* a checkpoint from the middle of an epoch is refused */
     s_frozen.step = 3;
     st = ssm_deep_train(&frozen, &s_frozen, &o, &train, &val, NULL, NULL, &err);

@@ -663,7 +663,7 @@ ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_tr
         return ssm_fail(err, SSM_EINVAL, "--batch and --epochs must be at least 1");
     if (train->n < 1)
         return ssm_fail(err, SSM_EINVAL, "the training set is empty");
-    if (val->length != train->length)
+    if (val->n > 0 && val->length != train->length)
         return ssm_fail(err, SSM_EINVAL, "validation sequences have length %zu, training sequences %zu", val->length,
                         train->length);
     if (state->n_params != m->n_params)

@@ -507,6 +507,19 @@ static double *parts_of(const double complex *z, size_t n, int imag)
     return dst;
 }
 
+/* Hands curves[k] (length lens[k]) to the record; a NULL curve (its
+ * allocation failed) is an out-of-memory error, the others are kept. */
+static ssm_status take_curves(sw_result *out, double **curves, const size_t *lens, size_t n, ssm_error *err)
+{
+    ssm_status st = SSM_OK;
+    for (size_t k = 0; k < n; ++k) {
+        if (!curves[k])
+            st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+        sw_result_set_curve(out, k, curves[k], curves[k] ? lens[k] : 0);
+    }
+    return st;
+}
+
 static ssm_status train_run(const sw_value *p, uint64_t seed, const sw_task_env *env, sw_result *out,
                             ssm_error *err)
 {
@@ -538,11 +551,7 @@ static ssm_status train_run(const sw_value *p, uint64_t seed, const sw_task_env 
         parts_of(o.eig_init, o.n_eig, 0), parts_of(o.eig_init, o.n_eig, 1),
         parts_of(o.eig_final, o.n_eig, 0), parts_of(o.eig_final, o.n_eig, 1)};
     size_t lens[TC_N] = {o.n_epochs, o.n_epochs, o.mf_init.n_tau, o.mf_final.n_tau, o.n_eig, o.n_eig, o.n_eig, o.n_eig};
-    for (size_t k = 0; k < TC_N; ++k) {
-        if (!curves[k])
-            st = ssm_fail(err, SSM_ENOMEM, "out of memory");
-        sw_result_set_curve(out, k, curves[k], curves[k] ? lens[k] : 0);
-    }
+    st = take_curves(out, curves, lens, TC_N, err);
     sw_train_outcome_free(&o);
     if (st == SSM_OK && !isfinite(sc[TS_FINAL_VAL]))
         st = ssm_fail(err, SSM_ENUMERIC, "training diverged: final validation loss is not finite");
@@ -755,11 +764,10 @@ static ssm_status sf_run(const sw_value *p, uint64_t seed, const sw_task_env *en
         sc[SS_ML_FINAL] += y->memlen_final / (double)L;
         sc[SS_DRIFT] += y->drift / (double)L;
     }
-    for (size_t k = 0; k < SC_N; ++k) {
-        if (!curves[k])
-            st = ssm_fail(err, SSM_ENOMEM, "out of memory");
-        sw_result_set_curve(out, k, curves[k], curves[k] ? (k <= SC_EPOCH_SECONDS ? E : L) : 0);
-    }
+    size_t lens[SC_N];
+    for (size_t k = 0; k < SC_N; ++k)
+        lens[k] = k <= SC_EPOCH_SECONDS ? E : L;
+    st = take_curves(out, curves, lens, SC_N, err);
     sw_class_outcome_free(&o);
     if (st == SSM_OK && !isfinite(sc[SS_FINAL_TRAIN_LOSS]))
         st = ssm_fail(err, SSM_ENUMERIC, "training diverged: the training loss is not finite");

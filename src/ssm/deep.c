@@ -525,7 +525,7 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
 
 size_t ssm_deep_work_bytes(const ssm_deep_work *w)
 {
-    return (w->w32 ? w->w32->bytes : w->w64->bytes) + 2 * sizeof(double) * w->T;
+    return w->w32 ? w->w32->bytes : w->w64->bytes;
 }
 
 ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *x, const uint8_t *label,
@@ -614,8 +614,8 @@ static double seconds_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static ssm_status evaluate_with(const ssm_deep *m, ssm_deep_work *w, const ssm_class_data *d, double *loss,
-                                double *accuracy, ssm_error *err)
+ssm_status ssm_deep_evaluate_work(const ssm_deep *m, ssm_deep_work *w, const ssm_class_data *d, double *loss,
+                                  double *accuracy, ssm_error *err)
 {
     double total = 0;
     size_t hits = 0;
@@ -641,7 +641,7 @@ ssm_status ssm_deep_evaluate(const ssm_deep *m, const ssm_class_data *d, ssm_pre
     ssm_deep_work *w = NULL;
     ssm_status st = ssm_deep_work_new(m, d->length, batch, prec, &w, err);
     if (st == SSM_OK)
-        st = evaluate_with(m, w, d, loss, accuracy, err);
+        st = ssm_deep_evaluate_work(m, w, d, loss, accuracy, err);
     ssm_deep_work_free(w);
     return st;
 }
@@ -696,11 +696,7 @@ ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_tr
         ssm_rng_init(&shuffle, o->seed, epoch, STREAM_DEEP_SHUFFLE);
         for (size_t i = 0; i < train->n; ++i)
             order[i] = i;
-        for (size_t i = train->n; i > 1; --i) {
-            size_t j = (size_t)(ssm_rng_uniform(&shuffle) * (double)i), tmp = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = tmp;
-        }
+        ssm_rng_shuffle(&shuffle, order, train->n);
         double loss_sum = 0;
         size_t hits = 0;
         for (size_t first = 0; first < train->n; first += batch) {
@@ -721,7 +717,7 @@ ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_tr
                            grad, state);
         }
         ssm_deep_epoch rec = {epoch, loss_sum / (double)train->n, (double)hits / (double)train->n, NAN, NAN, 0};
-        if (val->n && (st = evaluate_with(m, w, val, &rec.val_loss, &rec.val_acc, err)))
+        if (val->n && (st = ssm_deep_evaluate_work(m, w, val, &rec.val_loss, &rec.val_acc, err)))
             goto done;
         rec.seconds = seconds_now() - t0;
         if (cb && cb(ctx, &rec, m, state))

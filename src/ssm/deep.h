@@ -168,7 +168,10 @@ ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_tr
                           const ssm_class_data *train, const ssm_class_data *val, ssm_deep_callback cb,
                           void *ctx, ssm_error *err);
 
-/* Mean loss and accuracy over a data set (no dropout). */
+/* Mean loss and accuracy over a data set (no dropout), on a workspace of
+ * the data's length (in batches of its size), or on a new one. */
+ssm_status ssm_deep_evaluate_work(const ssm_deep *m, ssm_deep_work *w, const ssm_class_data *d, double *loss,
+                                  double *accuracy, ssm_error *err);
 ssm_status ssm_deep_evaluate(const ssm_deep *m, const ssm_class_data *d, ssm_precision prec, size_t batch,
                              double *loss, double *accuracy, ssm_error *err);
 

@@ -83,3 +83,12 @@ uint64_t ssm_mix64(uint64_t x)
     x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
     return x ^ (x >> 31);
 }
+
+void ssm_rng_shuffle(ssm_rng *rng, size_t *a, size_t n)
+{
+    for (size_t i = n; i > 1; --i) {
+        size_t j = (size_t)(ssm_rng_uniform(rng) * (double)i), tmp = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = tmp;
+    }
+}

@@ -7,6 +7,7 @@
 #ifndef SSM_RNG_H
 #define SSM_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -30,6 +31,9 @@ double ssm_rng_uniform(ssm_rng *rng);
 /* Standard normal by Box-Muller (one value per two uniforms, so the
  * sequence does not depend on whether a cached value was consumed). */
 double ssm_rng_normal(ssm_rng *rng);
+
+/* Shuffles a[0..n) in place (Fisher-Yates, j = floor(uniform * i)). */
+void ssm_rng_shuffle(ssm_rng *rng, size_t *a, size_t n);
 
 /* A strong 64-bit mixer (the SplitMix64 finalizer), for deriving seeds. */
 uint64_t ssm_mix64(uint64_t x);

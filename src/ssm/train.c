@@ -904,12 +904,7 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     view.n_seq = batch;
     for (size_t epoch = 1; epoch <= opt->epochs; ++epoch) {
         double epoch_loss = 0;
-        for (size_t i = train.n_seq; i > 1; --i) {   /* Fisher-Yates, seeded */
-            size_t j = (size_t)(ssm_rng_uniform(&shuffle) * (double)i);
-            size_t tmp = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = tmp;
-        }
+        ssm_rng_shuffle(&shuffle, order, train.n_seq);
         for (size_t first = 0; first < train.n_seq; first += batch, ++step) {
             size_t count = train.n_seq - first < batch ? train.n_seq - first : batch;
             for (size_t s = 0; s < count; ++s) {

@@ -285,10 +285,7 @@ ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_err
     if ((st = ssm_deep_work_new(&model, te.length, c->train.batch, c->train.precision, &w, err)))
         goto done;
     out->workspace_mib = (double)ssm_deep_work_bytes(w) / 1048576.0;
-    ssm_deep_work_free(w);
-    w = NULL;
-    if ((st = ssm_deep_evaluate(&model, &te, c->train.precision, c->train.batch, &out->test_loss, &out->test_acc,
-                                err)))
+    if ((st = ssm_deep_evaluate_work(&model, w, &te, &out->test_loss, &out->test_acc, err)))
         goto done;
     out->n_layers = c->model.n_layers;
     out->layers = calloc(out->n_layers, sizeof *out->layers);

@@ -182,6 +182,8 @@ ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_err
         st = load_split(c, SSM_FMNIST_VAL, 0, &val, err);
     if (st == SSM_OK)
         st = load_split(c, SSM_FMNIST_TEST, c->test_subset, &test, err);
+    if (st == SSM_OK)   /* the validation set comes from the training file: its shape */
+        st = ssm_seqdata_check_shapes(&train, &test, SSM_FMNIST_ROWS, SSM_FMNIST_COLS, err);
     if (st == SSM_OK)
         st = ssm_deep_init(&model, &c->model, c->init_seed, err);
     if (st == SSM_OK)

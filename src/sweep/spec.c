@@ -915,18 +915,6 @@ static ssm_status parse_top(parser *p, uint64_t *seed, size_t *repeats)
 
 /* ---- the task table ------------------------------------------------------------------- */
 
-/* A value as `plan` shows it (%g: axes are for reading, hashes use the
- * exact canonical text). */
-static void shown_value(const sw_value *v, char *buf, size_t size)
-{
-    if (v->type == SW_INT)
-        snprintf(buf, size, "%lld", v->i);
-    else if (v->type == SW_REAL)
-        snprintf(buf, size, "%g", v->r);
-    else
-        snprintf(buf, size, "%s", v->s);
-}
-
 /* Appends text to the string in buf (size bytes), cutting what does not
  * fit. */
 static void append(char *buf, size_t size, const char *text)
@@ -961,7 +949,7 @@ static ssm_status describe_axis(const parser *p, const axis *a, sw_axis_info *in
     for (size_t i = 0; i < a->n_values; ++i) {
         char row[SHOWN_WIDTH + 8] = "", item[SHOWN_WIDTH + 8];
         for (size_t k = 0; k < a->n_cols; ++k) {
-            shown_value(&a->values[i * a->n_cols + k], item, sizeof item);
+            sw_value_shown(&a->values[i * a->n_cols + k], item, sizeof item);
             append(row, sizeof row, k ? "/" : "");
             append(row, sizeof row, item);
         }
@@ -991,7 +979,7 @@ static ssm_status check_task(const parser *p, size_t id, const sw_value *v)
         for (size_t k = 0; k < p->axes[a].n_cols && len < sizeof values; ++k) {
             char item[64];
             int param = p->axes[a].cols[k].param;
-            shown_value(&v[param], item, sizeof item);
+            sw_value_shown(&v[param], item, sizeof item);
             len += (size_t)snprintf(values + len, sizeof values - len, "%s%s=%s", len ? ", " : "",
                                     p->kind->params[param].name, item);
         }

@@ -205,15 +205,38 @@ static double mf_cost(const sw_value *p)
 /* The engine's arrays (ssm_mf_peak_bytes) and the eigenvalue curves; N of
  * init file is what the file holds (0 if it cannot be read: the task
  * fails at once then). */
+static size_t state_size(const ssm_model *m)
+{
+    /* one file read per file (same path, size and time): a sweep of many
+     * tasks of one file would otherwise read it for every estimate (a
+     * process estimates from one thread) */
+    static char last_path[4096];
+    static struct stat last;
+    static size_t last_n;
+    struct stat now;
+    ssm_error ignored;
+    size_t n = 0;
+    if (m->init != SSM_INIT_FILE)
+        return ssm_model_state_size(m, &n, &ignored) == SSM_OK ? n : 0;
+    if (stat(m->file, &now) != 0)
+        return 0;
+    if (strcmp(last_path, m->file) == 0 && now.st_size == last.st_size && now.st_mtime == last.st_mtime &&
+        now.st_ino == last.st_ino)
+        return last_n;
+    if (ssm_model_state_size(m, &n, &ignored) != SSM_OK)
+        n = 0;
+    snprintf(last_path, sizeof last_path, "%s", m->file);
+    last = now;
+    last_n = n;
+    return n;
+}
+
 static double mf_memory(const sw_value *p)
 {
     ssm_model m;
     ssm_mf_options o;
-    ssm_error ignored;
-    size_t n;
     mf_setup(p, 0, &m, &o);
-    if (ssm_model_state_size(&m, &n, &ignored) != SSM_OK)
-        n = 0;
+    const size_t n = state_size(&m);
     return ssm_mf_peak_bytes(n, m.init == SSM_INIT_LEGS_DENSE, &o) + 2 * 8 * (double)n;
 }
 

@@ -739,18 +739,24 @@ static ssm_status fill_column(parser *p, const column *c, sw_value *dst, size_t 
         double x = range_point(c, k);
         if (d->type == SW_INT)
             x = round(x);
-        real_text(x, shown, sizeof shown);
-        if (!in_bounds(d, x, shown, why, sizeof why))
+        /* the text only for a message: formatting every value of a range
+         * of 10^6 took seconds */
+        if (!(x >= d->min && x <= d->max)) {
+            real_text(x, shown, sizeof shown);
+            in_bounds(d, x, shown, why, sizeof why);
             return fail_at(p, c->node->start_mark, d->name, "range value %s", why);
+        }
         memset(v, 0, sizeof *v);
         v->type = d->type;
         if (d->type == SW_INT)
             v->i = (long long)x;   /* in bounds, so well within long long */
         else
             v->r = x;
-        if (k > 0 && same_value(v, v - stride))
+        if (k > 0 && same_value(v, v - stride)) {
+            real_text(x, shown, sizeof shown);
             return fail_at(p, c->node->start_mark, d->name, "the range gives %s twice%s: lower num or widen it",
                            shown, d->type == SW_INT ? " after rounding to integers" : "");
+        }
     }
     return SSM_OK;
 }

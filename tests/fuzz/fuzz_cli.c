@@ -10,6 +10,7 @@
  * limit). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -40,6 +41,28 @@ static size_t slurp(const char *path, char *buf, size_t size)
     return n;
 }
 
+/* Reads and removes the sanitizer's log files of the last run; 1 if one
+ * holds an error report (then in report). */
+static char report[1 << 14];
+
+static int sanitizer_error(void)
+{
+    DIR *d = opendir(fuzz_scratch());
+    struct dirent *e;
+    int error = 0;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, "asan.", 5) == 0) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s", fuzz_scratch(), e->d_name);
+            slurp(path, report, sizeof report);
+            error |= strstr(report, "ERROR:") != NULL;
+            remove(path);
+        }
+    if (d)
+        closedir(d);
+    return error;
+}
+
 static void child(const cli_ctx *c)
 {
     int out = open(c->out, O_WRONLY | O_CREAT | O_TRUNC, 0600), err = open(c->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -51,8 +74,10 @@ static void child(const cli_ctx *c)
 #if FUZZ_UNDER_ASAN
     char options[1024];
     const char *old = getenv("ASAN_OPTIONS");
-    snprintf(options, sizeof options, "%s%sallocator_may_return_null=1:max_allocation_size_mb=%s", old ? old : "",
-             old && *old ? ":" : "", FUZZ_MEMORY_CAP_MB);
+    /* the sanitizer's own lines (a refused allocation is a warning) go to
+     * files that run() reads: stderr stays the program's */
+    snprintf(options, sizeof options, "%s%sallocator_may_return_null=1:max_allocation_size_mb=%s:log_path=%s/asan",
+             old ? old : "", old && *old ? ":" : "", FUZZ_MEMORY_CAP_MB, fuzz_scratch());
     setenv("ASAN_OPTIONS", options, 1);
 #else
     /* the binary maps about 90 MiB at start, OpenBLAS 128 MiB at its first call */
@@ -109,6 +134,10 @@ static int run(void *vctx, const unsigned char *data, size_t len, ssm_rng *rng)
     snprintf(prefix, sizeof prefix, "ssmsweep %s: ", c->cmd);
     const char *first_newline = memchr(err, '\n', n_err);
     const int one_line = first_newline && first_newline == err + n_err - 1 && strncmp(err, prefix, strlen(prefix)) == 0;
+    if (sanitizer_error()) {
+        fuzz_fail("ssmsweep %s: a sanitizer report (exit %d): %.600s\n", c->cmd, code, report);
+        return -1;
+    }
     if (code == -1000) {
         fuzz_fail("ssmsweep %s did not end within %.0f s\n", c->cmd, limit);
         return -1;

@@ -115,18 +115,19 @@ static int help_and_argument(const char *cmd, const char *usage, const char *wha
 /* ---- plan ------------------------------------------------------------------------ */
 
 static const char plan_usage[] =
-    "Usage: ssmsweep plan SPEC.yaml [--shard I/N] [--tasks]\n"
+    "Usage: ssmsweep plan SPEC.yaml [--shard I/N] [--memory-limit SIZE] [--tasks]\n"
     "\n"
     "Prints what a sweep spec expands to, without running anything: the task kind,\n"
-    "the number of tasks, each axis with its values, and a cost estimate.  With\n"
-    "--shard, what shard I of N holds (the tasks whose id % N == I) and its cost.\n"
-    "With --tasks, instead, every task as a tab-separated line: id, content hash and\n"
-    "seed (16 hex digits each), cost and canonical text, after a header line.\n"
+    "the number of tasks, each axis with its values, a cost estimate, and the\n"
+    "estimated peak memory (the largest task, per axis value, and whether it fits\n"
+    "in the memory of a rank, or in SIZE).  With --shard, what shard I of N holds\n"
+    "(the tasks whose id % N == I) and its cost.  With --tasks, instead, every task\n"
+    "as a tab-separated line: id, content hash and seed (16 hex digits each), cost\n"
+    "and canonical text, after a header line.\n"
     "Exit status 2 with a one-line message FILE:LINE:COL for an invalid spec.\n";
 
 enum { OPT_OUTPUT = 400, OPT_RESUME, OPT_RETRY, OPT_FORCE, OPT_WALLTIME, OPT_MARGIN, OPT_PROGRESS,
-       OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_TASKS };
-
+       OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_MEMORY_LIMIT, OPT_TASKS };
 /* plan --tasks: one line per task, what identifies it and what it costs */
 static void print_tasks(const sw_tasks *t)
 {
@@ -154,8 +155,10 @@ int cmd_sweep_plan(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, OPT_HELP}, {"shard", required_argument, 0, OPT_SHARD},
-        {"tasks", no_argument, 0, OPT_TASKS}, {0, 0, 0, 0}};
+        {"memory-limit", required_argument, 0, OPT_MEMORY_LIMIT}, {"tasks", no_argument, 0, OPT_TASKS},
+        {0, 0, 0, 0}};
     unsigned long long shard[2] = {0, 0};
+    const char *memory_limit = NULL;
     int id, list = 0;
     while ((id = cli_next_option_any_order("plan", argc, argv, "", longopts, 1)) != -1) {
         if (id == OPT_HELP) {
@@ -166,11 +169,15 @@ int cmd_sweep_plan(int argc, char **argv)
             list = 1;
             continue;
         }
+        if (id == OPT_MEMORY_LIMIT) {
+            memory_limit = optarg;
+            continue;
+        }
         if (id != OPT_SHARD || parse_shard("plan", optarg, shard, 1))
             return EXIT_USAGE;
     }
     const char *spec = one_argument("plan", "SPEC", argc, argv, 1);
-    if (!spec)
+    if (!spec || cli_memory_limit_ok("plan", memory_limit))
         return EXIT_USAGE;
     sw_tasks t;
     char *text = NULL;
@@ -213,11 +220,12 @@ int cmd_sweep_plan(int argc, char **argv)
         sw_task_canonical(&t, worst_id, canon, sizeof canon);
         printf("largest:  task %llu, %.3g units: %s\n", (unsigned long long)sw_task_id(&t, worst_id), worst, canon);
     }
+    code = cli_memory_plan(&t, memory_limit);
     printf("seed:     %llu (master), spec hash %016llx\n", (unsigned long long)t.master_seed,
            (unsigned long long)t.spec_hash);
     sw_tasks_free(&t);
     free(text);
-    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return code ? code : fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* ---- run ------------------------------------------------------------------------- */
@@ -240,6 +248,10 @@ static const char run_usage[] =
     "  --progress S           seconds between progress lines in logs (default 10)\n"
     "  --sync S               seconds between journal fsyncs (default 1)\n"
     "  --quiet                no progress output\n"
+    "  --memory-limit SIZE    the memory a rank may use (512M, 4G, none; default:\n"
+    "                         physical memory, cgroup or SLURM limit, per rank on\n"
+    "                         the node; SSMSWEEP_MEMORY_LIMIT): a sweep whose\n"
+    "                         largest task needs more is refused before it starts\n"
     "  --shard I/N            run only shard I of N: the tasks whose id % N == I\n"
     "                         (OUT.h5 then holds those rows, with their ids in\n"
     "                         the whole spec; join the shards with ssmsweep merge);\n"
@@ -310,8 +322,10 @@ int cmd_sweep_run(int argc, char **argv)
         {"walltime-margin", required_argument, 0, OPT_MARGIN},
         {"progress", required_argument, 0, OPT_PROGRESS},
         {"sync", required_argument, 0, OPT_SYNC},  {"quiet", no_argument, 0, OPT_QUIET},
-        {"shard", required_argument, 0, OPT_SHARD}, {0, 0, 0, 0}};
+        {"shard", required_argument, 0, OPT_SHARD}, {"memory-limit", required_argument, 0, OPT_MEMORY_LIMIT},
+        {0, 0, 0, 0}};
     sw_run_options opt = {0};
+    const char *memory_limit = NULL;
     unsigned long long shard[2] = {0, 0};
     const int loud = launcher_rank() == 0;
     opt.walltime_margin = -1;
@@ -338,6 +352,7 @@ int cmd_sweep_run(int argc, char **argv)
             if (parse_shard("run", optarg, shard, loud))
                 return EXIT_USAGE;
             break;
+        case OPT_MEMORY_LIMIT: memory_limit = optarg; break;
         case OPT_WALLTIME:
             if (cli_parse_walltime(optarg, &opt.walltime)) {
                 if (loud)
@@ -383,6 +398,10 @@ int cmd_sweep_run(int argc, char **argv)
     sw_tasks tasks;
     char *text = NULL;
     int code = load_tasks("run", opt.spec_path, shard, &tasks, &text, loud);
+    if (code == 0 && (code = cli_memory_gate("run", &tasks, memory_limit, loud))) {
+        sw_tasks_free(&tasks);
+        free(text);
+    }
     if (code)
         return code;
     opt.spec_text = text;

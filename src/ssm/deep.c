@@ -528,6 +528,17 @@ size_t ssm_deep_work_bytes(const ssm_deep_work *w)
     return w->w32 ? w->w32->bytes : w->w64->bytes;
 }
 
+/* The arrays work_new (deep_body.h) counts, in elements of REAL. */
+double ssm_deep_work_size(const ssm_deep_config *cfg, size_t length, size_t max_batch, ssm_precision prec)
+{
+    const double H = (double)cfg->d_model, L = (double)cfg->n_layers, T = (double)length, B = (double)max_batch;
+    const double n = (double)deep_fft_length(length), nfp = (double)((deep_fft_length(length) / 2 + 1 + 3) / 4 * 4);
+    const double bht = B * H * T, drop = cfg->dropout > 0 ? 2 * bht : 0;
+    const double layer = 6 * bht + 2 * B * H * nfp + B * T + 4 * H * nfp + drop;
+    const double rest = 3 * bht + n + 2 * nfp + 3 * H * T + T + H * T + B * T + B * H;
+    return (prec == SSM_F32 ? sizeof(float) : sizeof(double)) * (L * layer + rest);
+}
+
 ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *x, const uint8_t *label,
                               size_t count, const ssm_deep_pass *pass, double *loss, size_t *correct,
                               double *grad, double *logits, ssm_error *err)

@@ -108,6 +108,10 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
 void ssm_deep_work_free(ssm_deep_work *w);
 /* Bytes of the workspace (activations kept for the backward pass). */
 size_t ssm_deep_work_bytes(const ssm_deep_work *w);
+/* The same without allocating: what ssm_deep_work_bytes will report for a
+ * workspace of this configuration (a double: absurd sizes must not
+ * overflow; tests/test_memory.c checks that the two agree). */
+double ssm_deep_work_size(const ssm_deep_config *cfg, size_t length, size_t max_batch, ssm_precision prec);
 
 /* A batch of `count` sequences x (count x length, row-major) with labels.
  *   loss     mean cross-entropy (float64)

@@ -149,4 +149,15 @@ ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_vis
                       ssm_error *err);
 void sw_h5_info_free(sw_h5_info *info);
 
+/* The "open for writing" flags of path's superblock (nonzero while a
+ * writer has it open, or after a writer was killed); 0 otherwise. */
+int sw_h5_write_flags(const char *path);
+
+/* Programs that write results files call begin before MPI_Init and end
+ * at the very end: HDF5 then shuts down when end says so, and not at all
+ * after a file it could not close (a full disk, an I/O error), where
+ * HDF5 1.10 would crash closing it again at exit. */
+void sw_h5_library_begin(void);
+void sw_h5_library_end(void);
+
 #endif

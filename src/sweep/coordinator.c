@@ -1005,6 +1005,9 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
         master_loop(&m, comm, start);
         collect_local(&m, 0);
         close_outputs(&m);
+        /* the files are closed: another run may take them (a SIGKILL that
+         * follows while workers finish must not leave the lock behind) */
+        sw_lock_release(&m.lock);
         code = outcome(&m);
         if (code != SW_EXIT_INTERRUPTED && code != SW_EXIT_ERROR)
             rmdir(files.ckpt);   /* finished tasks removed their checkpoints; fails harmlessly if absent */

@@ -44,6 +44,12 @@
  * failing API call returns, before the cleanup calls of the caller
  * (which clear the stack) have a chance to. */
 static _Thread_local char last_detail[DETAIL_MAX];
+/* A file HDF5 failed to close (its metadata could not be written: a full
+ * disk, an I/O error).  HDF5 1.10 keeps such a file's id with its shared
+ * state already freed, and closes it again when the library shuts down,
+ * which crashes; so the library is then left as it is at exit. */
+static int unclosable_files;
+
 /* The errno of the last failure h5_fail reported (0: HDF5 named none, so
  * the file's content was at fault, not the system). */
 static _Thread_local int last_errno, failure_errno;
@@ -110,14 +116,13 @@ static ssm_status h5_fail(ssm_error *err, const char *path, const char *fmt, ...
     last_detail[0] = '\0';
     failure_errno = last_errno;
     last_errno = 0;
+    /* after a failed system call HDF5 may hold a file it cannot close
+     * (one whose creation failed half-way has no id to count): it is not
+     * shut down at the end */
+    unclosable_files += failure_errno != 0;
     return SSM_EIO;
 }
 
-/* A file HDF5 failed to close (its metadata could not be written: a full
- * disk, an I/O error).  HDF5 1.10 keeps such a file's id with its shared
- * state already freed, and closes it again when the library shuts down,
- * which crashes; so the library is then left as it is at exit. */
-static int unclosable_files;
 
 void sw_h5_library_begin(void)
 {
@@ -832,8 +837,7 @@ ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_proven
     if (fapl >= 0)
         h->file = H5Fcreate(building, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     close_id(&fapl, H5Pclose);
-    int created = h->file >= 0;
-    if (st == SSM_OK && !created)
+    if (st == SSM_OK && h->file < 0)
         st = h5_fail(err, path, "create the file");
     /* every object exists before SWMR writing starts: it cannot add any */
     if (st == SSM_OK)
@@ -851,8 +855,7 @@ ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_proven
     if (st) {
         h5_release(h, st, err);
         h5_free(h);
-        if (created)   /* a half-built file would only block the next attempt */
-            remove(building);
+        remove(building);   /* a half-built file (a failed H5Fcreate leaves one too) */
         return st;
     }
     *out = h;

@@ -555,12 +555,25 @@ static ssm_status lock_journal(int fd, const char *path, ssm_error *err)
     return SSM_OK;
 }
 
+/* The longest run of whole frames at the start of data[0..n). */
+static size_t whole_frames(const unsigned char *data, size_t n)
+{
+    size_t at = 0;
+    while (at + FRAME_HEAD <= n) {
+        size_t len = get_u32(data + at + 4);
+        if (len > n - at - FRAME_HEAD)
+            break;
+        at += FRAME_HEAD + len;
+    }
+    return at;
+}
+
 static ssm_status write_failed(sw_journal *j, const char *what, int e, ssm_error *err)
 {
     char text[96];
-    /* whatever part of the frames reached the file is cut off again, so
-     * the journal ends with a whole frame; failing that, a reader sees a
-     * torn tail */
+    /* what reached the file beyond its last whole frame is cut off again,
+     * so the journal ends with a whole frame; failing that, a reader sees
+     * a torn tail */
     int cut = j->fd >= 0 ? ftruncate(j->fd, (off_t)j->written) : 0;
     (void)cut;
     j->broken = 1;
@@ -568,9 +581,10 @@ static ssm_status write_failed(sw_journal *j, const char *what, int e, ssm_error
     return ssm_fail(err, SSM_EIO, "cannot %s journal %s: %s", what, j->path, sw_errno_text(e, text, sizeof text));
 }
 
-/* Writes n bytes at the end of the file; on a failure the file is cut
- * back to its last whole frame. */
-static ssm_status write_out(sw_journal *j, const unsigned char *data, size_t n, ssm_error *err)
+/* Writes n bytes (the header, or whole frames) at the end of the file; on
+ * a failure the file keeps the frames that reached it whole and is cut
+ * after the last of them. */
+static ssm_status write_out(sw_journal *j, const unsigned char *data, size_t n, int frames, ssm_error *err)
 {
     size_t done = 0;
     if (j->broken)
@@ -579,8 +593,12 @@ static ssm_status write_out(sw_journal *j, const unsigned char *data, size_t n, 
         ssize_t w = write(j->fd, data + done, n - done);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return write_failed(j, "write", w < 0 ? errno : ENOSPC, err);
+        if (w <= 0) {
+            int e = w < 0 ? errno : ENOSPC;
+            if (frames)
+                j->written += (long)whole_frames(data, done);
+            return write_failed(j, "write", e, err);
+        }
         done += (size_t)w;
     }
     j->written += (long)n;
@@ -593,7 +611,7 @@ static ssm_status flush_buffer(sw_journal *j, ssm_error *err)
         return SSM_OK;
     size_t n = j->used;
     j->used = 0;
-    return write_out(j, j->buf, n, err);
+    return write_out(j, j->buf, n, 1, err);
 }
 
 /* Frees j, closing its file; returns st. */
@@ -640,7 +658,7 @@ ssm_status sw_journal_create(const char *path, const sw_tasks *tasks, sw_journal
     st = lock_journal(j->fd, path, err);
     /* durable at once: a journal on disk always has a whole header */
     if (st == SSM_OK)
-        st = write_out(j, buf, header_encode(&h, buf), err);
+        st = write_out(j, buf, header_encode(&h, buf), 0, err);
     if (st == SSM_OK && fsync(j->fd) != 0)
         st = ssm_fail(err, SSM_EIO, "cannot sync journal %s: %s", path, sw_errno_text(errno, text, sizeof text));
     if (st) {
@@ -720,7 +738,7 @@ ssm_status sw_journal_append(sw_journal *j, const sw_record *rec, ssm_error *err
         j->used += need;
         return SSM_OK;
     }
-    ssm_status st = write_out(j, own, need, err);
+    ssm_status st = write_out(j, own, need, 1, err);
     free(own);
     return st;
 }

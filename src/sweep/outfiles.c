@@ -25,7 +25,8 @@ const char *sw_errno_text(int e, char *buf, size_t size)
 /* ---- names --------------------------------------------------------------------- */
 
 /* The longest name derived from OUT.h5, in the same directory and below it. */
-#define LONGEST_SIBLING ".journal.creating"
+/* merge builds OUT.h5.creating, which sw_h5_create builds as OUT.h5.creating.creating */
+#define LONGEST_SIBLING ".creating.creating"
 #define LONGEST_BELOW ".ckpt/0123456789abcdef.ckpt.tmp"
 
 static long name_max_of(const char *output)

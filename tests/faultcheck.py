@@ -94,7 +94,7 @@ HEADER_FIXED = 8 + 4 + 8 + 8 + 2
 def read_header(data):
     assert data[:8] == b"SSMJRNL1", "not a journal"
     version, spec_hash, n_tasks, klen = struct.unpack_from("<IQQH", data, 8)
-    at = HEADER_FIXED + klen + 8 + (24 if version >= 2 else 0)
+    at = HEADER_FIXED + klen + 8 + (24 if version >= 2 else 0) + (8 if version >= 3 else 0)
     return version, at + 4
 
 
@@ -116,9 +116,9 @@ def legacy(src, dst):
     data = open(src, "rb").read()
     version, at = read_header(data)
     assert version == 3
-    head = bytearray(data[:at])
+    head = bytearray(data[:at - 12])   # without the master seed and the CRC
     head[8:12] = struct.pack("<I", 2)
-    head[at - 4:at] = struct.pack("<I", zlib.crc32(bytes(head[:at - 4])))
+    head += struct.pack("<I", zlib.crc32(bytes(head)))
     out = [bytes(head)]
     while at + 12 <= len(data):
         sync, n, _ = struct.unpack_from("<III", data, at)

@@ -366,7 +366,8 @@ static void test_journal_basic(const sw_tasks *t)
           scan.valid_end);
     st = sw_journal_read(path, &h, NULL, NULL, &scan, &err);
     CHECK(st == SSM_OK && h.version == SW_JOURNAL_VERSION && h.spec_hash == SPEC_HASH && h.n_tasks == N_TASKS &&
-              strcmp(h.kind, "noop") == 0 && h.n_scalars == 2 && h.n_curves == 1 && h.shard.count == 1,
+              strcmp(h.kind, "noop") == 0 && h.n_scalars == 2 && h.n_curves == 1 && h.shard.count == 1 &&
+              h.master_seed == t->master_seed,
           "header: version %u, hash %016llx, %llu tasks, kind %s, %u scalars, %u curves", h.version,
           (unsigned long long)h.spec_hash, (unsigned long long)h.n_tasks, h.kind, h.n_scalars, h.n_curves);
     c.stop_after = 3;

@@ -8,7 +8,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -112,6 +115,43 @@ static int help_and_argument(const char *cmd, const char *usage, const char *wha
         return EXIT_USAGE;
     *arg = one_argument(cmd, what, argc, argv, 1);
     return *arg ? -1 : EXIT_USAGE;
+}
+
+/* Runs fn(ctx) in a child process and returns its exit status.  The HDF5
+ * library can crash on a damaged file (a segmentation fault in a few of
+ * a hundred files with random bytes): the crash then ends as one line
+ * naming what was being read, exit status 2, and after_crash (if not
+ * NULL) removes what the child left half-written. */
+static int crash_guarded(const char *cmd, const char *what, int (*fn)(void *ctx), void *ctx,
+                         void (*after_crash)(void *ctx))
+{
+    int status;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return fn(ctx);   /* no process to spare: unguarded */
+    if (pid == 0) {
+        int code = fn(ctx);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(code);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return EXIT_FAILURE;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    int sig = WTERMSIG(status);
+    if (sig != SIGSEGV && sig != SIGBUS && sig != SIGABRT && sig != SIGFPE && sig != SIGILL) {
+        /* killed, not crashed (kill -9, a job's end): so is this process */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    if (after_crash)
+        after_crash(ctx);
+    cli_error(cmd, "the HDF5 library crashed reading %s (signal %d): the file is damaged", what, WTERMSIG(status));
+    return EXIT_USAGE;
 }
 
 /* ---- plan ------------------------------------------------------------------------ */
@@ -538,6 +578,21 @@ static const char merge_usage[] =
     "file), 3 written but tasks pending (missing shards or unfinished runs; a\n"
     "warning names them), 4 written, every task finished, some failed.\n";
 
+typedef struct {
+    const char *const *inputs;
+    int n;
+    const char *output;
+    const sw_merge_options *opt;
+    int quiet;
+} merge_job;
+
+static int merge(void *ctx);
+
+static void merge_discard(void *ctx)
+{
+    sw_merge_discard(((const merge_job *)ctx)->output);
+}
+
 int cmd_merge(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help", no_argument, 0, OPT_HELP},
@@ -570,20 +625,29 @@ int cmd_merge(int argc, char **argv)
     char *command = join_args(argc_all, argv_all), *inputs = join_args(argc - optind, argv + optind);
     opt.command_line = command ? command : "ssmsweep merge";
     opt.merged_from = inputs ? inputs : "";
+    merge_job job = {(const char *const *)argv + optind, argc - optind, output, &opt, quiet};
+    int code = crash_guarded("merge", "one of the inputs", merge, &job, merge_discard);
+    free(command);
+    free(inputs);
+    return code;
+}
+
+static int merge(void *ctx)
+{
+    const merge_job *job = ctx;
+    const char *output = job->output;
     sw_merge_summary sum;
     ssm_error err;
     sw_h5_library_begin();
-    ssm_status st = sw_merge((const char *const *)argv + optind, (size_t)(argc - optind), output, &opt, &sum, &err);
+    ssm_status st = sw_merge(job->inputs, (size_t)job->n, output, job->opt, &sum, &err);
     sw_h5_library_end();
-    free(command);
-    free(inputs);
     if (st != SSM_OK) {
         cli_error("merge", "%s", err.message);
         return sum.bad_input ? SW_EXIT_USAGE : SW_EXIT_ERROR;
     }
-    if (!quiet)
+    if (!job->quiet)
         printf("merged %d file%s (shard count %llu) into %s: %llu tasks, %llu done, %llu failed, %llu pending\n",
-               argc - optind, argc - optind == 1 ? "" : "s", (unsigned long long)sum.shard_count, output,
+               job->n, job->n == 1 ? "" : "s", (unsigned long long)sum.shard_count, output,
                (unsigned long long)sum.n_tasks, (unsigned long long)sum.n_done, (unsigned long long)sum.n_failed,
                (unsigned long long)sum.n_pending);
     if (sum.n_pending) {
@@ -611,12 +675,9 @@ static const char report_usage[] =
     "Exit status 2 for a missing file, a file that is not HDF5 or not an ssmsweep\n"
     "results file.\n";
 
-int cmd_report(int argc, char **argv)
+static int report(void *ctx)
 {
-    const char *path = NULL;
-    int code = help_and_argument("report", report_usage, "OUT.h5", argc, argv, &path);
-    if (code >= 0)
-        return code;
+    const char *path = ctx;
     sw_summary s;
     ssm_error err;
     sw_h5_library_begin();
@@ -630,4 +691,13 @@ int cmd_report(int argc, char **argv)
     if (st != SSM_OK)
         return st == SSM_EINVAL ? EXIT_USAGE : EXIT_FAILURE;
     return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *path = NULL;
+    int code = help_and_argument("report", report_usage, "OUT.h5", argc, argv, &path);
+    if (code >= 0)
+        return code;
+    return crash_guarded("report", path, report, (void *)path, NULL);
 }

@@ -462,8 +462,9 @@ typedef struct {
     size_t unsynced;
     double last_sync;
     sw_progress progress;
-    ssm_error err;
-    int io_failed;
+    ssm_error err;                /* the first output error */
+    int io_failed;                /* an output failed: the sweep stops */
+    int journal_failed, h5_failed;   /* which: the other one still takes what it can */
     /* scheduling */
     int size;
     int *zeros_sent, *greeted;
@@ -493,16 +494,20 @@ static void count_transition(master *m, size_t task, sw_status to)
     m->state[task] = (unsigned char)to;
 }
 
-static void output_failed(master *m)
+/* Records the first error (in m->err) and which output failed. */
+static void output_failed(master *m, int *which, const ssm_error *err)
 {
-    m->io_failed = 1;
+    if (!m->io_failed)
+        m->err = *err;
+    m->io_failed = *which = 1;
 }
 
 static int flush_buffer(master *m)
 {
     int rc = 0;
-    if (m->n_buffer && !m->io_failed && sw_h5_write(m->h5, m->buffer, m->n_buffer, &m->err)) {
-        output_failed(m);
+    ssm_error err;
+    if (m->n_buffer && !m->h5_failed && !m->closed && sw_h5_write(m->h5, m->buffer, m->n_buffer, &err)) {
+        output_failed(m, &m->h5_failed, &err);
         rc = -1;
     }
     for (size_t k = 0; k < m->n_buffer; ++k)
@@ -515,16 +520,18 @@ static int flush_buffer(master *m)
  * authority), then the HDF5 view. */
 static void sync_outputs(master *m)
 {
+    ssm_error err;
     m->last_sync = sw_now();
-    if (m->io_failed || m->closed)
+    if (m->closed)
         return;
-    if (m->unsynced && sw_journal_sync(m->journal, &m->err) != SSM_OK) {
-        output_failed(m);
-        return;
+    if (!m->journal_failed && m->unsynced) {
+        if (sw_journal_sync(m->journal, &err) != SSM_OK)
+            output_failed(m, &m->journal_failed, &err);
+        else
+            m->unsynced = 0;
     }
-    m->unsynced = 0;
-    if (flush_buffer(m) == 0 && m->h5 && sw_h5_flush(m->h5, &m->err) != SSM_OK)
-        output_failed(m);
+    if (flush_buffer(m) == 0 && !m->h5_failed && m->h5 && sw_h5_flush(m->h5, &err) != SSM_OK)
+        output_failed(m, &m->h5_failed, &err);
 }
 
 /* Takes ownership of rec. */
@@ -540,8 +547,11 @@ static void accept_record(master *m, sw_record *rec)
         sw_record_free(rec);
         return;
     }
-    if (!m->io_failed && sw_journal_append(m->journal, rec, &m->err) != SSM_OK)
-        output_failed(m);
+    ssm_error err;
+    /* the journal takes what it can also after the HDF5 file failed:
+     * --resume rebuilds the file from it */
+    if (!m->journal_failed && sw_journal_append(m->journal, rec, &err) != SSM_OK)
+        output_failed(m, &m->journal_failed, &err);
     ++m->unsynced;
     count_transition(m, (size_t)rec->task, rec->status);
     m->buffer[m->n_buffer++] = *rec;
@@ -685,8 +695,9 @@ static void collect_local(master *m, double seconds)
     for (size_t k = 0; k < n; ++k)
         accept_record(m, &m->collected[k]);
     if (m->local.no_memory && !m->io_failed) {
-        ssm_fail(&m->err, SSM_ENOMEM, "out of memory for the results of rank 0");
-        output_failed(m);
+        ssm_error err;
+        ssm_fail(&err, SSM_ENOMEM, "out of memory for the results of rank 0");
+        output_failed(m, &m->h5_failed, &err);
     }
 }
 
@@ -832,18 +843,13 @@ static void close_outputs(master *m)
     flush_buffer(m);
     sync_outputs(m);
     sw_utc_now(end_utc, sizeof end_utc);
-    if (m->io_failed) {
-        /* nothing more is written after a failure: what the journal holds stays valid */
+    if (m->journal_failed)   /* nothing more is written: what it holds stays valid */
         sw_journal_abandon(m->journal);
-    } else if (sw_journal_close(m->journal, &close_err) != SSM_OK) {
-        output_failed(m);
-        m->err = close_err;
-    }
+    else if (sw_journal_close(m->journal, &close_err) != SSM_OK)
+        output_failed(m, &m->journal_failed, &close_err);
     m->journal = NULL;
-    if (sw_h5_close(m->h5, end_utc, &close_err) != SSM_OK && !m->io_failed) {
-        output_failed(m);
-        m->err = close_err;
-    }
+    if (sw_h5_close(m->h5, end_utc, &close_err) != SSM_OK)
+        output_failed(m, &m->h5_failed, &close_err);
     m->h5 = NULL;
     m->closed = 1;
 }

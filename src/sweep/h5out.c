@@ -49,6 +49,9 @@ static _Thread_local char last_detail[DETAIL_MAX];
  * state already freed, and closes it again when the library shuts down,
  * which crashes; so the library is then left as it is at exit. */
 static int unclosable_files;
+/* Any HDF5 failure: a damaged file can leave objects in HDF5's caches that
+ * its shutdown then loops over ("infinite loop closing library"). */
+static int hdf5_failures;
 
 /* The errno of the last failure h5_fail reported (0: HDF5 named none, so
  * the file's content was at fault, not the system). */
@@ -110,7 +113,7 @@ static ssm_status h5_fail(ssm_error *err, const char *path, const char *fmt, ...
     const char *d = last_detail;
     ssm_fail(err, SSM_EIO, "%s: cannot %s%s%s%s", path, what, *d ? " (" : "", d,
              !*d                 ? ""
-             : strstr(d, "lock") && !strstr(d, "errno = 11,")
+             : (strstr(d, "lock the file") || strstr(d, "file locking")) && !strstr(d, "errno = 11,")
                  ? "; on file systems without locking set HDF5_USE_FILE_LOCKING=FALSE)"
                                  : ")");
     last_detail[0] = '\0';
@@ -120,6 +123,7 @@ static ssm_status h5_fail(ssm_error *err, const char *path, const char *fmt, ...
      * (one whose creation failed half-way has no id to count): it is not
      * shut down at the end */
     unclosable_files += failure_errno != 0;
+    ++hdf5_failures;
     return SSM_EIO;
 }
 
@@ -135,7 +139,7 @@ void sw_h5_library_begin(void)
 
 void sw_h5_library_end(void)
 {
-    if (!unclosable_files)
+    if (!unclosable_files && !hdf5_failures)
         H5close();
 }
 
@@ -1608,8 +1612,9 @@ ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_vis
         return ssm_fail(err, SSM_EINVAL, "%s is not an HDF5 file", path);
     file = open_for_reading(path);
     if (file < 0)
-        return h5_fail(err, path, "open the file");
-    st = read_identity(file, path, info, err);
+        st = h5_fail(err, path, "open the file");
+    if (st == SSM_OK)
+        st = read_identity(file, path, info, err);
     if (st == SSM_OK)
         st = read_provenance(file, path, info, err);
     const sw_kind *kind = sw_kind_find(info->kind);

@@ -16,10 +16,10 @@
 
 #define JOURNAL_MAGIC "SSMJRNL1"
 /* magic, version, spec hash, task count, kind length: then the kind name,
- * n_scalars, n_curves, (version >= 2) shard index, count and total, and
- * the header's CRC */
+ * n_scalars, n_curves, (version >= 2) shard index, count and total,
+ * (version >= 3) the master seed, and the header's CRC */
 #define HEADER_FIXED (8 + 4 + 8 + 8 + 2)
-#define HEADER_MAX (HEADER_FIXED + 63 + 4 + 4 + 24 + 4)
+#define HEADER_MAX (HEADER_FIXED + 63 + 4 + 4 + 24 + 8 + 4)
 /* Version 3 frames: sync marker, length, CRC.  The marker's bytes (f7 1c
  * 5a e3) are rare in text and in the doubles of results. */
 #define FRAME_SYNC UINT32_C(0xe35a1cf7)
@@ -67,10 +67,16 @@ static uint64_t get_u64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); 
 
 /* ---- header -------------------------------------------------------------- */
 
-/* Bytes of the shard fields in a header of version v. */
+/* Bytes of the shard fields (version 2 on) and the master seed (version 3
+ * on) in a header of version v. */
 static size_t shard_bytes(uint32_t v)
 {
     return v >= 2 ? 24 : 0;
+}
+
+static size_t seed_bytes(uint32_t v)
+{
+    return v >= 3 ? 8 : 0;
 }
 
 ssm_status sw_journal_header_of(const sw_tasks *t, sw_journal_header *h, ssm_error *err)
@@ -81,6 +87,7 @@ ssm_status sw_journal_header_of(const sw_tasks *t, sw_journal_header *h, ssm_err
     h->version = SW_JOURNAL_VERSION;
     h->shard = sw_tasks_shard(t);
     h->spec_hash = t->spec_hash;
+    h->master_seed = t->master_seed;
     h->n_tasks = t->n_tasks;
     strcpy(h->kind, t->kind->name);
     h->n_scalars = (uint32_t)t->kind->n_scalars;
@@ -107,6 +114,9 @@ static size_t header_encode(const sw_journal_header *h, unsigned char *buf)
         put_u64(buf + at + 16, h->shard.n_tasks_total);
     }
     at += shard_bytes(version);
+    if (version >= 3)
+        put_u64(buf + at, h->master_seed);
+    at += seed_bytes(version);
     put_u32(buf + at, crc_of(buf, at));
     return at + 4;
 }
@@ -127,7 +137,7 @@ static ssm_status header_read(int fd, const char *path, sw_journal_header *h, si
     if (version < 1 || version > SW_JOURNAL_VERSION)
         return ssm_fail(err, SSM_EINVAL, "%s: journal format version %u, this ssmsweep reads versions 1 to %d", path,
                         version, SW_JOURNAL_VERSION);
-    size_t k = get_u16(buf + 28), at = HEADER_FIXED + k + 8, crc_at = at + shard_bytes(version);
+    size_t k = get_u16(buf + 28), at = HEADER_FIXED + k + 8, crc_at = at + shard_bytes(version) + seed_bytes(version);
     if (k >= sizeof h->kind)
         return ssm_fail(err, SSM_EINVAL, "%s: journal header is corrupt (kind name of %zu bytes)", path, k);
     if ((size_t)got < crc_at + 4)
@@ -143,6 +153,7 @@ static ssm_status header_read(int fd, const char *path, sw_journal_header *h, si
     /* version 1 had no shards: it was the whole spec */
     h->shard = version >= 2 ? (sw_shard){get_u64(buf + at), get_u64(buf + at + 8), get_u64(buf + at + 16)}
                             : (sw_shard){0, 1, h->n_tasks};
+    h->master_seed = version >= 3 ? get_u64(buf + at + shard_bytes(version)) : 0;
     *size = crc_at + 4;
     return SSM_OK;
 truncated:

@@ -4,7 +4,8 @@
  *
  * File (format version 3, little endian): a header (magic "SSMJRNL1",
  * version, spec hash, task count, kind name, result schema, the shard:
- * index, count, the spec's task count; crc32 of the header), then frames
+ * index, count, the spec's task count; the master seed; crc32 of the
+ * header), then frames
  *     [u32 sync marker][u32 length][u32 crc32 of length and payload]
  *     [payload = packed sw_record, which names its task's row and content
  *      hash]
@@ -55,6 +56,7 @@ typedef struct {
     char kind[64];
     uint32_t n_scalars, n_curves;
     sw_shard shard;
+    uint64_t master_seed;   /* version 3 on (a task's seed comes from it and its hash); 0 before */
 } sw_journal_header;
 
 /* What a reading found besides the records. */

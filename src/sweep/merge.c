@@ -239,9 +239,14 @@ static ssm_status write_output(const char *const *inputs, size_t n, const sw_out
     m.journal = NULL;
     if (st == SSM_OK)
         st = closed;
-    if (st == SSM_OK && (rename(f->journal_creating, f->journal) != 0 || rename(f->creating, f->output) != 0))
+    if (st == SSM_OK && rename(f->journal_creating, f->journal) != 0)
+        st = ssm_fail(err, SSM_EIO, "cannot move the merged journal into place as %s: %s", f->journal,
+                      sw_errno_text(errno, text, sizeof text));
+    if (st == SSM_OK && rename(f->creating, f->output) != 0) {
         st = ssm_fail(err, SSM_EIO, "cannot move the merged file into place as %s: %s", f->output,
                       sw_errno_text(errno, text, sizeof text));
+        unlink(f->journal);   /* a journal without its file would only block the next merge */
+    }
 done:
     if (m.h5)
         sw_h5_close(m.h5, NULL, NULL);
@@ -316,4 +321,17 @@ done:
     free(present);
     sw_tasks_free(&t);
     return st;
+}
+
+void sw_merge_discard(const char *output)
+{
+    sw_outfiles f;
+    char building[PATH_MAX + 16];
+    if (sw_outfiles_init(&f, output, NULL) != SSM_OK || sw_lock_held(output) != 0)
+        return;
+    snprintf(building, sizeof building, "%s.creating", f.creating);   /* sw_h5_create's own temporary name */
+    unlink(building);
+    unlink(f.creating);
+    unlink(f.journal_creating);
+    unlink(f.lock);
 }

@@ -293,8 +293,12 @@ static ssm_status plan_reuse(const sw_resume_request *rq, const found_journal *j
     u->legacy = j->have.version < 3;
     u->trusted = j->have.spec_hash == t->spec_hash && j->have.n_tasks == t->n_tasks &&
                  j->have.shard.index == sw_tasks_shard(t).index && j->have.shard.count == sw_tasks_shard(t).count;
-    if (!j->readable)
-        return SSM_OK;
+    /* a task's seed is a function of the master seed and its hash: under
+     * another master seed the same parameters draw other numbers, so
+     * nothing carries over (the spec hash covers the seed; older journals
+     * do not record it and are trusted only under the same spec hash) */
+    if (!j->readable || (!u->legacy && j->have.master_seed != t->master_seed))
+        return reuse_order(u, err);
     sw_journal_header h;
     st = sw_journal_read(rq->files->journal, &h, plan_record, u, NULL, err);
     return st ? st : reuse_order(u, err);

@@ -27,16 +27,17 @@ f=${SSM_SLOW_FACTOR:-1}
 spec="$scratch/killable.yaml"
 out="$scratch/killed.h5"
 cat > "$spec" <<'YAML'
-# 3000 tasks of 5 ms: 7.5 s on two ranks, long enough for 20 kills
+# 4000 tasks of 5 ms: 10 s on two ranks, long enough for 20 kills even on
+# a loaded machine (each round runs ~0.1 to 0.3 s)
 kind: noop
 name: killable
 seed: 11
 fixed: {sleep: 0.005}
 axes:
-  value: {from: 0, to: 749, num: 750}
+  value: {from: 0, to: 999, num: 1000}
   length: [0, 5, 40, 3]
 YAML
-ntasks=3000
+ntasks=4000
 
 # the reference: one uninterrupted run
 "$MPIRUN" -np $RANKS "$SSMSWEEP" run "$spec" -o "$scratch/reference.h5" --quiet > "$scratch/ref.log" 2>&1 \
@@ -67,7 +68,7 @@ for round in $(seq $KILLS); do
   while [ "$(size_of "$out.journal")" -le "$before" ] && [ $i -lt $((400 * f)) ] && kill -0 "$pid" 2>/dev/null; do
     sleep 0.02; i=$((i + 1))
   done
-  delay=$(awk -v s="$round" -v f="$f" 'BEGIN { srand(4242 + s); printf "%.3f", f * (0.03 + 0.22 * rand()) }')
+  delay=$(awk -v s="$round" -v f="$f" 'BEGIN { srand(4242 + s); printf "%.3f", f * (0.02 + 0.15 * rand()) }')
   sleep "$delay"
   kill -0 "$pid" 2>/dev/null && alive=$((alive + 1))
   kill_job "$pid"

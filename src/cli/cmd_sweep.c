@@ -525,8 +525,12 @@ int cmd_sweep_status(int argc, char **argv)
         failed += s.state[k] == SW_FAILED;
     }
     size_t pending = h.n_tasks - done - failed;
+    /* a sweep holding the lock is writing: a cut-off last frame is a write in progress */
+    const int live = sw_lock_held(output) == 1;
     printf("journal:  %s (%ld bytes, format version %u%s)\n", path, scan.size, h.version,
-           scan.torn ? "; torn tail: the run was killed during a write, --resume cuts it off" : "");
+           !scan.torn ? ""
+           : live     ? "; a write in progress"
+                      : "; torn tail: the run was killed during a write, --resume cuts it off");
     if (scan.damaged)
         printf("damaged:  %zu region%s, %ld bytes from byte %ld (about %zu record%s lost); --resume keeps the %zu "
                "valid records and computes the lost tasks again\n", scan.damaged, scan.damaged == 1 ? "" : "s",
@@ -551,8 +555,11 @@ int cmd_sweep_status(int argc, char **argv)
     printf("records:  %zu (recomputed: %zu)\n", s.records, s.recomputed);
     for (int k = 0; k < MAX_REASONS && s.reason_count[k]; ++k)
         printf("failure:  %zu x %s\n", s.reason_count[k], s.reason[k]);
-    printf("state:    %s\n", pending == 0 ? (failed ? "finished with failures (--resume --retry-failed)" : "finished")
-                                          : "incomplete (running, or resume with --resume)");
+    if (pending && live)
+        printf("state:    running (a process holds the lock on %s)\n", names.lock);
+    else
+        printf("state:    %s\n", pending == 0 ? (failed ? "finished with failures (--resume --retry-failed)" : "finished")
+                                              : "incomplete (resume with --resume)");
     free(s.state);
     return EXIT_SUCCESS;
 }

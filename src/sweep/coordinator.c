@@ -370,6 +370,8 @@ static int local_start(local_worker *w, const sw_tasks *t, const char *host, con
 
 static int local_idle(local_worker *w)
 {
+    if (!w->started)
+        return 1;
     pthread_mutex_lock(&w->lock);
     int idle = local_idle_locked(w);
     pthread_mutex_unlock(&w->lock);
@@ -391,6 +393,9 @@ static void local_give(local_worker *w, const uint64_t *ids, size_t n)
  * *cap is the capacity of the array it passes in and gets back). */
 static void local_collect(local_worker *w, double seconds, sw_record **recs, size_t *n, size_t *cap)
 {
+    *n = 0;
+    if (!w->started)
+        return;
     pthread_mutex_lock(&w->lock);
     if (seconds > 0 && w->n_done == 0 && !local_idle_locked(w)) {
         struct timespec until;
@@ -415,6 +420,8 @@ static void local_collect(local_worker *w, double seconds, sw_record **recs, siz
 /* Tells the thread to take no further task of its batch. */
 static void local_abandon(local_worker *w)
 {
+    if (!w->started)
+        return;
     pthread_mutex_lock(&w->lock);
     w->abandon = 1;
     pthread_mutex_unlock(&w->lock);
@@ -727,7 +734,7 @@ static void master_loop(master *m, MPI_Comm comm, double start)
             break;   /* what still runs is abandoned */
         /* waiting: on the thread's results if it is all there is, else
          * polling the workers gently instead of spinning */
-        if (m->workers_left == 0)
+        if (m->workers_left == 0 && m->local.started)
             collect_local(m, WAIT_SLICE);
         else
             nap(200e-6);

@@ -157,15 +157,29 @@ static int crash_guarded(const char *cmd, const char *what, int (*fn)(void *ctx)
 /* ---- plan ------------------------------------------------------------------------ */
 
 static const char plan_usage[] =
-    "Usage: ssmsweep plan SPEC.yaml [--shard I/N]\n"
+    "Usage: ssmsweep plan SPEC.yaml [--shard I/N] [--tasks]\n"
     "\n"
     "Prints what a sweep spec expands to, without running anything: the task kind,\n"
     "the number of tasks, each axis with its values, and a cost estimate.  With\n"
     "--shard, what shard I of N holds (the tasks whose id % N == I) and its cost.\n"
+    "With --tasks, instead, every task as a tab-separated line: id, content hash and\n"
+    "seed (16 hex digits each), cost and canonical text, after a header line.\n"
     "Exit status 2 with a one-line message FILE:LINE:COL for an invalid spec.\n";
 
 enum { OPT_OUTPUT = 400, OPT_RESUME, OPT_RETRY, OPT_FORCE, OPT_WALLTIME, OPT_MARGIN, OPT_PROGRESS,
-       OPT_SYNC, OPT_QUIET, OPT_SHARD };
+       OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_TASKS };
+
+/* plan --tasks: one line per task, what identifies it and what it costs */
+static void print_tasks(const sw_tasks *t)
+{
+    char canon[4096];
+    printf("id\thash\tseed\tcost\tcanonical\n");
+    for (size_t row = 0; row < t->n_tasks; ++row) {
+        sw_task_canonical(t, row, canon, sizeof canon);
+        printf("%llu\t%016llx\t%016llx\t%.17g\t%s\n", (unsigned long long)sw_task_id(t, row),
+               (unsigned long long)t->hash[row], (unsigned long long)t->seed[row], t->cost[row], canon);
+    }
+}
 
 /* "ids 1, 4, 7, ..." of a shard, shortened */
 static void print_shard(const sw_tasks *t)
@@ -181,13 +195,18 @@ static void print_shard(const sw_tasks *t)
 int cmd_sweep_plan(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, OPT_HELP}, {"shard", required_argument, 0, OPT_SHARD}, {0, 0, 0, 0}};
+        {"help", no_argument, 0, OPT_HELP}, {"shard", required_argument, 0, OPT_SHARD},
+        {"tasks", no_argument, 0, OPT_TASKS}, {0, 0, 0, 0}};
     unsigned long long shard[2] = {0, 0};
-    int id;
+    int id, list = 0;
     while ((id = cli_next_option_any_order("plan", argc, argv, "", longopts, 1)) != -1) {
         if (id == OPT_HELP) {
             fputs(plan_usage, stdout);
             return EXIT_SUCCESS;
+        }
+        if (id == OPT_TASKS) {
+            list = 1;
+            continue;
         }
         if (id != OPT_SHARD || parse_shard("plan", optarg, shard, 1))
             return EXIT_USAGE;
@@ -200,6 +219,12 @@ int cmd_sweep_plan(int argc, char **argv)
     int code = load_tasks("plan", spec, shard, &t, &text, 1);
     if (code)
         return code;
+    if (list) {
+        print_tasks(&t);
+        sw_tasks_free(&t);
+        free(text);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    }
     double total = 0, worst = -1;
     size_t worst_id = 0;
     for (size_t k = 0; k < t.n_tasks; ++k) {

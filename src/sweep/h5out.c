@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "h5out.h"
+#include "buildinfo.h"
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -773,8 +774,8 @@ static ssm_status write_provenance(sw_h5 *h, const sw_tasks *t, const sw_provena
     hid_t g = group_create(h->file, "provenance");
     rc = g < 0 || attr_text(g, "spec", p->spec_text) < 0 || attr_text(g, "spec_path", p->spec_path) < 0 ||
          attr_text(g, "command_line", p->command_line) < 0 || attr_text(g, "version", PACKAGE_VERSION) < 0 ||
-         attr_text(g, "git_describe", SSM_GIT_DESCRIBE) < 0 || attr_text(g, "build_cc", SSM_BUILD_CC) < 0 ||
-         attr_text(g, "build_cflags", SSM_BUILD_CFLAGS) < 0 || attr_text(g, "libraries", p->libraries) < 0 ||
+         attr_text(g, "git_describe", sw_build_git_describe) < 0 || attr_text(g, "build_cc", sw_build_cc) < 0 ||
+         attr_text(g, "build_cflags", sw_build_cflags) < 0 || attr_text(g, "libraries", p->libraries) < 0 ||
          attr_text(g, "hosts", p->hosts) < 0 || attr_int64(g, "mpi_size", p->mpi_size) < 0 ||
          attr_text(g, "start_utc", p->start_utc) < 0 ? -1 : 0;
     if (rc == 0 && p->merged_from)

@@ -268,6 +268,32 @@ case_legacy_resume() { legacy; ssm run "$spec" -o "$d/out.h5" --resume; }
 # a journal without hashes under another spec: none of its records is trusted
 case_legacy_other_force() { legacy; ssm run "$top/edited.yaml" -o "$d/out.h5" --force; }
 
+# the files ssmsweep 0.1 wrote (tests/ref/v0.1: journals of format versions 1
+# and 2): read by status and report, resumed with their specs (rewritten as
+# format 3), the records where they belong (bit for bit a fresh run's)
+case_v01_files() {
+  cp "$TOP_SRCDIR/tests/ref/v0.1/"*.h5 "$TOP_SRCDIR/tests/ref/v0.1/"*.journal "$d/"
+  chmod u+w "$d/"*
+  for v_case in smoke:jobs/examples/smoke.yaml:0:1 figure1.shard1of2:jobs/examples/figure1.yaml:0:2 \
+           failing:tests/specs/run/failing.yaml:4:1; do
+    set -- $(echo "$v_case" | tr : ' ')
+    file=$1 yaml=$2 v_want=$3 version=$4 shard=
+    [ "$file" = figure1.shard1of2 ] && shard="--shard 1/2"
+    "$SSMSWEEP" status "$d/$file.h5" > "$d/st.txt" 2>&1 && grep -q "format version $version" "$d/st.txt" \
+      || fail "$name: status of the 0.1 file $file: $(head -3 "$d/st.txt")"
+    "$SSMSWEEP" report "$d/$file.h5" > /dev/null 2> "$d/rep.err" || fail "$name: report of $file: $(cat "$d/rep.err")"
+    "$SSMSWEEP" run "$TOP_SRCDIR/$yaml" -o "$d/$file.h5" $shard --resume --quiet 2> "$d/res.err"
+    rc=$?
+    [ $rc -eq "$v_want" ] && "$SSMSWEEP" status "$d/$file.h5" | grep -q "format version 3" \
+      || { fail "$name: resume of the 0.1 file $file: exit $rc: $(cat "$d/res.err")"; continue; }
+    [ "$file" = failing ] && continue   # failed tasks: no finished run to compare with bit for bit
+    "$SSMSWEEP" run "$TOP_SRCDIR/$yaml" -o "$d/$file.fresh.h5" $shard --quiet 2> /dev/null
+    compare "$d/$file.fresh.h5" "$d/$file.h5" && rows_hold "$d/$file.h5" \
+      && pass "$name: the 0.1 file $file (journal format $version) resumed as format 3, equal to a fresh run"
+  done
+  code=0
+}
+
 # ---- damaged journals and results files ---------------------------------------------------
 
 # the journal cut at frame boundaries and inside frames (seeded samples;

@@ -1,8 +1,11 @@
 /* Journal mutation fuzzer.  The seed journals are written at test time by
  * the library's own writer (sw_journal_create / append / close), so the
  * fuzzer follows the journal format wherever it goes: a whole spec of
- * kind noop with done, failed and repeated records, a shard (header
- * version 2), and kind mf with long curves.  Mutated journals go through
+ * kind noop with done, failed and repeated records, a shard, and kind
+ * mf with long curves.  Damage in the middle of a journal is skipped
+ * frame by frame (format 3), so the fuzzer also checks what the reader
+ * says it found: every record visited counted, the valid end inside the
+ * file, damage reported with its offset.  Mutated journals go through
  * sw_journal_read; allowed are SSM_OK (with every visited record naming a
  * task of the header, done or failed, as many values as the header's
  * schema) and SSM_EIO / SSM_EINVAL / SSM_ENOMEM with one line.  Then the
@@ -54,21 +57,25 @@ static int read_journal(void *vctx, const unsigned char *data, size_t len, ssm_r
     }
     sw_journal_header h;
     visit_ctx v = {&h, 0, ""};
-    long valid = -1;
-    int torn = -1;
+    sw_journal_scan scan;
+    memset(&scan, 0xff, sizeof scan);   /* a field the reader forgets shows */
     ssm_error err;
     err.message[0] = '\0';
-    ssm_status st = sw_journal_read(c->path, &h, check_record, &v, &valid, &torn, &err);
+    ssm_status st = sw_journal_read(c->path, &h, check_record, &v, &scan, &err);
     if (v.why[0]) {
         fuzz_fail("%s\n", v.why);
         return -1;
     }
     if (st == SSM_OK) {
-        if (valid < 0 || (size_t)valid > len || (torn != 0 && torn != 1)) {
-            fuzz_fail("valid bytes %ld of %zu, torn %d\n", valid, len, torn);
+        if (scan.valid_end < 0 || (size_t)scan.valid_end > len || (scan.torn != 0 && scan.torn != 1) ||
+            scan.records != v.visited || (scan.damaged == 0) != (scan.first_damage < 0)) {
+            fuzz_fail("valid end %ld of %zu, torn %d, %zu records of %zu visited, %zu damaged from %ld\n",
+                      scan.valid_end, len, scan.torn, scan.records, v.visited, scan.damaged, scan.first_damage);
             return -1;
         }
-        fuzz_tally(torn ? "read, torn tail" : v.visited ? "read" : "read, no records");
+        fuzz_tally(scan.damaged ? "read, damage skipped" : scan.torn ? "read, torn tail"
+                   : v.visited                             ? "read"
+                                                           : "read, no records");
         return 0;
     }
     if ((st != SSM_EIO && st != SSM_EINVAL && st != SSM_ENOMEM) || !fuzz_one_line(err.message)) {

@@ -256,8 +256,14 @@ write_conf() {
         [ "$port" -lt 7017 ] || die "no $((nnodes + 1)) free ports in 6817..7017"
     done
     if [ "$nnodes" -eq 1 ]; then
+        # TmpFS: srun's PMIx client directories (spmix_appdir_UID_JOB.STEP)
+        # go in this cluster's own directory.  In /tmp, a directory left by
+        # a step killed with an earlier cluster made the next cluster's step
+        # of the same job id fail ("pmixp_mkdir: File exists"), since every
+        # fresh cluster numbers its jobs from 1.
         slurmd_files="SlurmdPidFile=$dir/slurmd.pid
-SlurmdLogFile=$dir/log/slurmd.log"
+SlurmdLogFile=$dir/log/slurmd.log
+TmpFS=$dir/tmp/%n"
         node_lines="NodeName=$host CPUs=$cpus State=UNKNOWN"
         partition_nodes=$host
     else

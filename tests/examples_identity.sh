@@ -2,7 +2,11 @@
 # The same specs give the same tasks and the same results, version after
 # version: every task of every example and test spec (id, content hash,
 # seed, cost, canonical text from `ssmsweep plan --tasks`) against the
-# listings in tests/ref/identity/plans/, and the results of the example
+# listings in tests/ref/identity/plans/; the message and exit status of
+# `plan` for every spec of the bad-spec corpus against
+# tests/ref/identity/bad-specs.txt (since tasks are enumerated lazily,
+# src/sweep/space.c, these compare the lazy enumeration with the table of
+# the versions before it); and the results of the example
 # sweeps (the two deep Fashion-MNIST ones on the reduced budgets of
 # tests/ref/identity/*-reduced.yaml) against tests/ref/identity/results.digest,
 # value for value (tests/ref/example_digest.py).  Both references were
@@ -31,6 +35,23 @@ while read -r name spec; do
     fail "$spec: tasks differ from tests/ref/identity/plans/$name.tasks: $(diff "$ref/plans/$name.tasks" "$scratch/$name.tasks" | head -3 | tr '\n' ' ')"
   fi
 done <"$ref/plans.list"
+
+# ---- bad specs: the same message and exit status -------------------------------
+bad=0
+while IFS="$(printf '\t')" read -r spec want_status want; do
+  case $spec in '#'*|'') continue ;; esac
+  got=$(cd "$TOP_SRCDIR" && "$SSMSWEEP" plan "$spec" 2>&1 >/dev/null)
+  status=$?
+  if [ "$status" != "$want_status" ] || [ "$got" != "$want" ]; then
+    fail "$spec: exit $status, '$got' (before: exit $want_status, '$want')"
+    bad=$((bad + 1))
+  fi
+done <"$ref/bad-specs.txt"
+n_bad=$(grep -vc '^#' "$ref/bad-specs.txt")
+[ "$n_bad" -ge 87 ] || fail "bad-specs.txt lists $n_bad specs, expected every one of tests/specs/bad"
+[ "$n_bad" -eq "$(ls "$TOP_SRCDIR"/tests/specs/bad/*.yaml | wc -l)" ] ||
+  fail "bad-specs.txt lists $n_bad specs, tests/specs/bad holds $(ls "$TOP_SRCDIR"/tests/specs/bad/*.yaml | wc -l)"
+[ "$bad" -eq 0 ] && pass "$n_bad bad specs: the same message and exit status as before"
 
 # ---- results ------------------------------------------------------------------
 : >"$scratch/results.digest"

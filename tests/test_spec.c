@@ -10,6 +10,7 @@
 
 #include "ssm/rng.h"
 #include "sweep/spec.h"
+#include "hashdef.h"
 #include "testutil.h"
 
 static int parse(const char *text, sw_tasks *t, ssm_error *err)
@@ -23,36 +24,18 @@ static const sw_value *param(const sw_tasks *t, size_t id, const char *name)
     return sw_task_params(t, id) + sw_kind_param_index(t->kind, name);
 }
 
-/* FNV-1a written out again, so that a change of sw_hash_* shows. */
-static uint64_t fnv1a(const void *data, size_t len, uint64_t h)
-{
-    for (size_t k = 0; k < len; ++k) {
-        h ^= ((const unsigned char *)data)[k];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
-static uint64_t fnv1a_u64_le(uint64_t x, uint64_t h)
-{
-    unsigned char b[8];
-    for (int k = 0; k < 8; ++k)
-        b[k] = (unsigned char)(x >> (8 * k));
-    return fnv1a(b, 8, h);
-}
-
 /* The task and spec hashes of t as their definitions in tasks.h say. */
 static int hashes_as_defined(const sw_tasks *t)
 {
     const char *kind = t->kind->name;
-    uint64_t spec = fnv1a(kind, strlen(kind), UINT64_C(0xcbf29ce484222325));
+    uint64_t spec = fnv1a(kind, strlen(kind), FNV_OFFSET);
     spec = fnv1a_u64_le(t->master_seed, spec);
     spec = fnv1a_u64_le(t->n_tasks, spec);
     for (size_t id = 0; id < t->n_tasks; ++id) {
         char text[4096];
         size_t len = (size_t)snprintf(text, sizeof text, "%s:", kind);
         len += sw_task_canonical(t, id, text + len, sizeof text - len);
-        uint64_t h = ssm_mix64(fnv1a(text, len, UINT64_C(0xcbf29ce484222325)));
+        uint64_t h = ssm_mix64(fnv1a(text, len, FNV_OFFSET));
         if (h != t->hash[id] || t->seed[id] != ssm_mix64(t->master_seed ^ h))
             return 0;
         spec = fnv1a_u64_le(h, spec);
@@ -280,7 +263,7 @@ static void values(void)
     const char *bad = "kind: mf\naxes:\n  N: [8, 16]\n  init: [s4d-inv, nope]\n";
     ssm_status st = sw_spec_parse("x.yaml", bad, strlen(bad), &t, &err);
     CHECK(st == SSM_EINVAL && strncmp(err.message, "x.yaml:4:19: key 'init': 'nope' is not one of", 45) == 0 &&
-              t.values == NULL && t.n_tasks == 0 && t.strings == NULL && t.name == NULL,
+              t.values == NULL && t.n_tasks == 0 && t.space == NULL && t.name == NULL,
           "refusal: FILE:LINE:COL: key, task table left empty (%s)", err.message);
     CHECK(sw_spec_parse("x.yaml", bad, strlen(bad), &t, NULL) == SSM_EINVAL, "a NULL error is allowed");
     /* the length bounds the text: what follows is not read */
@@ -319,7 +302,7 @@ static void values(void)
 static void tags_and_depth(void)
 {
     sw_tasks t;
-    ssm_error err;
+    ssm_error err = {0};
     const char *core = "kind: !!str noop\nfixed: !!map {value: !!float 1.5, length: !!int 3}\n"
                        "axes: !!map\n  sleep: !!seq [0, !!str 0.25]\n";
     CHECK(parse(core, &t, &err) && t.n_tasks == 2 && param(&t, 1, "sleep")->r == 0.25 &&

@@ -403,7 +403,7 @@ int cmd_submit(int argc, char **argv)
     sw_tasks tasks;
     char *text = NULL;
     ssm_error err;
-    if (sw_spec_load(o.spec, &tasks, &text, &err) != SSM_OK) {
+    if (sw_spec_load_lazy(o.spec, &tasks, &text, &err) != SSM_OK) {
         cli_error("submit", "%s", err.message);
         return EXIT_USAGE;
     }

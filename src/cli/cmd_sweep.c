@@ -80,17 +80,19 @@ static int parse_shard(const char *cmd, const char *arg, unsigned long long shar
     return -1;
 }
 
-/* Loads the spec and, if shard[1] > 0, keeps shard shard[0] of shard[1]. */
-static int load_tasks(const char *cmd, const char *path, const unsigned long long shard[2], sw_tasks *tasks,
-                      char **text, int loud)
+/* Loads the spec lazily and, if shard[1] > 0, keeps shard shard[0] of
+ * shard[1]; with materialize, then fills the table of those rows. */
+static int load_tasks(const char *cmd, const char *path, const unsigned long long shard[2], int materialize,
+                      sw_tasks *tasks, char **text, int loud)
 {
     ssm_error err;
-    if (sw_spec_load(path, tasks, text, &err) != SSM_OK) {
+    if (sw_spec_load_lazy(path, tasks, text, &err) != SSM_OK) {
         if (loud)
             cli_error(cmd, "%s", err.message);
         return EXIT_USAGE;
     }
-    if (shard[1] == 0 || sw_tasks_select_shard(tasks, shard[0], shard[1], &err) == SSM_OK)
+    if ((shard[1] == 0 || sw_tasks_select_shard(tasks, shard[0], shard[1], &err) == SSM_OK) &&
+        (!materialize || sw_tasks_materialize(tasks, &err) == SSM_OK))
         return 0;
     if (loud)
         cli_error(cmd, "%s", err.message);
@@ -170,15 +172,52 @@ static const char plan_usage[] =
 
 enum { OPT_OUTPUT = 400, OPT_RESUME, OPT_RETRY, OPT_FORCE, OPT_WALLTIME, OPT_MARGIN, OPT_PROGRESS,
        OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_MEMORY_LIMIT, OPT_TASKS };
+/* Calls visit for every row of t in order, with its cost (the kind's
+ * estimate, once per combination: its repeats cost the same). */
+static int each_task(const sw_tasks *t, int want_hash, void (*visit)(void *ctx, size_t row, const sw_space_walk *w,
+                                                                     double cost),
+                     void *ctx)
+{
+    sw_space_walk w;
+    ssm_error err;
+    double cost = 0;
+    if (sw_tasks_walk_start(&w, t, want_hash, &err) != SSM_OK) {
+        cli_error("plan", "%s", err.message);
+        return EXIT_FAILURE;
+    }
+    for (size_t row = 0; sw_space_walk_next(&w); ++row) {
+        if (w.new_combo)
+            cost = t->kind->cost(w.values);
+        visit(ctx, row, &w, cost);
+    }
+    sw_space_walk_end(&w);
+    return 0;
+}
+
 /* plan --tasks: one line per task, what identifies it and what it costs */
-static void print_tasks(const sw_tasks *t)
+static void print_task(void *ctx, size_t row, const sw_space_walk *w, double cost)
 {
     char canon[4096];
-    printf("id\thash\tseed\tcost\tcanonical\n");
-    for (size_t row = 0; row < t->n_tasks; ++row) {
-        sw_task_canonical(t, row, canon, sizeof canon);
-        printf("%llu\t%016llx\t%016llx\t%.17g\t%s\n", (unsigned long long)sw_task_id(t, row),
-               (unsigned long long)t->hash[row], (unsigned long long)t->seed[row], t->cost[row], canon);
+    (void)row;
+    sw_space_canonical(((const sw_tasks *)ctx)->space, w->id, canon, sizeof canon);
+    printf("%llu\t%016llx\t%016llx\t%.17g\t%s\n", (unsigned long long)w->id, (unsigned long long)w->hash,
+           (unsigned long long)w->seed, cost, canon);
+}
+
+/* The total cost of the rows and the first of the most expensive. */
+typedef struct {
+    double total, worst;
+    size_t worst_row;
+} cost_sum;
+
+static void add_cost(void *ctx, size_t row, const sw_space_walk *w, double cost)
+{
+    cost_sum *c = ctx;
+    (void)w;
+    c->total += cost;   /* task by task: the same sum, to the bit, as over a table */
+    if (cost > c->worst) {
+        c->worst = cost;
+        c->worst_row = row;
     }
 }
 
@@ -223,24 +262,24 @@ int cmd_sweep_plan(int argc, char **argv)
         return EXIT_USAGE;
     sw_tasks t;
     char *text = NULL;
-    int code = load_tasks("plan", spec, shard, &t, &text, 1);
+    int code = load_tasks("plan", spec, shard, 0, &t, &text, 1);
     if (code)
         return code;
     if (list) {
-        print_tasks(&t);
+        printf("id\thash\tseed\tcost\tcanonical\n");
+        code = each_task(&t, 1, print_task, &t);
         sw_tasks_free(&t);
         free(text);
-        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return code ? code : fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     }
-    double total = 0, worst = -1;
-    size_t worst_id = 0;
-    for (size_t k = 0; k < t.n_tasks; ++k) {
-        total += t.cost[k];
-        if (t.cost[k] > worst) {
-            worst = t.cost[k];
-            worst_id = k;
-        }
+    cost_sum sum = {0, -1, 0};
+    if ((code = each_task(&t, 0, add_cost, &sum))) {
+        sw_tasks_free(&t);
+        free(text);
+        return code;
     }
+    const double total = sum.total, worst = sum.worst;
+    const size_t worst_id = sum.worst_row;
     const sw_shard whole = sw_tasks_shard(&t);
     printf("spec:     %s%s%s%s\n", spec, *t.name ? " (" : "", t.name, *t.name ? ")" : "");
     printf("kind:     %s: %s\n", t.kind->name, t.kind->summary);
@@ -454,7 +493,7 @@ int cmd_sweep_run(int argc, char **argv)
     }
     sw_tasks tasks;
     char *text = NULL;
-    int code = load_tasks("run", opt.spec_path, shard, &tasks, &text, loud);
+    int code = load_tasks("run", opt.spec_path, shard, 1, &tasks, &text, loud);
     if (code == 0 && (code = cli_memory_gate("run", &tasks, memory_limit, loud))) {
         sw_tasks_free(&tasks);
         free(text);

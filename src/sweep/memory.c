@@ -248,36 +248,75 @@ double sw_task_memory(const sw_kind *kind, const sw_value *params)
 
 double sw_tasks_table_bytes(const sw_tasks *t)
 {
-    const double per_task = (double)(t->kind->n_params * sizeof(sw_value)) + 3 * 8 + (t->global_id ? 8 : 0);
+    const double per_task = (double)(t->kind->n_params * sizeof(sw_value)) + 3 * 8 + (t->shard.count ? 8 : 0);
     return (double)t->n_tasks * per_task;
+}
+
+/* Folds estimate m of the task in row (id) into the plan: the first row
+ * with the largest estimate, overall and per value of each axis. */
+static void plan_add(const sw_tasks *t, sw_memory_plan *p, size_t row, uint64_t id, double m)
+{
+    if (m > p->peak) {
+        p->peak = m;
+        p->peak_row = row;
+    }
+    uint64_t combo = id / (t->repeats ? t->repeats : 1);
+    for (size_t a = t->n_axes; a-- > 0;) {
+        const size_t n = t->axes[a].n_values, i = p->axis_start[a] + (size_t)(combo % n);
+        combo /= n;
+        if (isnan(p->per_value[i]) || m > p->per_value[i]) {
+            p->per_value[i] = m;
+            p->row_of[i] = row;
+        }
+    }
 }
 
 ssm_status sw_memory_plan_make(const sw_tasks *t, sw_memory_plan *out, ssm_error *err)
 {
+    size_t n_values = 0;
     memset(out, 0, sizeof *out);
-    out->task = malloc((t->n_tasks ? t->n_tasks : 1) * sizeof *out->task);
-    if (!out->task)
-        return ssm_fail(err, SSM_ENOMEM, "out of memory for the estimates of %zu tasks", t->n_tasks);
-    for (size_t row = 0; row < t->n_tasks; ++row) {
-        out->task[row] = sw_task_memory(t->kind, sw_task_params(t, row));
-        if (out->task[row] > out->peak) {
-            out->peak = out->task[row];
-            out->peak_row = row;
-        }
+    for (size_t a = 0; a < t->n_axes; ++a)
+        n_values += t->axes[a].n_values;
+    out->axis_start = malloc((t->n_axes + 1) * sizeof *out->axis_start);
+    out->per_value = malloc((n_values ? n_values : 1) * sizeof *out->per_value);
+    out->row_of = malloc((n_values ? n_values : 1) * sizeof *out->row_of);
+    sw_space_walk w;
+    ssm_status st = out->axis_start && out->per_value && out->row_of
+                        ? sw_tasks_walk_start(&w, t, 0, err)
+                        : ssm_fail(err, SSM_ENOMEM, "out of memory for the estimates of %zu axis values", n_values);
+    if (st) {
+        sw_memory_plan_free(out);
+        return st;
     }
+    for (size_t a = 0, at = 0; a <= t->n_axes; at += a < t->n_axes ? t->axes[a].n_values : 0, ++a)
+        out->axis_start[a] = at;
+    for (size_t i = 0; i < n_values; ++i) {
+        out->per_value[i] = NAN;
+        out->row_of[i] = SIZE_MAX;
+    }
+    /* the repeats of a combination need the same: one estimate each */
+    for (size_t row = 0; sw_space_walk_next(&w); ++row)
+        if (w.new_combo)
+            plan_add(t, out, row, w.id, sw_task_memory(t->kind, w.values));
+    sw_space_walk_end(&w);
     out->rank_need = SW_RANK_BASE_BYTES + sw_tasks_table_bytes(t) + out->peak;
     return SSM_OK;
 }
 
 void sw_memory_plan_free(sw_memory_plan *p)
 {
-    if (p)
-        free(p->task);
+    if (!p)
+        return;
+    free(p->axis_start);
+    free(p->per_value);
+    free(p->row_of);
+    memset(p, 0, sizeof *p);
 }
 
 void sw_axis_value_text(const sw_tasks *t, size_t row, size_t a, int with_names, char *buf, size_t size)
 {
-    const sw_value *v = sw_task_params(t, row);
+    sw_value params[SW_MAX_PARAMS];
+    const sw_value *v = sw_task_values(t, row, params);
     const char *name = t->axes[a].names;
     size_t len = 0;
     buf[0] = '\0';
@@ -325,20 +364,8 @@ ssm_status sw_memory_check(const sw_tasks *t, const sw_memory_plan *p, const sw_
 
 void sw_memory_by_axis(const sw_tasks *t, const sw_memory_plan *p, size_t a, double *per_value, size_t *row_of)
 {
-    /* enumeration is mixed radix: repeats fastest, then the last axis */
-    uint64_t stride = t->repeats ? t->repeats : 1;
-    for (size_t b = a + 1; b < t->n_axes; ++b)
-        stride *= t->axes[b].n_values;
-    const size_t n = t->axes[a].n_values;
-    for (size_t i = 0; i < n; ++i) {
-        per_value[i] = NAN;
-        row_of[i] = SIZE_MAX;
-    }
-    for (size_t row = 0; row < t->n_tasks; ++row) {
-        const size_t i = (size_t)((sw_task_id(t, row) / stride) % n);
-        if (isnan(per_value[i]) || p->task[row] > per_value[i]) {
-            per_value[i] = p->task[row];
-            row_of[i] = row;
-        }
-    }
+    (void)t;
+    const size_t from = p->axis_start[a], n = p->axis_start[a + 1] - from;
+    memcpy(per_value, p->per_value + from, n * sizeof *per_value);
+    memcpy(row_of, p->row_of + from, n * sizeof *row_of);
 }

@@ -66,13 +66,18 @@ double sw_task_memory(const sw_kind *kind, const sw_value *params);
 /* Bytes of the task table (every rank holds all of it). */
 double sw_tasks_table_bytes(const sw_tasks *t);
 
+/* What the tasks of a table need: estimated once per combination of axis
+ * values (the repeats of one need the same), in one walk. */
 typedef struct {
-    double *task;       /* per row of the table */
     double peak;        /* the largest */
-    size_t peak_row;
+    size_t peak_row;    /* the first row that needs it */
     double rank_need;   /* SW_RANK_BASE_BYTES + the table + the largest task */
+    size_t *axis_start; /* n_axes + 1: where each axis's values start in the two below */
+    double *per_value;  /* the largest estimate per value of each axis (NAN: no row has it) */
+    size_t *row_of;     /* the first row with it (SIZE_MAX: none) */
 } sw_memory_plan;
 
+/* t must be made from a spec (lazy or materialized). */
 ssm_status sw_memory_plan_make(const sw_tasks *t, sw_memory_plan *out, ssm_error *err);
 void sw_memory_plan_free(sw_memory_plan *p);
 

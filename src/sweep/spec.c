@@ -53,10 +53,10 @@ typedef struct {
     yaml_document_t doc;
     int have_doc;
     sw_tasks *t;
-    size_t strings_cap;        /* allocated length of t->strings */
+    sw_space *space;           /* t->space: the axes move into it once parsed */
     const sw_kind *kind;
     yaml_node_t *kind_key, *fixed, *axes_node, *zip;
-    sw_value *base;            /* defaults, then fixed values */
+    sw_value *base;            /* space->base: defaults, then fixed values */
     yaml_node_t **set_at;      /* per parameter: the key that sets it, NULL: default */
     column *cols;
     axis *axes;
@@ -403,23 +403,6 @@ static int in_bounds(const sw_param_desc *d, double x, const char *shown, char *
     return 0;
 }
 
-static const char *keep_string(parser *p, const char *s)
-{
-    sw_tasks *t = p->t;
-    if (t->n_strings == p->strings_cap) {
-        size_t cap = p->strings_cap ? 2 * p->strings_cap : 16;
-        char **bigger = realloc(t->strings, cap * sizeof *bigger);
-        if (!bigger)
-            return NULL;
-        t->strings = bigger;
-        p->strings_cap = cap;
-    }
-    char *copy = strdup(s);
-    if (copy)
-        t->strings[t->n_strings++] = copy;
-    return copy;
-}
-
 /* Text as a value of parameter param: typed by the descriptor, then
  * checked against its range or choices.  The reason (without location)
  * goes to why; -1 for a bad value, -2 for no memory. */
@@ -453,7 +436,7 @@ static int text_value(parser *p, int param, const char *text, sw_value *out, cha
                 return -1;
             }
         }
-        out->s = keep_string(p, text);
+        out->s = sw_space_keep_string(p->space, text);
         return out->s ? 0 : -2;
     }
     return -1;
@@ -471,12 +454,15 @@ static ssm_status node_value(parser *p, int param, yaml_node_t *n, sw_value *out
 }
 
 /* Defaults first, parsed like spec text, so fixed values overwrite them. */
-static ssm_status start_values(parser *p)
+static ssm_status start_values(parser *p, uint64_t seed, size_t repeats)
 {
     const size_t np = p->kind->n_params;
-    p->base = calloc(np, sizeof *p->base);
+    ssm_status st = sw_space_start(p->space, p->kind, seed, repeats, p->err);
+    if (st)
+        return st;
+    p->base = p->space->base;
     p->set_at = calloc(np, sizeof *p->set_at);
-    if (!p->base || !p->set_at)
+    if (!p->set_at)
         return no_memory(p);
     for (size_t k = 0; k < np; ++k) {
         char why[256];
@@ -1003,54 +989,69 @@ static ssm_status check_task(const parser *p, size_t id, const sw_value *v)
     return fail_at(p, mark, key, "task %zu%s: %s", id, shown, why.message);
 }
 
-static ssm_status enumerate(parser *p, uint64_t seed, size_t repeats)
+/* The axes move into the space, values and all (p->axes keep their
+ * columns for messages). */
+static ssm_status build_space(parser *p)
+{
+    for (size_t a = 0; a < p->n_axes; ++a) {
+        axis *ax = &p->axes[a];
+        int *params = malloc(ax->n_cols * sizeof *params);
+        if (!params)
+            return no_memory(p);
+        for (size_t k = 0; k < ax->n_cols; ++k)
+            params[k] = ax->cols[k].param;
+        ssm_status st = sw_space_add_axis(p->space, ax->n_cols, params, ax->n_values, ax->values, p->err);
+        ax->values = NULL;
+        if (st)
+            return st;
+    }
+    return sw_space_finish(p->space, p->err);
+}
+
+/* kind->check once per combination of axis values, in id order: a check
+ * does not depend on `repeat`, so the first task it refuses is the first
+ * repeat of the first combination it refuses, as checking every task in
+ * order would find, at a 1/repeats of the cost. */
+static ssm_status check_tasks(parser *p)
+{
+    sw_space_walk w;
+    ssm_status st = sw_space_walk_start(&w, p->space, 0, p->space->repeats, p->space->n_tasks, 0, p->err);
+    while (st == SSM_OK && sw_space_walk_next(&w))
+        st = check_task(p, (size_t)w.id, w.values);
+    sw_space_walk_end(&w);
+    return st;
+}
+
+static ssm_status enumerate(parser *p)
 {
     sw_tasks *t = p->t;
-    const size_t np = p->kind->n_params, total = p->n_tasks;
-    const int repeat_param = sw_kind_param_index(p->kind, "repeat");
-    t->kind = p->kind;
-    t->master_seed = seed;
-    t->repeats = repeats;
-    t->values = malloc(total * np * sizeof *t->values);
-    t->hash = malloc(total * sizeof *t->hash);
-    t->seed = malloc(total * sizeof *t->seed);
-    t->cost = malloc(total * sizeof *t->cost);
     t->axes = calloc(p->n_axes ? p->n_axes : 1, sizeof *t->axes);
-    if (!t->values || !t->hash || !t->seed || !t->cost || !t->axes)
-        return ssm_fail(p->err, SSM_ENOMEM, "%s: out of memory for %zu tasks", p->path, total);
+    if (!t->axes)
+        return no_memory(p);
     t->n_axes = p->n_axes;
     for (size_t a = 0; a < p->n_axes; ++a) {
         ssm_status st = describe_axis(p, &p->axes[a], &t->axes[a]);
         if (st)
             return st;
     }
-    for (size_t id = 0; id < total; ++id) {
-        sw_value *v = t->values + id * np;
-        size_t rest = id;
-        memcpy(v, p->base, np * sizeof *v);
-        /* mixed radix: repeats fastest, then the last axis, the first slowest */
-        if (repeat_param >= 0)
-            v[repeat_param].i = (long long)(rest % repeats);
-        rest /= repeats;
-        for (size_t a = p->n_axes; a-- > 0;) {
-            const axis *ax = &p->axes[a];
-            size_t row = rest % ax->n_values;
-            rest /= ax->n_values;
-            for (size_t k = 0; k < ax->n_cols; ++k)
-                v[ax->cols[k].param] = ax->values[row * ax->n_cols + k];
-        }
-        ssm_status st = check_task(p, id, v);
-        if (st)
-            return st;
-    }
-    t->n_tasks = total;
-    sw_tasks_finish(t);
+    ssm_status st = build_space(p);
+    if (st == SSM_OK)
+        st = check_tasks(p);
+    if (st == SSM_OK)
+        st = sw_space_hash_all(p->space, p->err);
+    if (st)
+        return st;
+    t->kind = p->kind;
+    t->master_seed = p->space->master_seed;
+    t->repeats = (size_t)p->space->repeats;
+    t->n_tasks = (size_t)p->space->n_tasks;
+    t->spec_hash = p->space->spec_hash;
     return SSM_OK;
 }
 
 /* ---- entry points ------------------------------------------------------------------------ */
 
-ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_tasks *tasks, ssm_error *err)
+ssm_status sw_spec_parse_lazy(const char *path, const char *text, size_t len, sw_tasks *tasks, ssm_error *err)
 {
     ssm_error ignored;
     parser p;
@@ -1064,13 +1065,14 @@ ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_task
     p.len = len;
     p.err = err ? err : &ignored;
     p.t = tasks;
-    st = prescan(&p);
+    p.space = tasks->space = calloc(1, sizeof *tasks->space);
+    st = p.space ? prescan(&p) : no_memory(&p);
     if (st == SSM_OK)
         st = load(&p);
     if (st == SSM_OK)
         st = parse_top(&p, &seed, &repeats);
     if (st == SSM_OK)
-        st = start_values(&p);
+        st = start_values(&p, seed, repeats);
     if (st == SSM_OK)
         st = parse_fixed(&p);
     if (st == SSM_OK)
@@ -1078,12 +1080,11 @@ ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_task
     if (st == SSM_OK)
         st = check_required(&p);
     if (st == SSM_OK)
-        st = enumerate(&p, seed, repeats);
+        st = enumerate(&p);
     for (size_t a = 0; p.axes && a < p.n_axes; ++a)
         free(p.axes[a].values);
     free(p.axes);
     free(p.cols);
-    free(p.base);
     free(p.set_at);
     if (p.have_doc)
         yaml_document_delete(&p.doc);
@@ -1143,7 +1144,15 @@ done:
     return st;
 }
 
-ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_error *err)
+ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_tasks *tasks, ssm_error *err)
+{
+    ssm_status st = sw_spec_parse_lazy(path, text, len, tasks, err);
+    if (st == SSM_OK && (st = sw_tasks_materialize(tasks, err)) != SSM_OK)
+        sw_tasks_free(tasks);
+    return st;
+}
+
+static ssm_status load_spec(const char *path, sw_tasks *tasks, char **text, int lazy, ssm_error *err)
 {
     char *buf;
     size_t len;
@@ -1151,10 +1160,20 @@ ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_erro
     *text = NULL;
     ssm_status st = read_file(path, &buf, &len, err);
     if (st == SSM_OK)
-        st = sw_spec_parse(path, buf, len, tasks, err);
+        st = lazy ? sw_spec_parse_lazy(path, buf, len, tasks, err) : sw_spec_parse(path, buf, len, tasks, err);
     if (st == SSM_OK)
         *text = buf;
     else
         free(buf);
     return st;
+}
+
+ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_error *err)
+{
+    return load_spec(path, tasks, text, 0, err);
+}
+
+ssm_status sw_spec_load_lazy(const char *path, sw_tasks *tasks, char **text, ssm_error *err)
+{
+    return load_spec(path, tasks, text, 1, err);
 }

@@ -26,7 +26,8 @@
  * Every error is one line naming the file, line and column and the key
  * involved ("FILE:LINE:COL: key 'KEY': ..."), SSM_EINVAL (SSM_EIO for a
  * file that cannot be read), detected before anything runs; the task count
- * is checked against SW_MAX_TASKS before the table is allocated.  On
+ * is checked against SW_MAX_TASKS before anything of that size is
+ * allocated.  On
  * failure *tasks is left zeroed (sw_tasks_free on it is harmless). */
 #ifndef SW_SPEC_H
 #define SW_SPEC_H
@@ -42,12 +43,20 @@
 /* Largest task count a spec may expand to. */
 #define SW_MAX_TASKS 100000000UL
 
-/* Parses path and enumerates its tasks.  On success *text receives the spec
- * file verbatim (malloc'ed, for provenance). */
+/* Parses path and enumerates its tasks into a materialized table.  On
+ * success *text receives the spec file verbatim (malloc'ed, for
+ * provenance). */
 ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_error *err);
 
 /* The same from a string (path is used in messages only). */
 ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_tasks *tasks,
                          ssm_error *err);
+
+/* The same into a lazy table: the task space alone, nothing per task.
+ * Every task is still checked (kind->check once per combination of axis
+ * values) and the spec hash computed before it returns. */
+ssm_status sw_spec_load_lazy(const char *path, sw_tasks *tasks, char **text, ssm_error *err);
+ssm_status sw_spec_parse_lazy(const char *path, const char *text, size_t len, sw_tasks *tasks,
+                              ssm_error *err);
 
 #endif

@@ -33,26 +33,11 @@ uint64_t sw_hash_bytes(const void *data, size_t len, uint64_t h)
     return ssm_mix64(sw_hash_update(data, len, h));
 }
 
-/* Hashes x as 8 bytes little endian, whatever the host's byte order, so
- * that spec hashes agree across machines. */
-static uint64_t hash_u64(uint64_t x, uint64_t h)
-{
-    unsigned char le[8];
-    for (int k = 0; k < 8; ++k)
-        le[k] = (unsigned char)(x >> (8 * k));
-    return sw_hash_update(le, sizeof le, h);
-}
-
 /* ---- canonical text ------------------------------------------------------------ */
 
 /* The canonical text is produced once, into a sink: a bounded buffer for
- * sw_task_canonical, the FNV state for the hash.  One writer means the
- * hash can never drift from the text users see. */
-typedef struct {
-    void (*put)(void *ctx, const char *text, size_t len);
-    void *ctx;
-} sink;
-
+ * sw_task_canonical, the FNV state for the hash, a task space's fragments.
+ * One writer means the hash can never drift from the text users see. */
 typedef struct {
     char *buf;
     size_t size, at;
@@ -70,46 +55,44 @@ static void put_text(void *ctx, const char *text, size_t len)
     s->at += len;
 }
 
-static void put_hash(void *ctx, const char *text, size_t len)
-{
-    uint64_t *h = ctx;
-    *h = sw_hash_update(text, len, *h);
-}
-
-static void emit(const sink *out, const char *text)
+static void emit(const sw_text_sink *out, const char *text)
 {
     out->put(out->ctx, text, strlen(text));
 }
 
-static void canonical(const sw_tasks *t, size_t id, const sink *out)
+void sw_param_canonical(const sw_param_desc *d, const sw_value *v, const sw_text_sink *out)
+{
+    char num[64];
+    emit(out, d->name);
+    emit(out, "=");
+    switch (d->type) {
+    case SW_INT:
+        snprintf(num, sizeof num, "%lld", v->i);
+        emit(out, num);
+        break;
+    case SW_REAL:
+        /* 17 significant digits: distinct doubles, distinct texts */
+        snprintf(num, sizeof num, "%.17g", v->r);
+        emit(out, num);
+        break;
+    case SW_STRING:
+        /* escaped separators keep "a=b;c" apart from a=b plus c */
+        for (const char *s = v->s ? v->s : ""; *s; ++s) {
+            if (*s == '\\' || *s == ';' || *s == '=')
+                emit(out, "\\");
+            out->put(out->ctx, s, 1);
+        }
+        break;
+    }
+    emit(out, ";");
+}
+
+static void canonical(const sw_tasks *t, size_t id, const sw_text_sink *out)
 {
     const sw_kind *kind = t->kind;
     const sw_value *v = sw_task_params(t, id);
-    for (size_t p = 0; p < kind->n_params; ++p) {
-        char num[64];
-        emit(out, kind->params[p].name);
-        emit(out, "=");
-        switch (kind->params[p].type) {
-        case SW_INT:
-            snprintf(num, sizeof num, "%lld", v[p].i);
-            emit(out, num);
-            break;
-        case SW_REAL:
-            /* 17 significant digits: distinct doubles, distinct texts */
-            snprintf(num, sizeof num, "%.17g", v[p].r);
-            emit(out, num);
-            break;
-        case SW_STRING:
-            /* escaped separators keep "a=b;c" apart from a=b plus c */
-            for (const char *s = v[p].s ? v[p].s : ""; *s; ++s) {
-                if (*s == '\\' || *s == ';' || *s == '=')
-                    emit(out, "\\");
-                out->put(out->ctx, s, 1);
-            }
-            break;
-        }
-        emit(out, ";");
-    }
+    for (size_t p = 0; p < kind->n_params; ++p)
+        sw_param_canonical(&kind->params[p], &v[p], out);
 }
 
 void sw_value_shown(const sw_value *v, char *buf, size_t size)
@@ -122,35 +105,81 @@ void sw_value_shown(const sw_value *v, char *buf, size_t size)
         snprintf(buf, size, "%s", v->s);
 }
 
-size_t sw_task_canonical(const sw_tasks *t, size_t id, char *buf, size_t size)
+size_t sw_task_canonical(const sw_tasks *t, size_t row, char *buf, size_t size)
 {
+    if (!t->values)
+        return sw_space_canonical(t->space, sw_task_id(t, row), buf, size);
     text_sink s = {buf, size, 0};
-    sink out = {put_text, &s};
+    sw_text_sink out = {put_text, &s};
     if (size)
         buf[0] = '\0';
-    canonical(t, id, &out);
+    canonical(t, row, &out);
     return s.at;
 }
 
-/* ---- hashes, seeds, costs ---------------------------------------------------------- */
+/* ---- rows of any table ------------------------------------------------------------- */
 
-void sw_tasks_finish(sw_tasks *t)
+const sw_value *sw_task_values(const sw_tasks *t, size_t row, sw_value *buf)
 {
-    const char *kind = t->kind->name;
-    const uint64_t kind_state = sw_hash_update(":", 1, sw_hash_update(kind, strlen(kind), SW_HASH_INIT));
-    uint64_t spec = sw_hash_update(kind, strlen(kind), SW_HASH_INIT);
-    spec = hash_u64(t->master_seed, spec);
-    spec = hash_u64((uint64_t)t->n_tasks, spec);
-    for (size_t id = 0; id < t->n_tasks; ++id) {
-        uint64_t h = kind_state;
-        sink out = {put_hash, &h};
-        canonical(t, id, &out);
-        t->hash[id] = ssm_mix64(h);
-        t->seed[id] = ssm_mix64(t->master_seed ^ t->hash[id]);
-        t->cost[id] = t->kind->cost(sw_task_params(t, id));
-        spec = hash_u64(t->hash[id], spec);
+    if (t->values)
+        return sw_task_params(t, row);
+    sw_space_params(t->space, sw_task_id(t, row), buf);
+    return buf;
+}
+
+uint64_t sw_task_hash(const sw_tasks *t, size_t row)
+{
+    return t->hash ? t->hash[row] : sw_space_hash(t->space, sw_task_id(t, row));
+}
+
+uint64_t sw_task_seed(const sw_tasks *t, size_t row)
+{
+    return t->seed ? t->seed[row] : ssm_mix64(t->master_seed ^ sw_task_hash(t, row));
+}
+
+ssm_status sw_tasks_walk_start(sw_space_walk *w, const sw_tasks *t, int want_hash, ssm_error *err)
+{
+    const sw_shard s = sw_tasks_shard(t);
+    return sw_space_walk_start(w, t->space, s.index, s.count, t->space->n_tasks, want_hash, err);
+}
+
+ssm_status sw_tasks_materialize(sw_tasks *t, ssm_error *err)
+{
+    const size_t n = t->n_tasks, np = t->kind->n_params;
+    sw_space_walk w;
+    if (t->values)
+        return SSM_OK;
+    sw_value *values = malloc((n ? n : 1) * np * sizeof *values);
+    uint64_t *hash = malloc((n ? n : 1) * sizeof *hash), *seed = malloc((n ? n : 1) * sizeof *seed);
+    double *cost = malloc((n ? n : 1) * sizeof *cost);
+    uint64_t *ids = t->shard.count ? malloc((n ? n : 1) * sizeof *ids) : NULL;
+    ssm_status st = values && hash && seed && cost && (ids || !t->shard.count)
+                        ? sw_tasks_walk_start(&w, t, 1, err)
+                        : ssm_fail(err, SSM_ENOMEM, "out of memory for a table of %zu tasks", n);
+    if (st) {
+        free(values);
+        free(hash);
+        free(seed);
+        free(cost);
+        free(ids);
+        return st;
     }
-    t->spec_hash = ssm_mix64(spec);
+    for (size_t row = 0; row < n && sw_space_walk_next(&w); ++row) {
+        memcpy(values + row * np, w.values, np * sizeof *values);
+        hash[row] = w.hash;
+        seed[row] = w.seed;
+        /* the repeats of a combination cost the same */
+        cost[row] = w.new_combo ? t->kind->cost(w.values) : cost[row - 1];
+        if (ids)
+            ids[row] = w.id;
+    }
+    sw_space_walk_end(&w);
+    t->values = values;
+    t->hash = hash;
+    t->seed = seed;
+    t->cost = cost;
+    t->global_id = ids;
+    return SSM_OK;
 }
 
 /* ---- shards ------------------------------------------------------------------------ */
@@ -162,18 +191,23 @@ uint64_t sw_shard_size(uint64_t n, uint64_t index, uint64_t count)
 
 ssm_status sw_tasks_select_shard(sw_tasks *t, uint64_t index, uint64_t count, ssm_error *err)
 {
-    if (t->global_id)
+    if (t->shard.count)
         return ssm_fail(err, SSM_EINVAL, "the task table is a shard already");
     if (count == 0 || index >= count)
         return ssm_fail(err, SSM_EINVAL, "shard %llu/%llu: the index must lie in 0..count-1",
                         (unsigned long long)index, (unsigned long long)count);
     size_t n = (size_t)sw_shard_size(t->n_tasks, index, count), np = t->kind->n_params;
+    if (!t->values) {   /* lazy: rows are ids index, index + count, ... */
+        t->shard = (sw_shard){index, count, t->n_tasks};
+        t->n_tasks = n;
+        return SSM_OK;
+    }
     uint64_t *ids = malloc((n ? n : 1) * sizeof *ids);
     if (!ids)
         return ssm_fail(err, SSM_ENOMEM, "out of memory for shard %llu/%llu", (unsigned long long)index,
                         (unsigned long long)count);
     /* rows move down in place (row <= id): the arrays only shrink, and
-     * the string values keep pointing into t->strings */
+     * the string values keep pointing into the space */
     for (size_t row = 0; row < n; ++row) {
         size_t id = (size_t)(index + row * count);
         ids[row] = id;
@@ -196,10 +230,9 @@ void sw_tasks_free(sw_tasks *t)
         free(t->axes[a].names);
         free(t->axes[a].values);
     }
-    for (size_t s = 0; t->strings && s < t->n_strings; ++s)
-        free(t->strings[s]);
+    sw_space_free(t->space);
+    free(t->space);
     free(t->axes);
-    free(t->strings);
     free(t->name);
     free(t->values);
     free(t->hash);

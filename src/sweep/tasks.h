@@ -1,4 +1,4 @@
-/* The task table: every task of a sweep, enumerated from a spec.
+/* The tasks of a sweep, enumerated from a spec.
  *
  * Task i has its parameter vector (one sw_value per parameter of the kind,
  * defaults filled in), a canonical text form "name=value;..." in the
@@ -7,9 +7,15 @@
  * Ids are positions in enumeration order; the order of axes in the spec
  * fixes it.
  *
+ * A table made from a spec holds its task space (space.h), from which
+ * every task's values, hash, seed and cost are computed on demand: a lazy
+ * table (sw_spec_parse_lazy) has nothing per task.  A materialized table
+ * (sw_spec_parse, or built by hand in tests) also has them in arrays.
+ * The accessors below serve both.
+ *
  * A table may hold one shard of a spec (sw_tasks_select_shard): then its
- * rows are a subset of the spec's tasks and global_id[row] is each one's
- * id in the whole spec.  Everything that runs or stores tasks (the
+ * rows are a subset of the spec's tasks and sw_task_id(t, row) is each
+ * one's id in the whole spec.  Everything that runs or stores tasks (the
  * coordinator, the journal, the HDF5 writer) works on rows; only the
  * HDF5 task scale and the user see global ids (sw_task_id). */
 #ifndef SW_TASKS_H
@@ -19,6 +25,7 @@
 #include <stdint.h>
 
 #include "kinds.h"
+#include "space.h"
 
 /* One axis of the sweep as the spec wrote it, for `ssmsweep plan`. */
 typedef struct {
@@ -39,38 +46,70 @@ typedef struct {
     sw_axis_info *axes;
     size_t n_axes;
     size_t repeats;
-    size_t n_tasks;
-    sw_value *values;       /* n_tasks x kind->n_params, row-major */
-    uint64_t *hash;         /* n_tasks */
-    uint64_t *seed;         /* n_tasks */
-    double *cost;           /* n_tasks */
+    size_t n_tasks;         /* rows */
+    sw_space *space;        /* the spec's task space; NULL for a table built by hand */
+    sw_value *values;       /* n_tasks x kind->n_params, row-major; NULL: lazy */
+    uint64_t *hash;         /* n_tasks; NULL: lazy */
+    uint64_t *seed;         /* n_tasks; NULL: lazy */
+    double *cost;           /* n_tasks; NULL: lazy */
     uint64_t master_seed;
     uint64_t spec_hash;     /* hash of kind, master seed and all task hashes in order
                                (of the whole spec, also in a shard) */
-    char **strings;         /* storage of string values */
-    size_t n_strings;
-    uint64_t *global_id;    /* n_tasks, ascending; NULL: the whole spec (row = id) */
-    sw_shard shard;         /* meaningful when global_id is set */
+    uint64_t *global_id;    /* n_tasks, ascending, of a materialized shard; NULL otherwise */
+    sw_shard shard;         /* meaningful when shard.count > 0 */
 } sw_tasks;
 
 /* The id in the whole spec of the task in row. */
 static inline uint64_t sw_task_id(const sw_tasks *t, size_t row)
 {
-    return t->global_id ? t->global_id[row] : row;
+    if (t->global_id)
+        return t->global_id[row];
+    return t->shard.count ? t->shard.index + (uint64_t)row * t->shard.count : row;
 }
 
 /* The shard t holds; {0, 1, n_tasks} for a whole spec. */
 static inline sw_shard sw_tasks_shard(const sw_tasks *t)
 {
-    if (t->global_id)
+    if (t->shard.count)
         return t->shard;
     return (sw_shard){0, 1, t->n_tasks};
 }
 
+/* The parameters of a materialized table's row. */
 static inline const sw_value *sw_task_params(const sw_tasks *t, size_t id)
 {
     return t->values + id * t->kind->n_params;
 }
+
+/* The most parameters a kind has (test_spec checks every kind), so that a
+ * task's values fit a buffer on the stack. */
+#define SW_MAX_PARAMS 64
+
+/* The parameters of row of any table: in the table, or computed into buf
+ * (kind->n_params <= SW_MAX_PARAMS values). */
+const sw_value *sw_task_values(const sw_tasks *t, size_t row, sw_value *buf);
+uint64_t sw_task_hash(const sw_tasks *t, size_t row);
+uint64_t sw_task_seed(const sw_tasks *t, size_t row);
+
+/* A walk over the rows of a table made from a spec, in order (a walk of
+ * its space over the shard's ids: row k is the k-th step). */
+ssm_status sw_tasks_walk_start(sw_space_walk *w, const sw_tasks *t, int want_hash, ssm_error *err);
+
+/* Fills the per-task arrays of a lazy table from its space (the rows of
+ * its shard, if any): SSM_ENOMEM leaves it lazy. */
+ssm_status sw_tasks_materialize(sw_tasks *t, ssm_error *err);
+
+/* Where canonical text goes: put(ctx, text, len) for each piece. */
+typedef struct {
+    void (*put)(void *ctx, const char *text, size_t len);
+    void *ctx;
+} sw_text_sink;
+
+/* The canonical fragment of one parameter, "name=value;": integers %lld,
+ * reals %.17g (distinct doubles, distinct texts), strings with backslash, ';'
+ * and '=' escaped by a backslash.  A task's canonical text is the
+ * fragments of its parameters in the kind's order. */
+void sw_param_canonical(const sw_param_desc *d, const sw_value *v, const sw_text_sink *out);
 
 /* A value as `plan` shows it (%g: for reading; hashes use the exact
  * canonical text). */
@@ -90,19 +129,12 @@ uint64_t sw_hash_bytes(const void *data, size_t len, uint64_t h);
  * sw_hash_update(a, SW_HASH_INIT))). */
 uint64_t sw_hash_update(const void *data, size_t len, uint64_t h);
 
-/* Derives what follows from kind, master_seed and the values of all
- * n_tasks tasks: hash[i] = sw_hash_bytes of "<kind name>:" + canonical
- * text, seed[i] = ssm_mix64(master_seed ^ hash[i]), cost[i] from the
- * kind, and spec_hash over the kind name, master seed and n_tasks (8 bytes
- * little endian each) and every task hash (likewise) in order.  The arrays
- * must be allocated. */
-void sw_tasks_finish(sw_tasks *t);
-
 /* Keeps only shard index of count (round robin: global id % count ==
  * index, so every shard gets a fair mix of cheap and expensive tasks),
  * in id order, with their hashes, seeds and costs; spec_hash stays the
  * whole spec's, so the shards of one spec share it.  t must be a whole
- * spec.  SSM_EINVAL unless index < count; SSM_ENOMEM leaves t as it was. */
+ * spec.  SSM_EINVAL unless index < count; SSM_ENOMEM leaves t as it was.
+ * A lazy table only records the shard. */
 ssm_status sw_tasks_select_shard(sw_tasks *t, uint64_t index, uint64_t count, ssm_error *err);
 
 /* The number of tasks in shard index of count of a spec of n tasks. */

@@ -389,6 +389,12 @@ int sw_space_walk_next(sw_space_walk *w)
     return 1;
 }
 
+void sw_space_walk_to(sw_space_walk *w, uint64_t id)
+{
+    w->next = id;
+    sw_space_walk_next(w);
+}
+
 void sw_space_walk_end(sw_space_walk *w)
 {
     free(w->values);

@@ -110,6 +110,11 @@ ssm_status sw_space_walk_start(sw_space_walk *w, const sw_space *s, uint64_t fir
                                int want_hash, ssm_error *err);
 /* Moves to the next task: 1, or 0 after the last. */
 int sw_space_walk_next(sw_space_walk *w);
+/* Moves to task id (below end), from wherever the walk is: only what
+ * differs from the task it was at is recomputed, so the tasks of a batch
+ * (mostly neighbours) cost about what a walk does.  next() then goes on
+ * from id + step. */
+void sw_space_walk_to(sw_space_walk *w, uint64_t id);
 void sw_space_walk_end(sw_space_walk *w);
 
 #endif

@@ -3,7 +3,7 @@
  * tests/ref/identity/plans.list (the examples, the tests' and benchmarks'
  * specs, the fuzz corpus), every task's parameters computed from its id
  * (at random, in walks of every shard of 1, 3 and 5, in walks over
- * combinations) equal the row of the materialized table; its canonical
+ * combinations, by a cursor jumping back and forth) equal the row of the materialized table; its canonical
  * text equals the one written from the table's values parameter by
  * parameter; its hash is FNV-1a of "<kind>:" and that text, finalized;
  * its seed and cost follow; the spec hash follows from the hashes as
@@ -108,6 +108,28 @@ static int walk_shard(const sw_tasks *table, const sw_tasks *lazy, uint64_t inde
     return ok && visited == sw_shard_size(table->n_tasks, index, count);
 }
 
+/* A cursor moved to rows in a scrambled order (neighbours, jumps back and
+ * forth) against the table. */
+static int cursor_jumps(const sw_tasks *table, const sw_tasks *lazy)
+{
+    sw_task_cursor c;
+    ssm_error err;
+    if (sw_task_cursor_start(&c, lazy, &err) != SSM_OK)
+        return 0;
+    int ok = 1;
+    const size_t n = table->n_tasks;
+    for (size_t k = 0; k < 3 * n && ok; ++k) {
+        size_t row = k < n ? k : (size_t)((k * UINT64_C(2654435761)) % n);
+        if (k % 7 == 3)
+            row = n - 1 - row % n;
+        sw_task_cursor_at(&c, row);
+        ok = same_values(table->kind, c.values, sw_task_params(table, row)) && c.hash == table->hash[row] &&
+             c.seed == table->seed[row];
+    }
+    sw_task_cursor_end(&c);
+    return ok;
+}
+
 static void check_spec(const char *name, const char *path)
 {
     sw_tasks table, lazy;
@@ -131,6 +153,7 @@ static void check_spec(const char *name, const char *path)
         for (uint64_t index = 0; ok && index < count; ++index)
             ok = walk_shard(&table, &lazy, index, count);
     ok = ok && walk_shard(&table, &lazy, 0, table.repeats);   /* the combinations */
+    ok = ok && (table.n_tasks > 2000 || cursor_jumps(&table, &lazy));
     CHECK(ok, "%s: %zu tasks computed from their ids as in the table; spec hash %016llx", name, table.n_tasks,
           (unsigned long long)table.spec_hash);
     sw_tasks_free(&table);

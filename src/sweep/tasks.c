@@ -143,6 +143,37 @@ ssm_status sw_tasks_walk_start(sw_space_walk *w, const sw_tasks *t, int want_has
     return sw_space_walk_start(w, t->space, s.index, s.count, t->space->n_tasks, want_hash, err);
 }
 
+ssm_status sw_task_cursor_start(sw_task_cursor *c, const sw_tasks *t, ssm_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->t = t;
+    if (t->values)
+        return SSM_OK;
+    return sw_space_walk_start(&c->walk, t->space, 0, 1, t->space->n_tasks, 1, err);
+}
+
+void sw_task_cursor_at(sw_task_cursor *c, size_t row)
+{
+    const sw_tasks *t = c->t;
+    if (t->values) {
+        c->values = sw_task_params(t, row);
+        c->hash = t->hash[row];
+        c->seed = t->seed[row];
+        return;
+    }
+    sw_space_walk_to(&c->walk, sw_task_id(t, row));
+    c->values = c->walk.values;
+    c->hash = c->walk.hash;
+    c->seed = c->walk.seed;
+}
+
+void sw_task_cursor_end(sw_task_cursor *c)
+{
+    if (c->walk.s)
+        sw_space_walk_end(&c->walk);
+    memset(c, 0, sizeof *c);
+}
+
 ssm_status sw_tasks_materialize(sw_tasks *t, ssm_error *err)
 {
     const size_t n = t->n_tasks, np = t->kind->n_params;

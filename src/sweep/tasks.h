@@ -95,6 +95,20 @@ uint64_t sw_task_seed(const sw_tasks *t, size_t row);
  * its space over the shard's ids: row k is the k-th step). */
 ssm_status sw_tasks_walk_start(sw_space_walk *w, const sw_tasks *t, int want_hash, ssm_error *err);
 
+/* One thread's view of any table's rows: the parameters, hash and seed of
+ * the row it was moved to, computed from what differs from the row before
+ * (neighbours, as batches mostly hold, cost little more than a walk). */
+typedef struct {
+    const sw_tasks *t;
+    sw_space_walk walk;      /* of a lazy table's whole spec */
+    const sw_value *values;  /* kind->n_params */
+    uint64_t hash, seed;
+} sw_task_cursor;
+
+ssm_status sw_task_cursor_start(sw_task_cursor *c, const sw_tasks *t, ssm_error *err);
+void sw_task_cursor_at(sw_task_cursor *c, size_t row);
+void sw_task_cursor_end(sw_task_cursor *c);
+
 /* Fills the per-task arrays of a lazy table from its space (the rows of
  * its shard, if any): SSM_ENOMEM leaves it lazy. */
 ssm_status sw_tasks_materialize(sw_tasks *t, ssm_error *err);

@@ -662,7 +662,7 @@ static void server_init(server *v, int clients, int writes, double per_rec, doub
     v->clients = v->clients_left = clients;
     v->zeros = calloc((size_t)clients + 1, sizeof *v->zeros);
     v->greeted = calloc((size_t)clients + 1, sizeof *v->greeted);
-    v->waiting = calloc((size_t)clients + 1, sizeof *v->waiting);
+    v->waiting = calloc((size_t)CREDITS * clients + 1, sizeof *v->waiting);   /* every request of every worker */
     v->writes = writes;
     v->per_rec = per_rec;
     v->period = period;
@@ -766,7 +766,7 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (end_time < 0 || q_head != q_tail) {
+    if (end_time < 0 || q_head != q_tail || srv[0].recs != n_tasks) {
         fprintf(stderr, "ssmsim: the simulation ended before the sweep (a bug)\n");
         return 1;
     }
@@ -777,9 +777,9 @@ int main(int argc, char **argv)
         if (srv[s].busy > max_leader)
             max_leader = srv[s].busy;
     printf("ranks=%d tasks=%ld hier=%d writer_node=%d makespan=%.6f span=%.6f work=%.6f efficiency=%.4f "
-           "rank0_util=%.4f rank0_msgs=%ld leader_util_max=%.4f events=%ld\n",
+           "rank0_util=%.4f rank0_msgs=%ld rank0_records=%ld leader_util_max=%.4f events=%ld\n",
            P, n_tasks, hier, writer_node, end_time, last_end - first_start, work,
-           work / ((double)P * end_time), srv[0].busy / end_time, srv[0].msgs,
+           work / ((double)P * end_time), srv[0].busy / end_time, srv[0].msgs, srv[0].recs,
            n_nodes ? max_leader / end_time : 0.0, events);
     return 0;
 }

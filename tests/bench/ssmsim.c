@@ -95,7 +95,7 @@ static int set_param(const char *assignment)
             strncmp(params[k].name, assignment, (size_t)(eq - assignment)) == 0) {
             char *end;
             params[k].value = strtod(eq + 1, &end);
-            return *end == '\0' || *end == '\n' || *end == ' ' ? 0 : -1;
+            return end != eq + 1 && (*end == '\0' || *end == '\n' || *end == ' ') ? 0 : -1;
         }
     return -1;
 }

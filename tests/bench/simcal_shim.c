@@ -61,6 +61,21 @@ static void *next_symbol(const char *name)
     return f;
 }
 
+/* call, timed into tally (a GNU statement expression: the shim is built by mpicc, i.e. gcc) */
+#define TIMED(tally, call)                                                                                   \
+    ({                                                                                                         \
+        double t0_ = now();                                                                                    \
+        __typeof__(call) rc_ = (call);                                                                         \
+        add(&(tally), t0_);                                                                                    \
+        rc_;                                                                                                   \
+    })
+
+/* the next definition of name (libc's, HDF5's), of type fn_type, looked up once */
+#define REAL(fn_type, name)                                                                                    \
+    static fn_type real_;                                                                                      \
+    if (!real_)                                                                                                \
+        real_ = (fn_type)next_symbol(#name)
+
 int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
 {
     int rc = PMPI_Init_thread(argc, argv, required, provided);
@@ -81,9 +96,7 @@ int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status
 
 int MPI_Recv(void *buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Status *status)
 {
-    double t0 = now();
-    int rc = PMPI_Recv(buf, count, type, source, tag, comm, status);
-    add(&t_recv, t0);
+    int rc = TIMED(t_recv, PMPI_Recv(buf, count, type, source, tag, comm, status));
     if (tag == TAG_RESULTS)
         recv_bytes += count;
     if (tag == TAG_WORK && count > 0) {   /* a worker starts a batch */
@@ -102,74 +115,51 @@ int MPI_Isend(const void *buf, int count, MPI_Datatype type, int dest, int tag, 
         t_batch.seconds += now() - batch_start;
         batch_start = -1;
     }
-    double t0 = now();
-    int rc = PMPI_Isend(buf, count, type, dest, tag, comm, req);
-    add(&t_isend, t0);
-    return rc;
+    return TIMED(t_isend, PMPI_Isend(buf, count, type, dest, tag, comm, req));
 }
 
 int MPI_Test(MPI_Request *req, int *flag, MPI_Status *status)
 {
-    double t0 = now();
-    int rc = PMPI_Test(req, flag, status);
-    add(&t_test, t0);
-    return rc;
+    return TIMED(t_test, PMPI_Test(req, flag, status));
 }
 
+typedef int nanosleep_fn(const struct timespec *, struct timespec *);
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-    static int (*real)(const struct timespec *, struct timespec *);
-    if (!real)
-        real = next_symbol("nanosleep");
-    double t0 = now();
-    int rc = real(req, rem);
-    if (pthread_equal(pthread_self(), main_thread))
-        add(req->tv_sec == 0 && req->tv_nsec == NAP_NS ? &t_nap : &t_sleep, t0);
-    return rc;
+    REAL(nanosleep_fn *, nanosleep);
+    /* only rank 0's main thread: its nap, or a worker's task */
+    if (!pthread_equal(pthread_self(), main_thread))
+        return real_(req, rem);
+    int nap = req->tv_sec == 0 && req->tv_nsec == NAP_NS;
+    return nap ? TIMED(t_nap, real_(req, rem)) : TIMED(t_sleep, real_(req, rem));
 }
 
+typedef int fsync_fn(int);
 int fsync(int fd)
 {
-    static int (*real)(int);
-    if (!real)
-        real = next_symbol("fsync");
-    double t0 = now();
-    int rc = real(fd);
-    add(&t_fsync, t0);
-    return rc;
+    REAL(fsync_fn *, fsync);
+    return TIMED(t_fsync, real_(fd));
 }
 
+typedef herr_t h5dwrite_fn(hid_t, hid_t, hid_t, hid_t, hid_t, const void *);
 herr_t H5Dwrite(hid_t dset, hid_t mem_type, hid_t mem_space, hid_t file_space, hid_t plist, const void *buf)
 {
-    static herr_t (*real)(hid_t, hid_t, hid_t, hid_t, hid_t, const void *);
-    if (!real)
-        real = next_symbol("H5Dwrite");
-    double t0 = now();
-    herr_t rc = real(dset, mem_type, mem_space, file_space, plist, buf);
-    add(&t_h5write, t0);
-    return rc;
+    REAL(h5dwrite_fn *, H5Dwrite);
+    return TIMED(t_h5write, real_(dset, mem_type, mem_space, file_space, plist, buf));
 }
 
+typedef herr_t h5dset_extent_fn(hid_t, const hsize_t *);
 herr_t H5Dset_extent(hid_t dset, const hsize_t size[])
 {
-    static herr_t (*real)(hid_t, const hsize_t *);
-    if (!real)
-        real = next_symbol("H5Dset_extent");
-    double t0 = now();
-    herr_t rc = real(dset, size);
-    add(&t_h5extent, t0);
-    return rc;
+    REAL(h5dset_extent_fn *, H5Dset_extent);
+    return TIMED(t_h5extent, real_(dset, size));
 }
 
+typedef herr_t h5fflush_fn(hid_t, H5F_scope_t);
 herr_t H5Fflush(hid_t file, H5F_scope_t scope)
 {
-    static herr_t (*real)(hid_t, H5F_scope_t);
-    if (!real)
-        real = next_symbol("H5Fflush");
-    double t0 = now();
-    herr_t rc = real(file, scope);
-    add(&t_h5flush, t0);
-    return rc;
+    REAL(h5fflush_fn *, H5Fflush);
+    return TIMED(t_h5flush, real_(file, scope));
 }
 
 static void put(FILE *f, const char *name, const tally *t)

@@ -40,10 +40,10 @@ echo "### Task-farm throughput: $(parallel --version | head -1), ssmsweep flat; 
 echo
 echo "| runner | tasks | wall (median of 3) | tasks/s |"
 echo "|---|---|---|---|"
-row "GNU parallel -j1 true" 500 sh -c 'seq 500 | parallel -j1 true'
-row "GNU parallel -j2 true" 500 sh -c 'seq 500 | parallel -j2 true'
+row "GNU parallel -j1 true" 200 sh -c 'seq 200 | parallel -j1 true'
+row "GNU parallel -j2 true" 200 sh -c 'seq 200 | parallel -j2 true'
 row "ssmsweep run, trivial noop, mpirun -np 1" 100000 mpirun -np 1 "$ssmsweep" run "$work/trivial.yaml" -o "$work/o.h5" --quiet
 row "ssmsweep run, trivial noop, mpirun -np 2" 100000 mpirun -np 2 "$ssmsweep" run "$work/trivial.yaml" -o "$work/o.h5" --quiet
-row "GNU parallel -j2 sleep 0.01" 500 sh -c 'seq 500 | parallel -j2 sleep 0.01'
+row "GNU parallel -j2 -N0 sleep 0.01" 200 sh -c 'seq 200 | parallel -j2 -N0 sleep 0.01'
 row "ssmsweep run, noop sleeping 10 ms, mpirun -np 2" 2000 mpirun -np 2 "$ssmsweep" run "$work/sleep.yaml" -o "$work/o.h5" --quiet
 echo "| NERSC TaskFarmer (published, not run here) | | | 5-10 |"

@@ -108,6 +108,10 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
 void ssm_deep_work_free(ssm_deep_work *w);
 /* Bytes of the workspace (activations kept for the backward pass). */
 size_t ssm_deep_work_bytes(const ssm_deep_work *w);
+/* Threads of a step: 1 (default) or 2.  A batch is always split into the
+ * same two halves whose gradients are added in the same order, so the
+ * results do not depend on the thread count. */
+void ssm_deep_work_set_threads(ssm_deep_work *w, size_t threads);
 
 /* A batch of `count` sequences x (count x length, row-major) with labels.
  *   loss     mean cross-entropy (float64)

@@ -14,7 +14,7 @@
 #include "memory.h"
 #include "rfft.h"
 #include "rng.h"
-#include "train.h"
+#include "s4d.h"
 
 /* Stream ids (see train.c, spectrum.c and mf.c for the others); dropout
  * takes STREAM_DROPOUT + 2 layer + site - 1 + (sequence << 32). */
@@ -290,29 +290,6 @@ typedef struct {
     double w, dt;
 } deep_mode;
 
-/* e^x - 1 without cancellation for small |x| */
-static double complex cexpm1(double complex x)
-{
-    const double r = creal(x), i = cimag(x), s = sin(i / 2);
-    return CMPLX(expm1(r) * cos(i) - 2 * s * s, exp(r) * sin(i));
-}
-
-/* (x e^x - (e^x - 1)) / x^2 = sum_{m>=2} (m-1)/m! x^(m-2): the series
- * below |x| = 1/2 (where the closed form would lose digits to cancellation). */
-static double complex phi2(double complex x)
-{
-    if (cabs(x) >= 0.5)
-        return (x * cexp(x) - cexpm1(x)) / (x * x);
-    double complex sum = 0, power = 1;
-    double fact = 2;   /* m! */
-    for (int mm = 2; mm <= 24; ++mm) {
-        sum += (double)(mm - 1) / fact * power;
-        power *= x;
-        fact *= mm + 1;
-    }
-    return sum;
-}
-
 static deep_mode mode_of(const ssm_deep *m, size_t l, size_t h, size_t k)
 {
     const size_t M = m->n_modes, P = m->n_pair;
@@ -324,8 +301,8 @@ static deep_mode mode_of(const ssm_deep *m, size_t l, size_t h, size_t k)
     d.a = CMPLX(re, im);
     const double complex adt = d.a * d.dt;
     d.lambda = cexp(adt);
-    d.bbar = cexpm1(adt) / d.a;
-    d.dbbar = d.dt * d.dt * phi2(adt);
+    d.bbar = ssm_cexpm1(adt) / d.a;
+    d.dbbar = d.dt * d.dt * ssm_zoh_phi2(adt);
     d.c = CMPLX(ssm_deep_param(m, l, SSM_DEEP_C_RE)[h * M + k],
                 pair ? ssm_deep_param(m, l, SSM_DEEP_C_IM)[h * P + k - m->n_real] : 0);
     d.w = pair ? 2 : 1;

@@ -31,6 +31,7 @@
 #include "error.h"
 #include "model.h"
 #include "optim.h"
+#include "s4d.h"
 
 /* Parameter blocks of one layer, in storage order. */
 typedef enum {
@@ -97,8 +98,6 @@ size_t ssm_deep_n_blocks(const ssm_deep *m);
 void ssm_deep_blocks(const ssm_deep *m, int freeze_ssm, ssm_param_block *out);
 
 /* ---- forward and backward ------------------------------------------------------ */
-
-typedef enum { SSM_F32, SSM_F64 } ssm_precision;
 
 typedef struct ssm_deep_work ssm_deep_work;
 

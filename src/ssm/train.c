@@ -35,242 +35,6 @@ static inline double complex cmul(double complex a, double complex b)
  * drifts by one ulp per step). */
 #define POWER_RESTART 256
 
-static const char *const group_names[SSM_GROUP_COUNT] = {"A_re", "A_im", "dt", "B", "C", "D", "bias"};
-
-const char *ssm_group_name(ssm_param_group g)
-{
-    return (unsigned)g < SSM_GROUP_COUNT ? group_names[g] : "?";
-}
-
-ssm_status ssm_groups_parse(const char *list, unsigned *mask, ssm_error *err)
-{
-    *mask = 0;
-    const char *p = list;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        int found = 0;
-        if (len == 1 && (*p == 'A' || *p == 'a')) {
-            *mask |= 1u << SSM_GROUP_A_RE | 1u << SSM_GROUP_A_IM;
-            found = 1;
-        }
-        for (int g = 0; g < SSM_GROUP_COUNT && !found; ++g)
-            if (strlen(group_names[g]) == len && strncasecmp(p, group_names[g], len) == 0) {
-                *mask |= 1u << g;
-                found = 1;
-            }
-        if (!found && len == 6 && strncasecmp(p, "output", 6) == 0) {
-            *mask |= 1u << SSM_GROUP_C | 1u << SSM_GROUP_D | 1u << SSM_GROUP_BIAS;
-            found = 1;
-        }
-        if (!found)
-            return ssm_fail(err, SSM_EINVAL,
-                            "--freeze: unknown parameter group '%.*s' (expected A, A_re, A_im, dt, B, C, D, bias)",
-                            (int)len, p);
-        p += len;
-        if (*p == ',')
-            ++p;
-    }
-    return SSM_OK;
-}
-
-/* ---- the model ------------------------------------------------------------------ */
-
-static size_t n_modes(const ssm_dssm *m)
-{
-    return m->n_real + m->n_pair;
-}
-
-ssm_status ssm_dssm_alloc(ssm_dssm *m, size_t n_real, size_t n_pair, size_t n_out, ssm_disc disc,
-                          ssm_error *err)
-{
-    memset(m, 0, sizeof *m);
-    m->n_real = n_real;
-    m->n_pair = n_pair;
-    m->n_out = n_out;
-    m->disc = disc;
-    m->n_features = n_real + 2 * n_pair;
-    size_t len[SSM_GROUP_COUNT] = {
-        [SSM_GROUP_A_RE] = n_real + n_pair, [SSM_GROUP_A_IM] = n_pair, [SSM_GROUP_DT] = 1,
-        [SSM_GROUP_B] = m->n_features,      [SSM_GROUP_C] = n_out * m->n_features,
-        [SSM_GROUP_D] = n_out,              [SSM_GROUP_BIAS] = n_out,
-    };
-    size_t off = 0;
-    for (int g = 0; g < SSM_GROUP_COUNT; ++g) {
-        m->offset[g] = off;
-        m->length[g] = len[g];
-        off += len[g];
-    }
-    m->n_params = off;
-    m->theta = calloc(off, sizeof *m->theta);
-    if (!m->theta)
-        return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu parameters", off);
-    return SSM_OK;
-}
-
-/* The continuous eigenvalue whose discretization is lambda (inverse of
- * ssm_discretize_eigenvalue). */
-static double complex undiscretize(double complex lambda, double dt, ssm_disc disc)
-{
-    if (disc == SSM_DISC_BILINEAR)
-        return (2.0 / dt) * (lambda - 1.0) / (lambda + 1.0);
-    return clog(lambda) / dt;
-}
-
-ssm_status ssm_dssm_init(ssm_dssm *m, const ssm_model *model, size_t n_out, ssm_error *err)
-{
-    ssm_spectrum sp = {0};
-    ssm_modes modes = {0};
-    ssm_status st;
-    memset(m, 0, sizeof *m);
-    if (model->init == SSM_INIT_LEGS_DENSE)
-        return ssm_fail(err, SSM_EINVAL, "--init legs-dense is not a diagonal model (use s4d-real)");
-    if (n_out < 1 || n_out > SSM_MAX_OUTPUTS)
-        return ssm_fail(err, SSM_EINVAL, "outputs: %zu is outside 1..%d", n_out, SSM_MAX_OUTPUTS);
-    st = ssm_spectrum_build(model, &sp, err);
-    if (st == SSM_OK)
-        st = ssm_modes_from_spectrum(&sp, &modes, err);
-    if (st)
-        goto done;
-    /* under ZOH a negative real eigenvalue has no real continuous preimage:
-     * it becomes a pair at angle pi, whose conjugate is itself */
-    size_t n_neg = 0;
-    for (size_t k = 0; k < modes.n_real; ++k) {
-        if (!(modes.real[k] != 0.0)) {
-            st = ssm_fail(err, SSM_EINVAL, "eigenvalue 0 cannot be trained (log of 0)");
-            goto done;
-        }
-        n_neg += modes.real[k] < 0 && model->disc == SSM_DISC_ZOH;
-    }
-    st = ssm_dssm_alloc(m, modes.n_real - n_neg, modes.n_pair + n_neg, n_out, model->disc, err);
-    if (st)
-        goto done;
-    /* discrete families have no dt of their own: --dt sets the scale of
-     * their continuous-time parameters */
-    const double dt = model->dt;
-    double *p_re = m->theta + m->offset[SSM_GROUP_A_RE], *p_im = m->theta + m->offset[SSM_GROUP_A_IM];
-    double *b = m->theta + m->offset[SSM_GROUP_B];
-    size_t r = 0, p = 0;
-    for (size_t k = 0; k < modes.n_real; ++k) {
-        double complex a = undiscretize(modes.real[k], dt, model->disc);
-        if (fabs(cimag(a)) == 0) {
-            p_re[r] = log(-creal(a));
-            b[r++] = 1.0;
-        } else {
-            p_re[m->n_real + p] = log(-creal(a));
-            p_im[p] = fabs(cimag(a));
-            b[m->n_real + 2 * p] = 1.0;
-            ++p;
-        }
-    }
-    for (size_t k = 0; k < modes.n_pair; ++k, ++p) {
-        double complex a = undiscretize(modes.pair[k], dt, model->disc);
-        if (!(creal(a) < 0)) {
-            st = ssm_fail(err, SSM_EINVAL, "eigenvalue %g%+gi is not stable: cannot be trained",
-                          creal(modes.pair[k]), cimag(modes.pair[k]));
-            goto done;
-        }
-        p_re[m->n_real + p] = log(-creal(a));
-        p_im[p] = cimag(a);
-        b[m->n_real + 2 * p] = 1.0;   /* b = 1 + 0i, as in S4D */
-    }
-    for (size_t k = 0; k < m->n_real; ++k)
-        if (!isfinite(p_re[k])) {
-            st = ssm_fail(err, SSM_EINVAL, "eigenvalue %g is not stable: cannot be trained", modes.real[k]);
-            goto done;
-        }
-    m->theta[m->offset[SSM_GROUP_DT]] = log(dt);
-done:
-    ssm_modes_free(&modes);
-    ssm_spectrum_free(&sp);
-    if (st)
-        ssm_dssm_free(m);
-    return st;
-}
-
-ssm_status ssm_dssm_copy(ssm_dssm *dst, const ssm_dssm *src, ssm_error *err)
-{
-    ssm_status st = ssm_dssm_alloc(dst, src->n_real, src->n_pair, src->n_out, src->disc, err);
-    if (st == SSM_OK)
-        memcpy(dst->theta, src->theta, src->n_params * sizeof *src->theta);
-    return st;
-}
-
-void ssm_dssm_free(ssm_dssm *m)
-{
-    if (!m)
-        return;
-    free(m->theta);
-    m->theta = NULL;
-}
-
-/* Continuous eigenvalue and input weight of mode k. */
-static void mode_continuous(const ssm_dssm *m, size_t k, double complex *a, double complex *b)
-{
-    const double *t = m->theta;
-    double re = -exp(t[m->offset[SSM_GROUP_A_RE] + k]);
-    if (k < m->n_real) {
-        *a = re;
-        *b = t[m->offset[SSM_GROUP_B] + k];
-    } else {
-        size_t p = k - m->n_real, f = m->n_real + 2 * p;
-        *a = CMPLX(re, t[m->offset[SSM_GROUP_A_IM] + p]);
-        *b = CMPLX(t[m->offset[SSM_GROUP_B] + f], t[m->offset[SSM_GROUP_B] + f + 1]);
-    }
-}
-
-static double model_dt(const ssm_dssm *m)
-{
-    return exp(m->theta[m->offset[SSM_GROUP_DT]]);
-}
-
-void ssm_dssm_discretize(const ssm_dssm *m, double complex *lambda, double complex *bbar)
-{
-    const double dt = model_dt(m);
-    for (size_t k = 0; k < n_modes(m); ++k) {
-        double complex a, b;
-        mode_continuous(m, k, &a, &b);
-        if (m->disc == SSM_DISC_BILINEAR) {
-            double complex den = 1.0 - 0.5 * dt * a;
-            lambda[k] = (1.0 + 0.5 * dt * a) / den;
-            bbar[k] = dt * b / den;
-        } else {
-            lambda[k] = cexp(dt * a);
-            bbar[k] = (lambda[k] - 1.0) / a * b;
-        }
-    }
-}
-
-void ssm_dssm_eigenvalues(const ssm_dssm *m, double complex *lambda)
-{
-    double complex *l = malloc(n_modes(m) * sizeof *l), *b = malloc(n_modes(m) * sizeof *b);
-    if (!l || !b) {
-        free(l);
-        free(b);
-        return;
-    }
-    ssm_dssm_discretize(m, l, b);
-    for (size_t k = 0; k < m->n_real; ++k)
-        lambda[k] = l[k];
-    for (size_t p = 0; p < m->n_pair; ++p) {
-        lambda[m->n_real + 2 * p] = l[m->n_real + p];
-        lambda[m->n_real + 2 * p + 1] = conj(l[m->n_real + p]);
-    }
-    free(l);
-    free(b);
-}
-
-/* Readout weight of output o on mode k as a complex number w = wr + i wi
- * (real modes: imaginary part 0), so that the mode's contribution to y is
- * Re(conj(w) x). */
-static double complex readout(const ssm_dssm *m, size_t o, size_t k)
-{
-    const double *c = m->theta + m->offset[SSM_GROUP_C] + o * m->n_features;
-    if (k < m->n_real)
-        return c[k];
-    size_t f = m->n_real + 2 * (k - m->n_real);
-    return CMPLX(c[f], c[f + 1]);
-}
-
 /* ---- tasks and data ------------------------------------------------------------------ */
 
 static const char *const task_names[] = {"delay", "teacher", "multi-delay"};
@@ -529,7 +293,7 @@ ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm
     w->n_freq = length + 1;
     w->batch = batch;
     w->n_out = m->n_out;
-    w->n_modes = n_modes(m);
+    w->n_modes = ssm_dssm_n_modes(m);
     w->kernel = malloc(m->n_out * length * sizeof *w->kernel);
     w->dkernel = malloc(m->n_out * length * sizeof *w->dkernel);
     w->real_buf = fftw_malloc(w->fft_len * sizeof *w->real_buf);
@@ -619,7 +383,7 @@ static void compute_kernels(const ssm_dssm *m, ssm_grad_work *w)
     for (size_t o = 0; o < m->n_out; ++o) {
         double *qr = w->qr, *qi = w->qi, *kernel = w->kernel + o * L;
         for (size_t k = 0; k < nm; ++k) {
-            double complex q = conj(readout(m, o, k)) * w->bbar[k];
+            double complex q = conj(ssm_dssm_readout(m, o, k)) * w->bbar[k];
             qr[k] = creal(q);
             qi[k] = cimag(q);
         }
@@ -641,7 +405,7 @@ static void compute_kernels(const ssm_dssm *m, ssm_grad_work *w)
 static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
 {
     const size_t L = w->length, no = m->n_out;
-    const double dt = model_dt(m);
+    const double dt = ssm_dssm_dt(m);
     double ddt = 0;
     /* s0[o][k] = sum_tau dK_o[tau] lambda_k^tau, s1[o][k] = sum_tau tau dK_o[tau] lambda_k^(tau-1),
      * all modes advancing together (see power_walk) */
@@ -687,7 +451,7 @@ static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
          * delta_q = conj(s0), delta_lambda = sum_o conj(q_o s1_o) */
         double complex d_lambda = 0, d_bbar = 0;
         for (size_t o = 0; o < no; ++o) {
-            double complex wo = readout(m, o, k), q = conj(wo) * bbar, dq = conj(s0[o]);
+            double complex wo = ssm_dssm_readout(m, o, k), q = conj(wo) * bbar, dq = conj(s0[o]);
             d_lambda += conj(q * s1[o]);
             d_bbar += wo * dq;
             double *c = grad + m->offset[SSM_GROUP_C] + o * m->n_features;
@@ -704,7 +468,7 @@ static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
             d_bbar = creal(d_bbar);
         }
         double complex a, b;
-        mode_continuous(m, k, &a, &b);
+        ssm_dssm_mode(m, k, &a, &b);
         double complex dl_da, dl_ddt, db_da, db_ddt, phi;
         if (m->disc == SSM_DISC_BILINEAR) {
             double complex den = 1.0 - 0.5 * dt * a;
@@ -955,7 +719,7 @@ done:
 static void simulate_features(const ssm_dssm *m, const double complex *lambda, const double complex *bbar,
                               const double *u, size_t L, double *z, size_t ldz)
 {
-    const size_t nm = n_modes(m);
+    const size_t nm = ssm_dssm_n_modes(m);
     double complex *x = calloc(nm ? nm : 1, sizeof *x);
     if (!x)
         return;
@@ -979,7 +743,7 @@ ssm_status ssm_ridge_readout(ssm_dssm *m, const ssm_task *task, double ridge, ss
 {
     ssm_dataset train = {0};
     const size_t nf = m->n_features, p = nf + 2, no = m->n_out, washout = ssm_task_washout(task);
-    double complex *lambda = malloc(n_modes(m) * sizeof *lambda), *bbar = malloc(n_modes(m) * sizeof *bbar);
+    double complex *lambda = malloc(ssm_dssm_n_modes(m) * sizeof *lambda), *bbar = malloc(ssm_dssm_n_modes(m) * sizeof *bbar);
     double *z = NULL, *gram = calloc(p * p, sizeof *gram), *rhs = calloc(p * no, sizeof *rhs);
     ssm_status st = ssm_dataset_make(task, 0, &train, err);
     if (st)
@@ -1052,7 +816,7 @@ done:
 ssm_status ssm_teacher_information(const ssm_dssm *m, const ssm_task *task, size_t out, double *info,
                                    ssm_error *err)
 {
-    const size_t nf = m->n_features, nm = n_modes(m);
+    const size_t nf = m->n_features, nm = ssm_dssm_n_modes(m);
     ssm_projector proj = {0};
     double complex *lambda = malloc(nm * sizeof *lambda), *bbar = malloc(nm * sizeof *bbar);
     double *gram = malloc(nf * nf * sizeof *gram), *c = calloc(nf, sizeof *c), *kernel = NULL;

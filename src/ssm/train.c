@@ -18,6 +18,7 @@
 #include "projector.h"
 #include "rng.h"
 #include "spectrum.h"
+#include "train_f32.h"
 
 /* Stream ids (see spectrum.c and mf.c for the others). */
 enum { STREAM_TRAIN_DATA = 10, STREAM_VAL_DATA = 11, STREAM_TEACHER = 12, STREAM_NOISE = 13,
@@ -264,6 +265,7 @@ static void power_walk_step(power_walk *p)
 
 struct ssm_grad_work {
     size_t length, fft_len, n_freq, batch, n_out, n_modes;
+    train_work_f32 *f32;            /* the float32 pass (everything below unused) */
     double *kernel;                 /* n_out x L */
     double *dkernel;                /* n_out x L */
     double *real_buf;               /* fft_len */
@@ -281,14 +283,24 @@ struct ssm_grad_work {
     fftw_plan forward, backward;
 };
 
-ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_grad_work **out,
-                             ssm_error *err)
+ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_precision prec,
+                             ssm_grad_work **out, ssm_error *err)
 {
     ssm_grad_work *w = calloc(1, sizeof *w);
     *out = NULL;
     if (!w)
         return ssm_fail(err, SSM_ENOMEM, "out of memory");
     w->length = length;
+    w->batch = batch;
+    w->n_out = m->n_out;
+    if (prec == SSM_F32) {
+        ssm_status st = train_work_f32_new(m, length, &w->f32, err);
+        if (st)
+            free(w);
+        else
+            *out = w;
+        return st;
+    }
     w->fft_len = 2 * length;   /* zero padding: linear, not circular, convolution */
     w->n_freq = length + 1;
     w->batch = batch;
@@ -340,6 +352,7 @@ void ssm_grad_work_free(ssm_grad_work *w)
 {
     if (!w)
         return;
+    train_work_f32_free(w->f32);
     if (w->forward)
         fftw_destroy_plan(w->forward);
     if (w->backward)
@@ -405,8 +418,6 @@ static void compute_kernels(const ssm_dssm *m, ssm_grad_work *w)
 static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
 {
     const size_t L = w->length, no = m->n_out;
-    const double dt = ssm_dssm_dt(m);
-    double ddt = 0;
     /* s0[o][k] = sum_tau dK_o[tau] lambda_k^tau, s1[o][k] = sum_tau tau dK_o[tau] lambda_k^(tau-1),
      * all modes advancing together (see power_walk) */
     const size_t nm = w->n_modes;
@@ -440,12 +451,22 @@ static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
             power_walk_step(walk);
         }
     }
+    ssm_train_mode_gradients(m, w->lambda, w->bbar, w->s0r, w->s0i, w->s1r, w->s1i, grad);
+}
+
+void ssm_train_mode_gradients(const ssm_dssm *m, const double complex *lambda, const double complex *bbars,
+                              const double *s0r, const double *s0i, const double *s1r, const double *s1i,
+                              double *grad)
+{
+    const size_t no = m->n_out, nm = ssm_dssm_n_modes(m);
+    const double dt = ssm_dssm_dt(m);
+    double ddt = 0;
     for (size_t k = 0; k < nm; ++k) {
-        const double complex l = w->lambda[k], bbar = w->bbar[k];
+        const double complex l = lambda[k], bbar = bbars[k];
         double complex s0[SSM_MAX_OUTPUTS], s1[SSM_MAX_OUTPUTS];
         for (size_t o = 0; o < no; ++o) {
-            s0[o] = CMPLX(w->s0r[o * nm + k], w->s0i[o * nm + k]);
-            s1[o] = CMPLX(w->s1r[o * nm + k], w->s1i[o * nm + k]);
+            s0[o] = CMPLX(s0r[o * nm + k], s0i[o * nm + k]);
+            s1[o] = CMPLX(s1r[o * nm + k], s1i[o * nm + k]);
         }
         /* K_o = Re(q_o lambda^tau), q_o = conj(w_o) bbar:
          * delta_q = conj(s0), delta_lambda = sum_o conj(q_o s1_o) */
@@ -506,6 +527,8 @@ ssm_status ssm_loss_grad(const ssm_dssm *m, const ssm_dataset *data, size_t firs
     const size_t L = data->length, no = m->n_out, nf = w->n_freq;
     if (L != w->length || count > w->batch || first + count > data->n_seq || no != data->n_out)
         return ssm_fail(err, SSM_EINVAL, "internal: batch does not fit the workspace");
+    if (w->f32)
+        return train_loss_grad_f32(m, data, first, count, washout, w->f32, loss, grad, err);
     ssm_dssm_discretize(m, w->lambda, w->bbar);
     compute_kernels(m, w);
     for (size_t o = 0; o < no; ++o)
@@ -572,6 +595,7 @@ void ssm_train_options_defaults(ssm_train_options *o)
     o->batch = 32;
     o->frozen = 0;
     o->threshold = 0.1;
+    o->precision = SSM_F64;
 }
 
 static int is_ssm_group(int g)
@@ -627,12 +651,15 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     st = ssm_dataset_make(task, 0, &train, err);
     if (st == SSM_OK)
         st = ssm_dataset_make(task, 1, &val, err);
-    if (st == SSM_OK)
+    /* the float64 pass reuses the inputs' spectra; float32 transforms
+     * each batch's inputs itself */
+    const int f64 = opt->precision == SSM_F64;
+    if (st == SSM_OK && f64)
         st = ssm_dataset_prepare(&train, err);
-    if (st == SSM_OK)
+    if (st == SSM_OK && f64)
         st = ssm_dataset_prepare(&val, err);
     if (st == SSM_OK)
-        st = ssm_grad_work_new(m, task->length, batch > 64 ? batch : 64, &w, err);
+        st = ssm_grad_work_new(m, task->length, batch > 64 ? batch : 64, opt->precision, &w, err);
     if (st)
         goto done;
     grad = calloc(m->n_params, sizeof *grad);
@@ -659,8 +686,8 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     const size_t nf = train.length + 1;
     view.u = malloc(batch * train.length * sizeof *view.u);
     view.d = malloc(batch * train.n_out * train.length * sizeof *view.d);
-    view.uf = fftw_malloc(batch * nf * sizeof *view.uf);
-    if (!view.u || !view.d || !view.uf) {
+    view.uf = f64 ? fftw_malloc(batch * nf * sizeof *view.uf) : NULL;
+    if (!view.u || !view.d || (f64 && !view.uf)) {
         ssm_dataset_free(&view);
         st = ssm_fail(err, SSM_ENOMEM, "out of memory");
         goto done;
@@ -676,7 +703,8 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
                 memcpy(view.u + s * train.length, train.u + src * train.length, train.length * sizeof *view.u);
                 memcpy(view.d + s * train.n_out * train.length, train.d + src * train.n_out * train.length,
                        train.n_out * train.length * sizeof *view.d);
-                memcpy(view.uf + s * nf, train.uf + src * nf, nf * sizeof *view.uf);
+                if (f64)
+                    memcpy(view.uf + s * nf, train.uf + src * nf, nf * sizeof *view.uf);
             }
             double loss;
             if ((st = ssm_loss_grad(m, &view, 0, count, washout, w, &loss, grad, err)))

@@ -73,8 +73,11 @@ ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_error *err);
 
 typedef struct ssm_grad_work ssm_grad_work;
 
-ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_grad_work **out,
-                             ssm_error *err);
+/* prec: SSM_F64 computes everything in float64; SSM_F32 the kernels,
+ * convolutions and residuals in float32 (the chain rule to the mode
+ * parameters, the loss sum and the parameters stay float64). */
+ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_precision prec,
+                             ssm_grad_work **out, ssm_error *err);
 void ssm_grad_work_free(ssm_grad_work *w);
 
 /* Mean squared error over sequences first..first+count-1 of data, outputs
@@ -90,10 +93,11 @@ typedef struct {
     size_t epochs, batch;
     unsigned frozen;               /* bit mask of ssm_param_group */
     double threshold;              /* loss for epochs-to-threshold */
+    ssm_precision precision;       /* of the passes (ssm_grad_work_new) */
 } ssm_train_options;
 
 /* AdamW, 50 epochs, batch 32, lr 1e-2, lr_ssm 1e-3, wd 0.01, warm-up 0.1,
- * betas 0.9/0.999, eps 1e-8, nothing frozen, threshold 0.1 */
+ * betas 0.9/0.999, eps 1e-8, nothing frozen, threshold 0.1, float64 */
 void ssm_train_options_defaults(ssm_train_options *o);
 
 typedef struct {

@@ -261,7 +261,7 @@ static int cplan_init(rfft_cplan *cp, size_t len)
  * ones split into M1 x M2 with M1 the divisor closest to sqrt(M) from
  * above. */
 #ifndef ONE_LEVEL_MAX
-#define ONE_LEVEL_MAX 64
+#define ONE_LEVEL_MAX 1024
 #endif
 
 static size_t inner_length(size_t M)

@@ -1,6 +1,6 @@
 /* Per-batch training time of the deep S4D classifier (forward + backward +
  * AdamW step), with the phases timed separately and the peak memory.
- * usage: bench_deep H N L batch length reps [f32|f64]
+ * usage: bench_deep H N L batch length reps [f32|f64 [threads]]
  * prints CSV: impl,precision,H,N,L,batch,length,median_s,p10_s,p90_s,
  *             workspace_MiB,peak_rss_MiB,gemm_gflop,sgemm_peak_gflops
  * where gemm_gflop is the pointwise layers' GEMM work of one step and
@@ -60,6 +60,7 @@ int main(int argc, char **argv)
     c.n_layers = strtoul(argv[3], NULL, 10);
     const size_t B = strtoul(argv[4], NULL, 10), T = strtoul(argv[5], NULL, 10), reps = strtoul(argv[6], NULL, 10);
     const ssm_precision prec = argc > 7 && strcmp(argv[7], "f64") == 0 ? SSM_F64 : SSM_F32;
+    const size_t threads = argc > 8 ? strtoul(argv[8], NULL, 10) : 1;
     c.eig.init = SSM_INIT_S4D_LIN;
     ssm_deep m;
     ssm_deep_work *w = NULL;
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_deep: %s\n", err.message);
         return 1;
     }
+    ssm_deep_work_set_threads(w, threads);
     const size_t nb = ssm_deep_n_blocks(&m);
     ssm_param_block *blocks = malloc(nb * sizeof *blocks);
     ssm_deep_blocks(&m, 0, blocks);

@@ -110,11 +110,35 @@ struct ssm_rfft {
 #undef REAL
 #undef ISA
 
+static ssm_rfft_isa forced = SSM_RFFT_AUTO;
+
+int ssm_rfft_force_isa(ssm_rfft_isa isa)
+{
 #ifdef RFFT_DISPATCH
+    if ((isa == SSM_RFFT_AVX512 && !__builtin_cpu_supports("avx512f")) ||
+        (isa == SSM_RFFT_AVX2 && !__builtin_cpu_supports("avx2")))
+        return 0;
+#else
+    if (isa == SSM_RFFT_AVX512 || isa == SSM_RFFT_AVX2)
+        return 0;
+#endif
+    forced = isa;
+    return 1;
+}
+
+#ifdef RFFT_DISPATCH
+static ssm_rfft_isa chosen(void)
+{
+    if (forced != SSM_RFFT_AUTO)
+        return forced;
+    return __builtin_cpu_supports("avx512f") ? SSM_RFFT_AVX512
+           : __builtin_cpu_supports("avx2")  ? SSM_RFFT_AVX2
+                                             : SSM_RFFT_BASELINE;
+}
 #define DISPATCH(name, ...)                                                                                  \
-    (__builtin_cpu_supports("avx512f") ? name##_avx512(__VA_ARGS__)                                         \
-     : __builtin_cpu_supports("avx2")  ? name##_avx2(__VA_ARGS__)                                           \
-                                       : name##_base(__VA_ARGS__))
+    (chosen() == SSM_RFFT_AVX512 ? name##_avx512(__VA_ARGS__)                                               \
+     : chosen() == SSM_RFFT_AVX2 ? name##_avx2(__VA_ARGS__)                                                 \
+                                 : name##_base(__VA_ARGS__))
 #else
 #define DISPATCH(name, ...) name##_base(__VA_ARGS__)
 #endif

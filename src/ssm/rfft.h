@@ -48,6 +48,13 @@ size_t ssm_rfft_buffer_rows(const ssm_rfft *p);
 void ssm_rfft_forward_f32(const ssm_rfft *p, float *buf, size_t nz, float *spec);
 void ssm_rfft_forward_f64(const ssm_rfft *p, double *buf, size_t nz, double *spec);
 
+/* Which instantiation runs (results are the same bits whichever): the
+ * widest the CPU has, unless a test or benchmark forces one.  Returns 0
+ * (and changes nothing) when the CPU or the build lacks it.  Not
+ * thread-safe: call before transforms run. */
+typedef enum { SSM_RFFT_AUTO, SSM_RFFT_AVX512, SSM_RFFT_AVX2, SSM_RFFT_BASELINE } ssm_rfft_isa;
+int ssm_rfft_force_isa(ssm_rfft_isa isa);
+
 /* Inverse transform without normalization (n times the signal, as FFTW's
  * c2r): returns a pointer into buf holding the first nout rows
  * (nout <= n).  spec is not modified. */

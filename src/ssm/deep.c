@@ -723,6 +723,7 @@ void ssm_deep_train_options_defaults(ssm_deep_train_options *o)
     o->freeze_ssm = 0;
     o->precision = SSM_F32;
     o->seed = 0;
+    o->threads = 1;
 }
 
 static double seconds_now(void)
@@ -795,6 +796,7 @@ ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_tr
     const size_t first_epoch = state->step / steps_per_epoch + 1;
     if ((st = ssm_deep_work_new(m, T, batch, o->precision, &w, err)))
         goto done;
+    ssm_deep_work_set_threads(w, o->threads);
     const size_t n_blocks = ssm_deep_n_blocks(m);
     blocks = malloc(n_blocks * sizeof *blocks);
     grad = malloc(m->n_params * sizeof *grad);

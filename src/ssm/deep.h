@@ -144,10 +144,11 @@ typedef struct {
     int freeze_ssm;          /* reservoir mode: A and dt fixed */
     ssm_precision precision;
     uint64_t seed;           /* shuffling and dropout */
+    size_t threads;          /* 1 or 2 (ssm_deep_work_set_threads: the same bits either way) */
 } ssm_deep_train_options;
 
 /* AdamW lr 0.01, lr_ssm 0.001, wd 0.01, warm-up 0.1; 10 epochs of batch
- * 50; nothing frozen; float32; seed 0. */
+ * 50; nothing frozen; float32; seed 0; one thread. */
 void ssm_deep_train_options_defaults(ssm_deep_train_options *o);
 
 typedef struct {

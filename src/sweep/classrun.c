@@ -14,11 +14,22 @@
 #include "ssm/mf.h"
 #include "ssm/spectrum.h"
 
+/* Threads per rank for the deep step: SSMSWEEP_THREADS (1 or 2; default
+ * 1).  Worth it only when the ranks leave cores idle; the results are the
+ * same bits whatever it is (the batch's halves and their gradient sums do
+ * not depend on it), so it is a setting of the run, not of the task. */
+static size_t threads_per_rank(void)
+{
+    const char *s = getenv("SSMSWEEP_THREADS");
+    return s && strcmp(s, "2") == 0 ? 2 : 1;
+}
+
 void sw_class_config_defaults(sw_class_config *c)
 {
     memset(c, 0, sizeof *c);
     ssm_deep_config_defaults(&c->model);
     ssm_deep_train_options_defaults(&c->train);
+    c->train.threads = threads_per_rank();
     ssm_fmnist_options_defaults(&c->data);
     c->data.n_val = 5000;
     c->threshold = 0.85;
@@ -341,6 +352,7 @@ ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_err
     }
     if ((st = ssm_deep_work_new(&model, te.length, c->train.batch, c->train.precision, &w, err)))
         goto done;
+    ssm_deep_work_set_threads(w, c->train.threads);
     out->workspace_mib = (double)ssm_deep_work_bytes(w) / 1048576.0;
     if ((st = ssm_deep_evaluate_work(&model, w, &te, &out->test_loss, &out->test_acc, err)))
         goto done;

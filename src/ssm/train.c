@@ -651,12 +651,10 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     st = ssm_dataset_make(task, 0, &train, err);
     if (st == SSM_OK)
         st = ssm_dataset_make(task, 1, &val, err);
-    /* the float64 pass reuses the inputs' spectra; float32 transforms
-     * each batch's inputs itself */
-    const int f64 = opt->precision == SSM_F64;
-    if (st == SSM_OK && f64)
+    /* both passes reuse the inputs' spectra */
+    if (st == SSM_OK)
         st = ssm_dataset_prepare(&train, err);
-    if (st == SSM_OK && f64)
+    if (st == SSM_OK)
         st = ssm_dataset_prepare(&val, err);
     if (st == SSM_OK)
         st = ssm_grad_work_new(m, task->length, batch > 64 ? batch : 64, opt->precision, &w, err);
@@ -686,8 +684,8 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     const size_t nf = train.length + 1;
     view.u = malloc(batch * train.length * sizeof *view.u);
     view.d = malloc(batch * train.n_out * train.length * sizeof *view.d);
-    view.uf = f64 ? fftw_malloc(batch * nf * sizeof *view.uf) : NULL;
-    if (!view.u || !view.d || (f64 && !view.uf)) {
+    view.uf = fftw_malloc(batch * nf * sizeof *view.uf);
+    if (!view.u || !view.d || !view.uf) {
         ssm_dataset_free(&view);
         st = ssm_fail(err, SSM_ENOMEM, "out of memory");
         goto done;
@@ -703,8 +701,7 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
                 memcpy(view.u + s * train.length, train.u + src * train.length, train.length * sizeof *view.u);
                 memcpy(view.d + s * train.n_out * train.length, train.d + src * train.n_out * train.length,
                        train.n_out * train.length * sizeof *view.d);
-                if (f64)
-                    memcpy(view.uf + s * nf, train.uf + src * nf, nf * sizeof *view.uf);
+                memcpy(view.uf + s * nf, train.uf + src * nf, nf * sizeof *view.uf);
             }
             double loss;
             if ((st = ssm_loss_grad(m, &view, 0, count, washout, w, &loss, grad, err)))

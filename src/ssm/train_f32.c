@@ -10,6 +10,9 @@
 #include "memory.h"
 #include "rfft.h"
 
+/* after complex.h: fftw(f)_complex are then the C99 complex types */
+#include <fftw3.h>
+
 #define LANES SSM_RFFT_LANES_F32
 /* the walks recompute lambda^tau exactly (in float64) every so many steps:
  * the running product's rounding stays below 256 float32 ulps */
@@ -29,6 +32,7 @@ struct train_work_f32 {
     size_t L, n, nf, n_out, nm, Mp;   /* length, FFT length, frequencies, outputs, modes, modes padded */
     ssm_rfft *fft;
     double complex *lambda, *bbar;    /* [nm] */
+    double complex *anchor;           /* [nm][2][L / RESTART + 1]: lambda^(RESTART r), lambda^(RESTART r - 1) */
     float *buf;                       /* FFT buffer: ssm_rfft_buffer_rows x LANES */
     float *ublock, *dblock;           /* a block's inputs and one output's targets [L][LANES] */
     float *uspec, *spec;              /* spectrum blocks [nf][2][LANES] */
@@ -37,7 +41,15 @@ struct train_work_f32 {
     float *walk;                      /* [8][Mp]: power re, im, lambda re, im, and the sums or q */
     double *sums;                     /* [4][n_out][nm] for the chain rule */
     double *dk;                       /* dL/dK [n_out][L] */
-    double *buf64, *spec64;           /* one float64 transform */
+    /* the kernels' spectra and dL/dK are one signal per output: FFTW's
+     * transforms of one signal (ESTIMATE plans: the same on every run), not
+     * a block of 16 lanes */
+    float *kbuf;                      /* n */
+    fftwf_complex *kspec;             /* n / 2 + 1 */
+    double *dbuf;                     /* n */
+    fftw_complex *dspec;              /* n / 2 + 1 */
+    fftwf_plan kplan;
+    fftw_plan dplan;
 };
 
 void train_work_f32_free(train_work_f32 *w)
@@ -47,6 +59,7 @@ void train_work_f32_free(train_work_f32 *w)
     ssm_rfft_free(w->fft);
     free(w->lambda);
     free(w->bbar);
+    free(w->anchor);
     ssm_free_big(w->buf);
     ssm_free_big(w->ublock);
     ssm_free_big(w->dblock);
@@ -57,8 +70,14 @@ void train_work_f32_free(train_work_f32 *w)
     ssm_free_big(w->walk);
     free(w->sums);
     free(w->dk);
-    ssm_free_big(w->buf64);
-    ssm_free_big(w->spec64);
+    if (w->kplan)
+        fftwf_destroy_plan(w->kplan);
+    if (w->dplan)
+        fftw_destroy_plan(w->dplan);
+    fftwf_free(w->kbuf);
+    fftwf_free(w->kspec);
+    fftw_free(w->dbuf);
+    fftw_free(w->dspec);
     free(w);
 }
 
@@ -82,6 +101,7 @@ ssm_status train_work_f32_new(const ssm_dssm *m, size_t length, train_work_f32 *
     const size_t nm = w->nm ? w->nm : 1, block = w->nf * 2 * LANES, rows = ssm_rfft_buffer_rows(w->fft);
     w->lambda = malloc(nm * sizeof *w->lambda);
     w->bbar = malloc(nm * sizeof *w->bbar);
+    w->anchor = malloc(nm * 2 * (length / RESTART + 1) * sizeof *w->anchor);
     w->buf = ssm_alloc_big(rows * LANES * sizeof *w->buf);
     w->ublock = ssm_alloc_big(length * LANES * sizeof *w->ublock);
     w->dblock = ssm_alloc_big(length * LANES * sizeof *w->dblock);
@@ -92,10 +112,16 @@ ssm_status train_work_f32_new(const ssm_dssm *m, size_t length, train_work_f32 *
     w->walk = ssm_alloc_big(8 * (w->Mp ? w->Mp : LANES) * sizeof *w->walk);
     w->sums = malloc(4 * w->n_out * nm * sizeof *w->sums);
     w->dk = malloc(w->n_out * length * sizeof *w->dk);
-    w->buf64 = ssm_alloc_big(rows * SSM_RFFT_LANES_F64 * sizeof *w->buf64);
-    w->spec64 = ssm_alloc_big(w->nf * 2 * SSM_RFFT_LANES_F64 * sizeof *w->spec64);
-    if (!w->lambda || !w->bbar || !w->buf || !w->ublock || !w->dblock || !w->uspec || !w->spec || !w->kf ||
-        !w->acc || !w->walk || !w->sums || !w->dk || !w->buf64 || !w->spec64) {
+    w->kbuf = fftwf_malloc(w->n * sizeof *w->kbuf);
+    w->kspec = fftwf_malloc(w->nf * sizeof *w->kspec);
+    w->dbuf = fftw_malloc(w->n * sizeof *w->dbuf);
+    w->dspec = fftw_malloc(w->nf * sizeof *w->dspec);
+    if (w->kbuf && w->kspec && w->dbuf && w->dspec) {
+        w->kplan = fftwf_plan_dft_r2c_1d((int)w->n, w->kbuf, w->kspec, FFTW_ESTIMATE);
+        w->dplan = fftw_plan_dft_c2r_1d((int)w->n, w->dspec, w->dbuf, FFTW_ESTIMATE);
+    }
+    if (!w->lambda || !w->bbar || !w->anchor || !w->buf || !w->ublock || !w->dblock || !w->uspec || !w->spec || !w->kf ||
+        !w->acc || !w->walk || !w->sums || !w->dk || !w->kplan || !w->dplan) {
         train_work_f32_free(w);
         return ssm_fail(err, SSM_ENOMEM, "out of memory for the training workspace (L = %zu)", length);
     }
@@ -105,25 +131,46 @@ ssm_status train_work_f32_new(const ssm_dssm *m, size_t length, train_work_f32 *
 
 /* The walk's powers lambda^tau (and, with prev, lambda^(tau-1)) recomputed
  * exactly; padding modes stay zero. */
+/* lambda^(RESTART r) and lambda^(RESTART r - 1) for every mode and
+ * restart r, by float64 products from lambda^RESTART and lambda^(RESTART - 1):
+ * two powers per mode and step instead of two per mode and restart. */
+static void anchor_powers(train_work_f32 *w)
+{
+    const size_t nr = w->L / RESTART + 1;
+    for (size_t k = 0; k < w->nm; ++k) {
+        const double complex step = ssm_power(w->lambda[k], RESTART), before = ssm_power(w->lambda[k], RESTART - 1);
+        double complex *at = w->anchor + k * 2 * nr, *prev = at + nr;
+        at[0] = 1;
+        prev[0] = 0;
+        for (size_t r = 1; r < nr; ++r) {
+            at[r] = at[r - 1] * step;
+            prev[r] = at[r - 1] * before;
+        }
+    }
+}
+
+/* The walk's powers lambda^tau (and, with qr, lambda^(tau-1)) at a
+ * restart; padding modes stay zero. */
 static void restart_powers(const train_work_f32 *w, float *pr, float *pi, float *qr, float *qi, size_t tau)
 {
+    const size_t nr = w->L / RESTART + 1, r = tau / RESTART;
     for (size_t k = 0; k < w->nm; ++k) {
-        const double complex z = ssm_power(w->lambda[k], tau);
+        const double complex z = w->anchor[k * 2 * nr + r];
         pr[k] = (float)creal(z);
         pi[k] = (float)cimag(z);
         if (qr) {
-            const double complex zp = tau ? ssm_power(w->lambda[k], tau - 1) : 0.0;
+            const double complex zp = w->anchor[k * 2 * nr + nr + r];
             qr[k] = (float)creal(zp);
             qi[k] = (float)cimag(zp);
         }
     }
 }
 
-/* K_o[tau] = sum_k Re(q_k lambda_k^tau), q = conj(w_ok) bbar_k, into lane o
- * of buf's rows (the transform of every output at once). */
+/* K_o[tau] = sum_k Re(q_k lambda_k^tau), q = conj(w_ok) bbar_k, and its
+ * spectrum / n into kf[o], for every output. */
 HOT static void kernels(const ssm_dssm *m, train_work_f32 *w)
 {
-    const size_t Mp = w->Mp, L = w->L;
+    const size_t Mp = w->Mp, L = w->L, nf = w->nf;
     float *restrict pr = w->walk, *restrict pi = pr + Mp, *restrict lr = pi + Mp, *restrict li = lr + Mp;
     float *restrict qr = li + Mp, *restrict qi = qr + Mp;
     memset(w->walk, 0, 8 * Mp * sizeof *w->walk);
@@ -131,7 +178,6 @@ HOT static void kernels(const ssm_dssm *m, train_work_f32 *w)
         lr[k] = (float)creal(w->lambda[k]);
         li[k] = (float)cimag(w->lambda[k]);
     }
-    memset(w->buf, 0, L * LANES * sizeof *w->buf);
     for (size_t o = 0; o < w->n_out; ++o) {
         for (size_t k = 0; k < w->nm; ++k) {
             const double complex q = conj(ssm_dssm_readout(m, o, k)) * w->bbar[k];
@@ -148,13 +194,19 @@ HOT static void kernels(const ssm_dssm *m, train_work_f32 *w)
             for (size_t half = LANES / 2; half > 0; half /= 2)
                 for (size_t j = 0; j < half; ++j)
                     part[j] += part[j + half];
-            w->buf[tau * LANES + o] = part[0];
+            w->kbuf[tau] = part[0];
             IVDEP for (size_t k = 0; k < Mp; ++k)
             {
                 const float r = pr[k] * lr[k] - pi[k] * li[k];
                 pi[k] = pr[k] * li[k] + pi[k] * lr[k];
                 pr[k] = r;
             }
+        }
+        memset(w->kbuf + L, 0, (w->n - L) * sizeof *w->kbuf);
+        fftwf_execute(w->kplan);
+        for (size_t f = 0; f < nf; ++f) {
+            w->kf[2 * (o * nf + f)] = crealf(w->kspec[f]) / (float)w->n;
+            w->kf[2 * (o * nf + f) + 1] = cimagf(w->kspec[f]) / (float)w->n;
         }
     }
 }
@@ -206,6 +258,25 @@ HOT static void gather(float *restrict rows, const double *restrict src, size_t 
     for (size_t t = 0; t < L; ++t)
         for (size_t j = 0; j < LANES; ++j)
             rows[t * LANES + j] = on[j] * (float)p[j][t];
+}
+
+/* U from the float64 spectra a dataset caches (n = 2L, their layout):
+ * sequence j's spectrum into lane j, empty lanes zero. */
+HOT static void gather_spectra(train_work_f32 *w, const double complex *uf, size_t lanes)
+{
+    const size_t nf = w->nf;
+    float *restrict u = w->uspec;
+    const double complex *src[LANES];
+    float on[LANES];
+    for (size_t j = 0; j < LANES; ++j) {
+        src[j] = uf + (j < lanes ? j : 0) * nf;
+        on[j] = j < lanes ? 1.0f : 0.0f;
+    }
+    for (size_t f = 0; f < nf; ++f)
+        for (size_t j = 0; j < LANES; ++j) {
+            u[2 * f * LANES + j] = on[j] * (float)creal(src[j][f]);
+            u[(2 * f + 1) * LANES + j] = on[j] * (float)cimag(src[j][f]);
+        }
 }
 
 /* Y = U K_o, by frequency, K broadcast to the lanes. */
@@ -267,13 +338,8 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
 {
     const size_t L = w->L, no = w->n_out, nf = w->nf, n = w->n;
     ssm_dssm_discretize(m, w->lambda, w->bbar);
+    anchor_powers(w);
     kernels(m, w);
-    ssm_rfft_forward_f32(w->fft, w->buf, L, w->spec);
-    for (size_t o = 0; o < no; ++o)
-        for (size_t f = 0; f < nf; ++f) {
-            w->kf[2 * (o * nf + f)] = w->spec[2 * f * LANES + o] / (float)n;
-            w->kf[2 * (o * nf + f) + 1] = w->spec[(2 * f + 1) * LANES + o] / (float)n;
-        }
     const double *D = m->theta + m->offset[SSM_GROUP_D], *bias = m->theta + m->offset[SSM_GROUP_BIAS];
     const double norm = 1.0 / ((double)count * (double)no * (double)(L - washout));
     double tot[LANES] = {0}, gd[SSM_MAX_OUTPUTS][LANES] = {{0}}, gb[SSM_MAX_OUTPUTS][LANES] = {{0}};
@@ -284,8 +350,12 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
     for (size_t b0 = 0; b0 < count; b0 += LANES) {
         const size_t lanes = count - b0 < LANES ? count - b0 : LANES;
         gather(w->ublock, data->u + (first + b0) * L, L, L, lanes);
-        memcpy(w->buf, w->ublock, L * LANES * sizeof *w->buf);
-        ssm_rfft_forward_f32(w->fft, w->buf, L, w->uspec);
+        if (data->uf && n == 2 * L) {   /* the dataset's float64 spectra (ssm_dataset_prepare) */
+            gather_spectra(w, data->uf + (first + b0) * nf, lanes);
+        } else {
+            memcpy(w->buf, w->ublock, L * LANES * sizeof *w->buf);
+            ssm_rfft_forward_f32(w->fft, w->buf, L, w->uspec);
+        }
         for (size_t o = 0; o < no; ++o) {
             gather(w->dblock, data->d + ((first + b0) * no + o) * L, L, no * L, lanes);
             times_kernel(w, o);
@@ -307,7 +377,6 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
         return ssm_fail(err, SSM_ENUMERIC, "loss is not finite");
     if (!grad)
         return SSM_OK;
-    const size_t W = SSM_RFFT_LANES_F64;
     for (size_t o = 0; o < no; ++o) {
         double sd = 0, sb = 0;
         for (size_t j = 0; j < LANES; ++j) {
@@ -317,25 +386,20 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
         grad[m->offset[SSM_GROUP_D] + o] = sd;
         grad[m->offset[SSM_GROUP_BIAS] + o] = sb;
     }
-    /* dL/dK = IFFT(sum over lanes of G conj(U)) / n, outputs as float64 lanes */
-    for (size_t o0 = 0; o0 < no; o0 += W) {
-        for (size_t f = 0; f < nf; ++f)
-            for (size_t j = 0; j < W; ++j) {
-                double re = 0, im = 0;
-                if (o0 + j < no) {
-                    const float *a = w->acc + (o0 + j) * nf * 2 * LANES;
-                    for (size_t l = 0; l < LANES; ++l) {
-                        re += (double)a[2 * f * LANES + l];
-                        im += (double)a[(2 * f + 1) * LANES + l];
-                    }
-                }
-                w->spec64[2 * f * W + j] = re;
-                w->spec64[(2 * f + 1) * W + j] = im;
+    /* dL/dK = IFFT(sum over lanes of G conj(U)) / n */
+    for (size_t o = 0; o < no; ++o) {
+        const float *a = w->acc + o * nf * 2 * LANES;
+        for (size_t f = 0; f < nf; ++f) {
+            double re = 0, im = 0;
+            for (size_t l = 0; l < LANES; ++l) {
+                re += (double)a[2 * f * LANES + l];
+                im += (double)a[(2 * f + 1) * LANES + l];
             }
-        const double *r = ssm_rfft_inverse_f64(w->fft, w->spec64, w->buf64, L);
-        for (size_t j = 0; j < W && o0 + j < no; ++j)
-            for (size_t t = 0; t < L; ++t)
-                w->dk[(o0 + j) * L + t] = r[t * W + j] / (double)n;
+            w->dspec[f] = CMPLX(re, im);
+        }
+        fftw_execute(w->dplan);
+        for (size_t t = 0; t < L; ++t)
+            w->dk[o * L + t] = w->dbuf[t] / (double)n;
     }
     power_sums(w);
     const size_t nm = w->nm;

@@ -30,9 +30,9 @@ int main(int argc, char **argv)
     task.length = (size_t)len;
     task.delays[0] = (size_t)len / 4;
     task.n_train = (size_t)batch;
-    /* float64 training caches the input spectra once per dataset; so does this */
+    /* training caches the input spectra once per dataset; so does this */
     if (ssm_dssm_init(&m, &model, 1, &err) || ssm_dataset_make(&task, 0, &data, &err) ||
-        (prec == SSM_F64 && ssm_dataset_prepare(&data, &err)) ||
+        ssm_dataset_prepare(&data, &err) ||
         ssm_grad_work_new(&m, task.length, (size_t)batch, prec, &w, &err)) {
         fprintf(stderr, "bench_train: %s\n", err.message);
         return 1;

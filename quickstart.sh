@@ -12,7 +12,7 @@ mode=${1:-run}
 
 # Everything the build, the tests and the benchmarks' peers need.
 packages=(
-  build-essential autoconf automake autoconf-archive pkg-config
+  build-essential autoconf automake pkg-config
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libopenblas-dev liblapacke-dev libyaml-dev libfftw3-dev zlib1g-dev
   python3 python3-numpy python3-mpmath python3-matplotlib python3-h5py

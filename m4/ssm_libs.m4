@@ -62,12 +62,13 @@ AC_DEFUN([SSM_CHECK_ZLIB], [
   ssm_zlib_version=`$PKG_CONFIG --modversion zlib 2>/dev/null`
 ])
 
-# SSM_PROVENANCE: what the results files record about this build.
+# SSM_PROVENANCE: what configure knows of this build for the summary.  The
+# results files record git describe, the compiler and the full flag set as
+# they are when the objects are built (src/buildinfo.c, made by make at
+# every build), not at configure time, which edits made since would
+# contradict.
 AC_DEFUN([SSM_PROVENANCE], [
-  ssm_git_describe=`cd "$srcdir" && git describe --always --dirty --tags 2>/dev/null || echo unknown`
-  AC_DEFINE_UNQUOTED([SSM_GIT_DESCRIBE], ["$ssm_git_describe"], [git describe of the source tree at configure time])
-  AC_DEFINE_UNQUOTED([SSM_BUILD_CFLAGS], ["$CFLAGS $SSM_SAN_CFLAGS"], [compiler flags of this build])
-  AC_DEFINE_UNQUOTED([SSM_BUILD_CC], ["$CC ($ssm_mpi_version)"], [compiler of this build])
+  ssm_git_describe=`cat "$srcdir/.tarball-version" 2>/dev/null || (cd "$srcdir" && git describe --always --dirty --tags 2>/dev/null) || echo unknown`
 ])
 
 # FFTW computes the long convolutions of the training engines: double

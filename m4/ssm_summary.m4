@@ -3,7 +3,8 @@ AC_DEFUN([SSM_SUMMARY], [
   cat <<SSM_EOF
 
 ssmsweep $PACKAGE_VERSION configured
-  C compiler (MPI wrapper) : $CC ($ssm_mpi_version)
+  C compiler               : $CC
+  MPI                      : Open MPI $ssm_mpi_version (flags from $MPICC)
   CFLAGS                   : $CFLAGS $SSM_SAN_CFLAGS
   OpenBLAS                 : $ssm_openblas_version
   LAPACKE                  : ${LAPACKE_LIBS:-in OpenBLAS}
@@ -11,7 +12,7 @@ ssmsweep $PACKAGE_VERSION configured
   libyaml                  : $ssm_yaml_version
   zlib                     : $ssm_zlib_version
   FFTW                     : $ssm_fftw_version
-  git describe             : $ssm_git_describe
+  git describe (now)       : $ssm_git_describe
   AddressSanitizer         : $enable_asan
   UBSanitizer              : $enable_ubsan
   debug build              : $enable_debug

@@ -7,6 +7,8 @@ mkdir "$scratch/a-directory"
 printf 'index,re,im,abs\n0,0.5,zz,1\n' > "$scratch/garbage.csv"
 printf '0.5,0.2\n0.4,-0.2\n' > "$scratch/unpaired.csv"
 printf '1.0,0\n' > "$scratch/unstable.csv"
+head -c 10000 /dev/zero | tr '\0' '5' > "$scratch/long-line.csv"
+awk 'BEGIN { for (k = 0; k <= 65536; ++k) print "0.5,0" }' > "$scratch/too-many.csv"
 
 while IFS='|' read -r needle args; do
   [ -z "$needle" ] && continue
@@ -53,6 +55,9 @@ error reading|eig --init file --file $scratch/a-directory
 garbage.csv:2|mf --init file --file $scratch/garbage.csv
 conjugat|mf --init file --file $scratch/unpaired.csv
 radius|mf --init file --file $scratch/unstable.csv --method analytic
+/dev/zero:1: NUL byte|mf --init file --file /dev/zero
+line longer than 4096 bytes|mf --init file --file $scratch/long-line.csv
+more than 65536 eigenvalues, the limit of N|eig --init file --file $scratch/too-many.csv
 unknown option|mf --init s4d-inv --frobnicate
 needs a value|mf --init
 unexpected argument|eig --init lin extra
@@ -63,5 +68,5 @@ missing SPEC|plan
 missing OUT.h5|status
 unexpected argument 'b'|plan a b
 CASES
-MIN_PASSES=48   # one per case: a case that checked nothing must not pass
+MIN_PASSES=51   # one per case: a case that checked nothing must not pass
 finish

@@ -54,6 +54,25 @@ for spec in "$scratch/no-such.yaml" "$TOP_SRCDIR/tests/specs"; do
   fi
 done
 
+# 10^5 levels of nesting (flow and block style) are refused at level 65,
+# within a second: the depth is counted before libyaml composes the
+# document (which took 90 s for the flow case)
+repeat() { head -c "$2" /dev/zero | tr '\0' "$1"; }   # repeat CHAR COUNT
+{ printf 'kind: noop\nfixed:\n  value: '; repeat '[' 100000; repeat ']' 100000; echo; } > "$scratch/deep-flow.yaml"
+{ printf 'kind: noop\nfixed:\n  value:\n    '; repeat '-' 100000 | sed 's/-/- /g'; echo 1; } > "$scratch/deep-block.yaml"
+{ printf 'kind: noop\nfixed: '; repeat '{' 100000 | sed 's/{/{a: /g'; echo -n 1; repeat '}' 100000; echo; } > "$scratch/deep-map.yaml"
+for deep in deep-flow deep-block deep-map; do
+  start=$(date +%s%N)
+  usage_error "$deep" "nested deeper than 64 levels" -- "$SSMSWEEP" plan "$scratch/$deep.yaml" || continue
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  [ "$ms" -lt $((1000 * ${SSM_SLOW_FACTOR:-1})) ] && pass "$deep: 10^5 levels refused in $ms ms: $(cat "$scratch/err")" \
+    || fail "$deep: refused, but after $ms ms"
+done
+# a spec that never ends is refused at its size cap
+"$SSMSWEEP" plan /dev/zero > "$scratch/out" 2> "$scratch/err"
+[ $? -eq 2 ] && [ "$(wc -l < "$scratch/err")" -eq 1 ] && grep -qF "larger than 16 MiB" "$scratch/err" \
+  && pass "/dev/zero as a spec: $(cat "$scratch/err")" || fail "/dev/zero as a spec: $(head -c 300 "$scratch/err")"
+
 # plan on every example: the task count, the axes and a cost estimate
 for spec in "$TOP_SRCDIR"/jobs/examples/*.yaml; do
   if "$SSMSWEEP" plan "$spec" > "$scratch/plan" 2>&1 && grep -q '^tasks:' "$scratch/plan" &&

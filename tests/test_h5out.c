@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sweep/buildinfo.h"
 #include "sweep/h5out.h"
 #include "sweeptest.h"
 #include "testutil.h"
@@ -371,8 +372,8 @@ static void check_noop_file(const char *path, const sw_tasks *t, const sw_status
               strcmp(attr_text(file, p, "hosts"), prov.hosts) == 0 &&
               strcmp(attr_text(file, p, "libraries"), prov.libraries) == 0 &&
               strcmp(attr_text(file, p, "start_utc"), prov.start_utc) == 0 &&
-              strcmp(attr_text(file, p, "git_describe"), SSM_GIT_DESCRIBE) == 0 &&
-              strcmp(attr_text(file, p, "build_cflags"), SSM_BUILD_CFLAGS) == 0 &&
+              strcmp(attr_text(file, p, "git_describe"), sw_build_git_describe) == 0 &&
+              strcmp(attr_text(file, p, "build_cflags"), sw_build_cflags) == 0 &&
               strcmp(attr_text(file, p, "slurm_job_id"), "4242") == 0 && attr_int(file, p, "mpi_size") == 2,
           "provenance: spec verbatim, command line, hosts, libraries, build, SLURM_JOB_ID, mpi_size");
     long long done = attr_int(file, p, "n_done"), failed = attr_int(file, p, "n_failed");

@@ -554,6 +554,49 @@ static void loader_synthetic(void)
     ssm_seqdata_free(&te);
 }
 
+/* The issue's case: 28x28 training images, 14x14 test images.  Loaded
+ * alone each is fine; together they are refused naming both files. */
+static void shapes(void)
+{
+    enum { N_IMG = 20 };
+    static uint8_t px[N_IMG * 28 * 28], lab[N_IMG];
+    char path[4096];
+    const char *dir = tmp("shapes");
+    ssm_seqdata tr, te;
+    ssm_error err;
+    mkdir(dir, 0700);
+    fill_bytes(px, sizeof px, 9);
+    for (size_t i = 0; i < N_IMG; ++i)
+        lab[i] = (uint8_t)(i % 10);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    write_images(path, 1, N_IMG, 28, 28, px);
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
+    write_labels(path, 1, N_IMG, lab);
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", dir);
+    write_images(path, 1, N_IMG, 14, 14, px);
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", dir);
+    write_labels(path, 1, N_IMG, lab);
+    ssm_status st = ssm_fmnist_load(dir, SSM_FMNIST_TRAIN, NULL, &tr, &err);
+    if (st == SSM_OK)
+        st = ssm_fmnist_load(dir, SSM_FMNIST_TEST, NULL, &te, &err);
+    CHECK(st == SSM_OK && tr.rows == 28 && tr.cols == 28 && tr.length == 784 && te.rows == 14 && te.length == 196 &&
+              strstr(tr.images, "train-images-idx3-ubyte.gz") && strstr(te.images, "t10k-images-idx3-ubyte.gz"),
+          "each file loads, with its shape and name (%s)", st ? err.message : "ok");
+    if (st)
+        return;
+    st = ssm_seqdata_check_shapes(&tr, &te, SSM_FMNIST_ROWS, SSM_FMNIST_COLS, &err);
+    expect_fail("28x28 train with 14x14 test", st, &err, SSM_EIO, tr.images, te.images,
+                "holds 28x28 images, ");
+    CHECK(strstr(err.message, " 14x14") != NULL, "... and the message gives both shapes");
+    CHECK(ssm_seqdata_check_shapes(&tr, &tr, SSM_FMNIST_ROWS, SSM_FMNIST_COLS, &err) == SSM_OK,
+          "28x28 with 28x28 passes");
+    st = ssm_seqdata_check_shapes(&te, &te, SSM_FMNIST_ROWS, SSM_FMNIST_COLS, &err);
+    expect_fail("14x14 train and test (not Fashion-MNIST's shape)", st, &err, SSM_EIO, te.images, "expected 28x28",
+                NULL);
+    ssm_seqdata_free(&tr);
+    ssm_seqdata_free(&te);
+}
+
 static void loader_errors(void)
 {
     ssm_seqdata d;
@@ -584,6 +627,7 @@ static void loader_errors(void)
     write_labels(path, 1, 3, bad);
     st = ssm_fmnist_load(mism, SSM_FMNIST_TRAIN, NULL, &d, &err);
     expect_fail("label 12 through the loader", st, &err, SSM_EIO, "train-labels-idx1-ubyte.gz", "label 12", NULL);
+    shapes();
 }
 
 /* ---- the real Fashion-MNIST --------------------------------------------------- */

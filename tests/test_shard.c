@@ -75,31 +75,30 @@ static void test_journal(void)
     ssm_error err;
     sw_journal *j = NULL;
     sw_journal_header h;
-    long valid;
-    int torn;
+    sw_journal_scan scan;
     sw_tasks *whole = table(), *one = table(), *two = table();
     sw_tasks_select_shard(one, 1, 3, &err);
     sw_tasks_select_shard(two, 2, 3, &err);   /* as many tasks as shard 1 */
 
     const char *path = scratch("whole.journal");
     int ok = sw_journal_create(path, whole, &j, &err) == SSM_OK && sw_journal_close(j, &err) == SSM_OK &&
-             sw_journal_read(path, &h, NULL, NULL, &valid, &torn, &err) == SSM_OK;
-    CHECK(ok && h.version == 1 && h.shard.count == 1 && h.shard.n_tasks_total == N,
-          "a whole spec's journal is still version 1 (version %u), read as shard 0/1", h.version);
+             sw_journal_read(path, &h, NULL, NULL, &scan, &err) == SSM_OK;
+    CHECK(ok && h.version == SW_JOURNAL_VERSION && h.shard.count == 1 && h.shard.n_tasks_total == N,
+          "a whole spec's journal: version %u, shard 0/1", h.version);
     path = scratch("shard.journal");
     ok = sw_journal_create(path, one, &j, &err) == SSM_OK && sw_journal_close(j, &err) == SSM_OK &&
-         sw_journal_read(path, &h, NULL, NULL, &valid, &torn, &err) == SSM_OK;
-    CHECK(ok && h.version == 2 && h.shard.index == 1 && h.shard.count == 3 && h.shard.n_tasks_total == N &&
+         sw_journal_read(path, &h, NULL, NULL, &scan, &err) == SSM_OK;
+    CHECK(ok && h.version == SW_JOURNAL_VERSION && h.shard.index == 1 && h.shard.count == 3 && h.shard.n_tasks_total == N &&
               h.n_tasks == 3,
           "a shard's journal: version %u, shard %llu/%llu of %llu, %llu rows", h.version,
           (unsigned long long)h.shard.index, (unsigned long long)h.shard.count,
           (unsigned long long)h.shard.n_tasks_total, (unsigned long long)h.n_tasks);
-    CHECK(sw_journal_open_append(path, one, 0, &j, &err) == SSM_OK && sw_journal_close(j, &err) == SSM_OK,
+    CHECK(sw_journal_open_append(path, one, &j, &err) == SSM_OK && sw_journal_close(j, &err) == SSM_OK,
           "the same shard appends");
-    ok = sw_journal_open_append(path, two, 1, &j, &err) == SSM_EINVAL;
+    ok = sw_journal_open_append(path, two, &j, &err) == SSM_EINVAL;
     CHECK(ok && !j && strstr(err.message, "--shard 1/3") && strstr(err.message, "--shard 2/3"),
-          "another shard of the same size is refused, --force or not: %s", err.message);
-    ok = sw_journal_open_append(path, whole, 1, &j, &err) == SSM_EINVAL;
+          "another shard of the same size is refused: %s", err.message);
+    ok = sw_journal_open_append(path, whole, &j, &err) == SSM_EINVAL;
     CHECK(ok && strstr(err.message, "the whole spec"),
           "the whole spec is refused: %s", err.message);
     remove(scratch("whole.journal"));

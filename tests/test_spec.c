@@ -313,6 +313,34 @@ static void values(void)
     }
 }
 
+/* The core schema's tags are plain values; others are refused (the bad
+ * corpus has those), as is nesting beyond SW_SPEC_MAX_DEPTH, counted
+ * before the document is composed. */
+static void tags_and_depth(void)
+{
+    sw_tasks t;
+    ssm_error err;
+    const char *core = "kind: !!str noop\nfixed: !!map {value: !!float 1.5, length: !!int 3}\n"
+                       "axes: !!map\n  sleep: !!seq [0, !!str 0.25]\n";
+    CHECK(parse(core, &t, &err) && t.n_tasks == 2 && param(&t, 1, "sleep")->r == 0.25 &&
+              param(&t, 0, "value")->r == 1.5,
+          "core schema tags are accepted and change nothing%s%s", err.message[0] ? ": " : "", err.message);
+    sw_tasks_free(&t);
+    char deep[4 * SW_SPEC_MAX_DEPTH + 64];
+    for (int depth = SW_SPEC_MAX_DEPTH; depth <= SW_SPEC_MAX_DEPTH + 1; ++depth) {
+        /* the root mapping is the first level, depth - 1 lists follow */
+        int len = snprintf(deep, sizeof deep, "kind: noop\nx: ");
+        for (int k = 1; k < 2 * depth - 1; ++k)
+            deep[len++] = k < depth ? '[' : ']';
+        deep[len] = '\0';
+        parse(deep, &t, &err);
+        int refused = strstr(err.message, "test.yaml:2:") && strstr(err.message, "nested deeper than 64 levels");
+        CHECK(refused == (depth > SW_SPEC_MAX_DEPTH), "depth %d %s: %s", depth, refused ? "refused" : "passes",
+              err.message);
+        sw_tasks_free(&t);
+    }
+}
+
 /* Every spec in dir_name: accepted (expect_ok) or refused with the
  * substring of its "# expect: " first line. */
 static void corpus(const char *dir_name, int expect_ok, int min_count)
@@ -402,6 +430,7 @@ int main(void)
     enumeration();
     ranges();
     values();
+    tags_and_depth();
     corpus("tests/specs/bad", 0, 35);
     corpus("jobs/examples", 1, 5);
     corpus("tests/specs/run", 1, 3);

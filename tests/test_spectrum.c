@@ -219,6 +219,55 @@ static void write_file(const char *path, const char *text)
     fclose(fp);
 }
 
+/* The reader's caps hold while reading: the line, the eigenvalue count
+ * (SSM_MAX_N, the limit of N) and the file size, each named. */
+static void caps(const char *path)
+{
+    ssm_spectrum sp;
+    ssm_error err;
+    FILE *fp = fopen(path, "w");
+    for (long k = 0; k < SSM_MAX_N; ++k)
+        fputs("0.5,0\n", fp);
+    fclose(fp);
+    CHECK(ssm_spectrum_read_csv(path, &sp, &err) == SSM_OK && sp.n == (size_t)SSM_MAX_N,
+          "%ld eigenvalues (the limit of N) are read", SSM_MAX_N);
+    ssm_spectrum_free(&sp);
+    fp = fopen(path, "a");
+    fputs("0.5,0\n", fp);
+    fclose(fp);
+    CHECK(ssm_spectrum_read_csv(path, &sp, &err) == SSM_EIO && strstr(err.message, "more than 65536 eigenvalues") &&
+              sp.lambda == NULL,
+          "one more is refused: %s", err.message);
+
+    fp = fopen(path, "w");
+    fputs("0.5,0\n", fp);
+    for (int k = 0; k <= SSM_CSV_MAX_LINE; ++k)
+        fputc(k % 2 ? ',' : '1', fp);
+    fclose(fp);
+    CHECK(ssm_spectrum_read_csv(path, &sp, &err) == SSM_EIO && strstr(err.message, ":2: line longer than 4096 bytes"),
+          "a line over the cap: %s", err.message);
+    fp = fopen(path, "w");
+    fputs("0.5,0\n0.25", fp);
+    fwrite("\0\0\0", 1, 3, fp);
+    fclose(fp);
+    CHECK(ssm_spectrum_read_csv(path, &sp, &err) == SSM_EIO && strstr(err.message, ":2: NUL byte"),
+          "a NUL byte: %s", err.message);
+    CHECK(ssm_spectrum_read_csv("/dev/zero", &sp, &err) == SSM_EIO && strstr(err.message, "/dev/zero:1: NUL byte"),
+          "/dev/zero answers at once: %s", err.message);
+
+    /* comments alone must not read on for ever */
+    fp = fopen(path, "w");
+    char comment[1024];
+    memset(comment, '#', sizeof comment - 1);
+    comment[sizeof comment - 2] = '\n';
+    comment[sizeof comment - 1] = '\0';
+    for (size_t bytes = 0; bytes <= SSM_CSV_MAX_BYTES; bytes += sizeof comment - 1)
+        fputs(comment, fp);
+    fclose(fp);
+    CHECK(ssm_spectrum_read_csv(path, &sp, &err) == SSM_EIO && strstr(err.message, "larger than 64 MiB"),
+          "a file over the size cap: %s", err.message);
+}
+
 static void csv_files(void)
 {
     char dir[] = "/tmp/ssm-test-spectrum.XXXXXX";
@@ -252,6 +301,7 @@ static void csv_files(void)
         CHECK(st == SSM_EIO && strstr(err.message, bad[k].needle) != NULL,
               "bad file %zu refused: %s", k, err.message);
     }
+    caps(path);
     unlink(path);
     CHECK(ssm_spectrum_read_csv(path, &sp, &err) == SSM_EIO && strstr(err.message, "cannot open"),
           "missing file: %s", err.message);

@@ -8,6 +8,7 @@
 
 #include "ssm/mf.h"
 #include "ssm/model.h"
+#include "sweep/tasks.h"
 
 /* Exit statuses: 0 success, 1 runtime failure, 2 bad usage or input. */
 enum { EXIT_USAGE = 2 };
@@ -62,6 +63,16 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *arg, unsigned lo
 /* A duration in seconds, MM:SS, HH:MM:SS or D-HH:MM:SS (SLURM's --time
  * forms) into seconds (> 0); -1 otherwise, printing nothing. */
 int cli_parse_walltime(const char *arg, double *seconds);
+
+/* Memory (cmd_memory.c): plan's estimate lines; the refusal, exit status 2
+ * and one line, of a sweep whose largest task cannot fit in a rank's
+ * memory (limit: a --memory-limit value or NULL), or of one computation of
+ * task_bytes (mf, train; `what` names it).  0 when it fits. */
+int cli_memory_plan(const sw_tasks *t, const char *limit);
+/* 0 if limit (or SSMSWEEP_MEMORY_LIMIT) is a size, else the message and 2. */
+int cli_memory_limit_ok(const char *cmd, const char *limit);
+int cli_memory_gate(const char *cmd, const sw_tasks *t, const char *limit, int loud);
+int cli_memory_gate_bytes(const char *cmd, double task_bytes, const char *what);
 
 int cmd_eig(int argc, char **argv);
 int cmd_mf(int argc, char **argv);

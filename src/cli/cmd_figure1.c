@@ -115,6 +115,12 @@ int cmd_figure1(int argc, char **argv)
         cli_error("figure1", "%s", err.message);
         return EXIT_USAGE;
     }
+    char what[160];
+    snprintf(what, sizeof what, "N = %ld, --method %s, --tau-max %zu, --T %zu", model.n,
+             ssm_mf_method_name(opts.method), opts.tau_max, opts.T);
+    int code = cli_memory_gate_bytes("figure1", ssm_mf_peak_bytes((size_t)model.n, 0, &opts), what);
+    if (code)
+        return code;
     if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
         cli_error("figure1", "--outdir: cannot create '%s': %s", outdir, strerror(errno));
         return EXIT_FAILURE;

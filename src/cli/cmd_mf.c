@@ -54,8 +54,19 @@ int cmd_mf(int argc, char **argv)
     ssm_status status = ssm_model_validate(&model, &err);
     if (status == SSM_OK)
         status = ssm_mf_options_validate(&opts, &err);
+    size_t n = 0;
     if (status == SSM_OK)
+        status = ssm_model_state_size(&model, &n, &err);
+    if (status == SSM_OK) {
+        char what[160];
+        int with_t = opts.method == SSM_MF_FINITE || opts.method == SSM_MF_SIMULATE;
+        snprintf(what, sizeof what, "N = %zu, --method %s, --tau-max %zu%s%.0zu", n, ssm_mf_method_name(opts.method),
+                 opts.tau_max, with_t ? ", --T " : "", with_t ? opts.T : 0);
+        int code = cli_memory_gate_bytes("mf", ssm_mf_peak_bytes(n, model.init == SSM_INIT_LEGS_DENSE, &opts), what);
+        if (code)
+            return code;
         status = ssm_mf_model(&model, &opts, &res, &err);
+    }
     if (status) {
         cli_error("mf", "%s", err.message);
         return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_FAILURE;

@@ -8,14 +8,19 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
 #include "cli.h"
 #include "sweep/coordinator.h"
+#include "sweep/h5out.h"
 #include "sweep/journal.h"
 #include "sweep/merge.h"
+#include "sweep/outfiles.h"
 #include "sweep/progress.h"
 #include "sweep/spec.h"
 #include "sweep/summary.h"
@@ -112,18 +117,70 @@ static int help_and_argument(const char *cmd, const char *usage, const char *wha
     return *arg ? -1 : EXIT_USAGE;
 }
 
+/* Runs fn(ctx) in a child process and returns its exit status.  The HDF5
+ * library can crash on a damaged file (a segmentation fault in a few of
+ * a hundred files with random bytes): the crash then ends as one line
+ * naming what was being read, exit status 2, and after_crash (if not
+ * NULL) removes what the child left half-written. */
+static int crash_guarded(const char *cmd, const char *what, int (*fn)(void *ctx), void *ctx,
+                         void (*after_crash)(void *ctx))
+{
+    int status;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return fn(ctx);   /* no process to spare: unguarded */
+    if (pid == 0) {
+        int code = fn(ctx);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(code);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return EXIT_FAILURE;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    int sig = WTERMSIG(status);
+    if (sig != SIGSEGV && sig != SIGBUS && sig != SIGABRT && sig != SIGFPE && sig != SIGILL) {
+        /* killed, not crashed (kill -9, a job's end): so is this process */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    if (after_crash)
+        after_crash(ctx);
+    cli_error(cmd, "the HDF5 library crashed reading %s (signal %d): the file is damaged", what, WTERMSIG(status));
+    return EXIT_USAGE;
+}
+
 /* ---- plan ------------------------------------------------------------------------ */
 
 static const char plan_usage[] =
-    "Usage: ssmsweep plan SPEC.yaml [--shard I/N]\n"
+    "Usage: ssmsweep plan SPEC.yaml [--shard I/N] [--memory-limit SIZE] [--tasks]\n"
     "\n"
     "Prints what a sweep spec expands to, without running anything: the task kind,\n"
-    "the number of tasks, each axis with its values, and a cost estimate.  With\n"
-    "--shard, what shard I of N holds (the tasks whose id % N == I) and its cost.\n"
+    "the number of tasks, each axis with its values, a cost estimate, and the\n"
+    "estimated peak memory (the largest task, per axis value, and whether it fits\n"
+    "in the memory of a rank, or in SIZE).  With --shard, what shard I of N holds\n"
+    "(the tasks whose id % N == I) and its cost.  With --tasks, instead, every task\n"
+    "as a tab-separated line: id, content hash and seed (16 hex digits each), cost\n"
+    "and canonical text, after a header line.\n"
     "Exit status 2 with a one-line message FILE:LINE:COL for an invalid spec.\n";
 
 enum { OPT_OUTPUT = 400, OPT_RESUME, OPT_RETRY, OPT_FORCE, OPT_WALLTIME, OPT_MARGIN, OPT_PROGRESS,
-       OPT_SYNC, OPT_QUIET, OPT_SHARD };
+       OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_MEMORY_LIMIT, OPT_TASKS };
+/* plan --tasks: one line per task, what identifies it and what it costs */
+static void print_tasks(const sw_tasks *t)
+{
+    char canon[4096];
+    printf("id\thash\tseed\tcost\tcanonical\n");
+    for (size_t row = 0; row < t->n_tasks; ++row) {
+        sw_task_canonical(t, row, canon, sizeof canon);
+        printf("%llu\t%016llx\t%016llx\t%.17g\t%s\n", (unsigned long long)sw_task_id(t, row),
+               (unsigned long long)t->hash[row], (unsigned long long)t->seed[row], t->cost[row], canon);
+    }
+}
 
 /* "ids 1, 4, 7, ..." of a shard, shortened */
 static void print_shard(const sw_tasks *t)
@@ -139,25 +196,42 @@ static void print_shard(const sw_tasks *t)
 int cmd_sweep_plan(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, OPT_HELP}, {"shard", required_argument, 0, OPT_SHARD}, {0, 0, 0, 0}};
+        {"help", no_argument, 0, OPT_HELP}, {"shard", required_argument, 0, OPT_SHARD},
+        {"memory-limit", required_argument, 0, OPT_MEMORY_LIMIT}, {"tasks", no_argument, 0, OPT_TASKS},
+        {0, 0, 0, 0}};
     unsigned long long shard[2] = {0, 0};
-    int id;
+    const char *memory_limit = NULL;
+    int id, list = 0;
     while ((id = cli_next_option_any_order("plan", argc, argv, "", longopts, 1)) != -1) {
         if (id == OPT_HELP) {
             fputs(plan_usage, stdout);
             return EXIT_SUCCESS;
         }
+        if (id == OPT_TASKS) {
+            list = 1;
+            continue;
+        }
+        if (id == OPT_MEMORY_LIMIT) {
+            memory_limit = optarg;
+            continue;
+        }
         if (id != OPT_SHARD || parse_shard("plan", optarg, shard, 1))
             return EXIT_USAGE;
     }
     const char *spec = one_argument("plan", "SPEC", argc, argv, 1);
-    if (!spec)
+    if (!spec || cli_memory_limit_ok("plan", memory_limit))
         return EXIT_USAGE;
     sw_tasks t;
     char *text = NULL;
     int code = load_tasks("plan", spec, shard, &t, &text, 1);
     if (code)
         return code;
+    if (list) {
+        print_tasks(&t);
+        sw_tasks_free(&t);
+        free(text);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    }
     double total = 0, worst = -1;
     size_t worst_id = 0;
     for (size_t k = 0; k < t.n_tasks; ++k) {
@@ -188,11 +262,12 @@ int cmd_sweep_plan(int argc, char **argv)
         sw_task_canonical(&t, worst_id, canon, sizeof canon);
         printf("largest:  task %llu, %.3g units: %s\n", (unsigned long long)sw_task_id(&t, worst_id), worst, canon);
     }
+    code = cli_memory_plan(&t, memory_limit);
     printf("seed:     %llu (master), spec hash %016llx\n", (unsigned long long)t.master_seed,
            (unsigned long long)t.spec_hash);
     sw_tasks_free(&t);
     free(text);
-    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return code ? code : fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* ---- run ------------------------------------------------------------------------- */
@@ -207,14 +282,22 @@ static const char run_usage[] =
     "  --resume               continue an interrupted sweep: completed tasks are\n"
     "                         kept, OUT.h5 is rebuilt from the journal\n"
     "  --retry-failed         with --resume: run failed tasks again\n"
-    "  --force                overwrite an existing OUT.h5 (without --resume), or\n"
-    "                         resume a journal written for another spec\n"
+    "  --force                make OUT.h5 hold this spec even if it holds another\n"
+    "                         (an edited spec): results of tasks whose parameters\n"
+    "                         are unchanged are kept, wherever the tasks now are,\n"
+    "                         the rest is computed; results of tasks no longer in\n"
+    "                         the spec are dropped.  Refused while another\n"
+    "                         process writes OUT.h5\n"
     "  --walltime T           stop handing out tasks before T (seconds, MM:SS,\n"
     "                         HH:MM:SS or D-HH:MM:SS) and exit with status 3\n"
     "  --walltime-margin S    how long before T (default min(60 s, T/10))\n"
     "  --progress S           seconds between progress lines in logs (default 10)\n"
     "  --sync S               seconds between journal fsyncs (default 1)\n"
     "  --quiet                no progress output\n"
+    "  --memory-limit SIZE    the memory a rank may use (512M, 4G, none; default:\n"
+    "                         physical memory, cgroup or SLURM limit, per rank on\n"
+    "                         the node; SSMSWEEP_MEMORY_LIMIT): a sweep whose\n"
+    "                         largest task needs more is refused before it starts\n"
     "  --shard I/N            run only shard I of N: the tasks whose id % N == I\n"
     "                         (OUT.h5 then holds those rows, with their ids in\n"
     "                         the whole spec; join the shards with ssmsweep merge);\n"
@@ -222,7 +305,10 @@ static const char run_usage[] =
     "\n"
     "Exit status: 0 all done, 1 error, 2 bad input (nothing written), 3 interrupted\n"
     "by SIGTERM/SIGUSR1/SIGINT or --walltime (resume with --resume), 4 finished\n"
-    "with failed tasks.\n";
+    "with failed tasks.  SIGUSR1 and --walltime let running tasks finish;\n"
+    "SIGTERM and SIGINT give them half a second.  Under mpirun, Ctrl-C or\n"
+    "SIGTERM to mpirun stops the ranks cleanly but mpirun itself exits with 1;\n"
+    "send SIGUSR1 to mpirun for a 3.\n";
 
 int cli_parse_walltime(const char *arg, double *out)
 {
@@ -285,8 +371,10 @@ int cmd_sweep_run(int argc, char **argv)
         {"walltime-margin", required_argument, 0, OPT_MARGIN},
         {"progress", required_argument, 0, OPT_PROGRESS},
         {"sync", required_argument, 0, OPT_SYNC},  {"quiet", no_argument, 0, OPT_QUIET},
-        {"shard", required_argument, 0, OPT_SHARD}, {0, 0, 0, 0}};
+        {"shard", required_argument, 0, OPT_SHARD}, {"memory-limit", required_argument, 0, OPT_MEMORY_LIMIT},
+        {0, 0, 0, 0}};
     sw_run_options opt = {0};
+    const char *memory_limit = NULL;
     unsigned long long shard[2] = {0, 0};
     const int loud = launcher_rank() == 0;
     opt.walltime_margin = -1;
@@ -313,6 +401,7 @@ int cmd_sweep_run(int argc, char **argv)
             if (parse_shard("run", optarg, shard, loud))
                 return EXIT_USAGE;
             break;
+        case OPT_MEMORY_LIMIT: memory_limit = optarg; break;
         case OPT_WALLTIME:
             if (cli_parse_walltime(optarg, &opt.walltime)) {
                 if (loud)
@@ -354,10 +443,22 @@ int cmd_sweep_run(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    /* the whole spec is checked before MPI starts or any file is touched */
+    /* the whole spec and the names of the outputs are checked before MPI
+     * starts or any file is touched */
+    sw_outfiles names;
+    ssm_error err;
+    if (sw_outfiles_init(&names, opt.output, &err) != SSM_OK) {
+        if (loud)
+            cli_error("run", "%s", err.message);
+        return EXIT_USAGE;
+    }
     sw_tasks tasks;
     char *text = NULL;
     int code = load_tasks("run", opt.spec_path, shard, &tasks, &text, loud);
+    if (code == 0 && (code = cli_memory_gate("run", &tasks, memory_limit, loud))) {
+        sw_tasks_free(&tasks);
+        free(text);
+    }
     if (code)
         return code;
     opt.spec_text = text;
@@ -366,10 +467,15 @@ int cmd_sweep_run(int argc, char **argv)
 
     /* before MPI_Init too: a stop signal during start-up must not kill us */
     sw_install_stop_handlers();
-    MPI_Init(&argc, &argv);
+    sw_h5_library_begin();
+    int provided;
+    /* rank 0 computes in a thread; only the main thread calls MPI */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     sw_install_stop_handlers();
     code = sw_coordinate(MPI_COMM_WORLD, &tasks, &opt);
     MPI_Finalize();
+    code = sw_coordinate_end(code);
+    sw_h5_library_end();
     sw_tasks_free(&tasks);
     free(text);
     free(command);
@@ -382,7 +488,11 @@ static const char status_usage[] =
     "Usage: ssmsweep status OUT.h5\n"
     "\n"
     "Summarises a finished or running sweep from its journal OUT.h5.journal:\n"
-    "tasks done, failed and pending, throughput, the most common failure reasons.\n";
+    "tasks done, failed and pending, throughput, the most common failure reasons,\n"
+    "and damage: a torn tail (a kill during a write; normal) apart from damaged\n"
+    "regions in the middle (the disk or a copy; --resume keeps every valid record\n"
+    "around them).  Exit status 2 for a missing or foreign journal, 1 if it\n"
+    "cannot be read.\n";
 
 #define MAX_REASONS 5
 
@@ -424,17 +534,20 @@ int cmd_sweep_status(int argc, char **argv)
     int code = help_and_argument("status", status_usage, "OUT.h5", argc, argv, &output);
     if (code >= 0)
         return code;
-    char path[4096];
-    snprintf(path, sizeof path, "%s.journal", output);
+    sw_outfiles names;
     sw_journal_header h;
+    sw_journal_scan scan;
     ssm_error err;
-    long valid;
-    int torn;
-    /* a first pass for the header (task count), a second with the tally */
-    ssm_status st = sw_journal_read(path, &h, NULL, NULL, &valid, &torn, &err);
-    if (st) {
+    if (sw_outfiles_init(&names, output, &err) != SSM_OK) {
         cli_error("status", "%s", err.message);
         return EXIT_USAGE;
+    }
+    const char *path = names.journal;
+    /* a first pass for the header (task count), a second with the tally */
+    ssm_status st = sw_journal_read(path, &h, NULL, NULL, &scan, &err);
+    if (st) {
+        cli_error("status", "%s", err.message);
+        return st == SSM_EINVAL ? EXIT_USAGE : EXIT_FAILURE;
     }
     status_tally s;
     memset(&s, 0, sizeof s);
@@ -444,11 +557,11 @@ int cmd_sweep_status(int argc, char **argv)
         cli_error("status", "out of memory");
         return EXIT_FAILURE;
     }
-    st = sw_journal_read(path, &h, tally_record, &s, &valid, &torn, &err);
+    st = sw_journal_read(path, &h, tally_record, &s, &scan, &err);
     if (st) {
         cli_error("status", "%s", err.message);
         free(s.state);
-        return EXIT_USAGE;
+        return st == SSM_EINVAL ? EXIT_USAGE : EXIT_FAILURE;
     }
     size_t done = 0, failed = 0;
     for (size_t k = 0; k < h.n_tasks; ++k) {
@@ -456,7 +569,17 @@ int cmd_sweep_status(int argc, char **argv)
         failed += s.state[k] == SW_FAILED;
     }
     size_t pending = h.n_tasks - done - failed;
-    printf("journal:  %s (%ld bytes%s)\n", path, valid, torn ? ", torn tail: the run was killed; --resume truncates it" : "");
+    /* a sweep holding the lock is writing: a cut-off last frame is a write in progress */
+    const int live = sw_lock_held(output) == 1;
+    printf("journal:  %s (%ld bytes, format version %u%s)\n", path, scan.size, h.version,
+           !scan.torn ? ""
+           : live     ? "; a write in progress"
+                      : "; torn tail: the run was killed during a write, --resume cuts it off");
+    if (scan.damaged)
+        printf("damaged:  %zu region%s, %ld bytes from byte %ld (about %zu record%s lost); --resume keeps the %zu "
+               "valid records and computes the lost tasks again\n", scan.damaged, scan.damaged == 1 ? "" : "s",
+               scan.damaged_bytes, scan.first_damage, scan.frames_lost, scan.frames_lost == 1 ? "" : "s",
+               scan.records);
     printf("kind:     %s, spec hash %016llx\n", h.kind, (unsigned long long)h.spec_hash);
     if (h.shard.count > 1)
         printf("shard:    %llu/%llu (%llu of the spec's %llu tasks)\n", (unsigned long long)h.shard.index,
@@ -476,8 +599,11 @@ int cmd_sweep_status(int argc, char **argv)
     printf("records:  %zu (recomputed: %zu)\n", s.records, s.recomputed);
     for (int k = 0; k < MAX_REASONS && s.reason_count[k]; ++k)
         printf("failure:  %zu x %s\n", s.reason_count[k], s.reason[k]);
-    printf("state:    %s\n", pending == 0 ? (failed ? "finished with failures (--resume --retry-failed)" : "finished")
-                                          : "incomplete (running, or resume with --resume)");
+    if (pending && live)
+        printf("state:    running (a process holds the lock on %s)\n", names.lock);
+    else
+        printf("state:    %s\n", pending == 0 ? (failed ? "finished with failures (--resume --retry-failed)" : "finished")
+                                              : "incomplete (resume with --resume)");
     free(s.state);
     return EXIT_SUCCESS;
 }
@@ -502,6 +628,21 @@ static const char merge_usage[] =
     "of other specs or shard counts, a shard twice, OUT.h5 exists, not a results\n"
     "file), 3 written but tasks pending (missing shards or unfinished runs; a\n"
     "warning names them), 4 written, every task finished, some failed.\n";
+
+typedef struct {
+    const char *const *inputs;
+    int n;
+    const char *output;
+    const sw_merge_options *opt;
+    int quiet;
+} merge_job;
+
+static int merge(void *ctx);
+
+static void merge_discard(void *ctx)
+{
+    sw_merge_discard(((const merge_job *)ctx)->output);
+}
 
 int cmd_merge(int argc, char **argv)
 {
@@ -535,18 +676,29 @@ int cmd_merge(int argc, char **argv)
     char *command = join_args(argc_all, argv_all), *inputs = join_args(argc - optind, argv + optind);
     opt.command_line = command ? command : "ssmsweep merge";
     opt.merged_from = inputs ? inputs : "";
-    sw_merge_summary sum;
-    ssm_error err;
-    ssm_status st = sw_merge((const char *const *)argv + optind, (size_t)(argc - optind), output, &opt, &sum, &err);
+    merge_job job = {(const char *const *)argv + optind, argc - optind, output, &opt, quiet};
+    int code = crash_guarded("merge", "one of the inputs", merge, &job, merge_discard);
     free(command);
     free(inputs);
+    return code;
+}
+
+static int merge(void *ctx)
+{
+    const merge_job *job = ctx;
+    const char *output = job->output;
+    sw_merge_summary sum;
+    ssm_error err;
+    sw_h5_library_begin();
+    ssm_status st = sw_merge(job->inputs, (size_t)job->n, output, job->opt, &sum, &err);
+    sw_h5_library_end();
     if (st != SSM_OK) {
         cli_error("merge", "%s", err.message);
         return sum.bad_input ? SW_EXIT_USAGE : SW_EXIT_ERROR;
     }
-    if (!quiet)
+    if (!job->quiet)
         printf("merged %d file%s (shard count %llu) into %s: %llu tasks, %llu done, %llu failed, %llu pending\n",
-               argc - optind, argc - optind == 1 ? "" : "s", (unsigned long long)sum.shard_count, output,
+               job->n, job->n == 1 ? "" : "s", (unsigned long long)sum.shard_count, output,
                (unsigned long long)sum.n_tasks, (unsigned long long)sum.n_done, (unsigned long long)sum.n_failed,
                (unsigned long long)sum.n_pending);
     if (sum.n_pending) {
@@ -574,21 +726,29 @@ static const char report_usage[] =
     "Exit status 2 for a missing file, a file that is not HDF5 or not an ssmsweep\n"
     "results file.\n";
 
-int cmd_report(int argc, char **argv)
+static int report(void *ctx)
 {
-    const char *path = NULL;
-    int code = help_and_argument("report", report_usage, "OUT.h5", argc, argv, &path);
-    if (code >= 0)
-        return code;
+    const char *path = ctx;
     sw_summary s;
     ssm_error err;
+    sw_h5_library_begin();
     ssm_status st = sw_summary_read(path, &s, &err);
     if (st == SSM_OK)
         sw_summary_print(&s, stdout);
     else
         cli_error("report", "%s", err.message);
     sw_summary_free(&s);
+    sw_h5_library_end();
     if (st != SSM_OK)
-        return st == SSM_ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+        return st == SSM_EINVAL ? EXIT_USAGE : EXIT_FAILURE;
     return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *path = NULL;
+    int code = help_and_argument("report", report_usage, "OUT.h5", argc, argv, &path);
+    if (code >= 0)
+        return code;
+    return crash_guarded("report", path, report, (void *)path, NULL);
 }

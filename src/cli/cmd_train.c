@@ -212,6 +212,12 @@ int cmd_train(int argc, char **argv)
     sw_train_outcome out;
     ssm_status st = sw_train_validate(&cfg, &err);
     if (st == SSM_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "training with --length %zu, --train %zu and --val %zu", cfg.task.length,
+                 cfg.task.n_train, cfg.task.n_val);
+        int code = cli_memory_gate_bytes("train", sw_train_peak_bytes(&cfg), what);
+        if (code)
+            return code;
         printf("epoch,train_loss,val_loss,seconds\n");
         st = sw_train_run(&cfg, print_epoch, NULL, &out, &err);
     }

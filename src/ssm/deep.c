@@ -662,6 +662,21 @@ static void run_batch(const deep_batch *b)
     run_slot(b, 1, half, b->count);
 }
 
+/* What work_new (deep_body.h) allocates in its arena, counted with N
+ * modes for the recurrent state's scratch (the model may have fewer:
+ * conjugate pairs count once; at most N x 16 bytes per slot more).  The
+ * parameter count does not depend on the split into real modes and
+ * pairs: 2 H (n_real + 2 n_pair) = 2 H N numbers per layer's A and C. */
+double ssm_deep_work_size(const ssm_deep_config *cfg, size_t length, size_t max_batch, ssm_precision prec)
+{
+    (void)max_batch;   /* the arena holds one sequence per slot */
+    const size_t H = cfg->d_model, L = cfg->n_layers, N = cfg->eig.n, C = cfg->n_classes;
+    const size_t n_params = 2 * H + L * (2 * H * N + 2 * H + 2 * H * H + 4 * H) + C * H + C;
+    const size_t n = ssm_rfft_good_length(2 * length);
+    return (double)(prec == SSM_F32 ? deep_work_size_f32(cfg, length, n, n_params, N)
+                                    : deep_work_size_f64(cfg, length, n, n_params, N));
+}
+
 ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *x, const uint8_t *label,
                               size_t count, const ssm_deep_pass *pass, double *loss, size_t *correct,
                               double *grad, double *logits, ssm_error *err)

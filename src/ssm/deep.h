@@ -111,6 +111,10 @@ size_t ssm_deep_work_bytes(const ssm_deep_work *w);
  * same two halves whose gradients are added in the same order, so the
  * results do not depend on the thread count. */
 void ssm_deep_work_set_threads(ssm_deep_work *w, size_t threads);
+/* The same without allocating: what ssm_deep_work_bytes will report for a
+ * workspace of this configuration, or up to N x 32 bytes more (see
+ * deep.c); tests/test_memory.c checks the two. */
+double ssm_deep_work_size(const ssm_deep_config *cfg, size_t length, size_t max_batch, ssm_precision prec);
 
 /* A batch of `count` sequences x (count x length, row-major) with labels.
  *   loss     mean cross-entropy (float64)

@@ -69,6 +69,7 @@ typedef struct {
 typedef struct {
     size_t H, Hp, G, T, n, nf, L, C;
     size_t spec_len;    /* REALs of one spectrum block: nf 2 LANES */
+    size_t fbuf_rows;   /* rows of LANES in one transform's scratch */
     int dropout;
     const ssm_rfft *fft;
     REAL *p;            /* parameters of the current pass, cast to REAL */
@@ -98,7 +99,8 @@ static void *FN(carve)(FN(work) *w, size_t count, size_t size)
     return w->arena ? w->arena + at : &dummy;
 }
 
-/* Points every array of w into the arena (or only sizes it). */
+/* Points every array of w into the arena (or only sizes it; without
+ * the slots' layer arrays, only sizes it). */
 static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
 {
     const size_t H = w->H, Hp = w->Hp, T = w->T, L = w->L, C = w->C, G = w->G, tile = T * Hp;
@@ -108,7 +110,8 @@ static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
     for (size_t s = 0; s < SSM_DEEP_SLOTS; ++s) {
         FN(slot) *sl = &w->slot[s];
         for (size_t l = 0; l < L; ++l) {
-            FN(layer) *ly = &sl->layer[l];
+            FN(layer) uncounted;
+            FN(layer) *ly = sl->layer ? &sl->layer[l] : &uncounted;
             ly->x = FN(carve)(w, tile, sizeof(REAL));
             ly->xf = FN(carve)(w, G * w->spec_len, sizeof(REAL));
             ly->y = FN(carve)(w, tile, sizeof(REAL));
@@ -121,7 +124,7 @@ static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
         }
         sl->x_out = FN(carve)(w, tile, sizeof(REAL));
         sl->u = FN(carve)(w, T, sizeof(REAL));
-        sl->fbuf = FN(carve)(w, ssm_rfft_buffer_rows(w->fft) * LANES, sizeof(REAL));
+        sl->fbuf = FN(carve)(w, w->fbuf_rows * LANES, sizeof(REAL));
         sl->spec = FN(carve)(w, w->spec_len, sizeof(REAL));
         sl->d_out = FN(carve)(w, tile, sizeof(REAL));
         sl->d_in = FN(carve)(w, tile, sizeof(REAL));
@@ -137,23 +140,40 @@ static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
     }
 }
 
+/* The shape of a workspace for transforms of length n (no arena yet). */
+static void FN(shape)(FN(work) *w, const ssm_deep_config *cfg, size_t T, size_t n)
+{
+    w->H = cfg->d_model;
+    w->Hp = (w->H + LANES - 1) / LANES * LANES;
+    w->G = w->Hp / LANES;
+    w->T = T;
+    w->n = n;
+    w->nf = n / 2 + 1;
+    w->L = cfg->n_layers;
+    w->C = cfg->n_classes;
+    w->spec_len = w->nf * 2 * LANES;
+    w->fbuf_rows = ssm_rfft_buffer_rows_for(n);
+    w->dropout = cfg->dropout > 0;
+}
+
+/* The arena's size for a model of these counts, without allocating it. */
+static size_t FN(work_size)(const ssm_deep_config *cfg, size_t T, size_t n, size_t n_params, size_t n_modes)
+{
+    FN(work) w;
+    memset(&w, 0, sizeof w);
+    FN(shape)(&w, cfg, T, n);
+    FN(layout)(&w, n_params, n_modes);
+    return w.bytes;
+}
+
 static FN(work) *FN(work_new)(const ssm_deep *m, size_t T, const ssm_rfft *fft)
 {
     FN(work) *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    const size_t H = m->cfg.d_model, L = m->cfg.n_layers;
-    w->H = H;
-    w->Hp = (H + LANES - 1) / LANES * LANES;
-    w->G = w->Hp / LANES;
-    w->T = T;
-    w->n = ssm_rfft_length(fft);
-    w->nf = w->n / 2 + 1;
-    w->L = L;
-    w->C = m->cfg.n_classes;
+    FN(shape)(w, &m->cfg, T, ssm_rfft_length(fft));
     w->fft = fft;
-    w->spec_len = w->nf * 2 * LANES;
-    w->dropout = m->cfg.dropout > 0;
+    const size_t L = m->cfg.n_layers;
     int ok = 1;
     for (size_t s = 0; s < SSM_DEEP_SLOTS; ++s)
         ok = ok && (w->slot[s].layer = calloc(L, sizeof *w->slot[s].layer)) != NULL;

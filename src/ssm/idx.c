@@ -553,6 +553,9 @@ ssm_status ssm_fmnist_select(const ssm_fmnist_files *files, ssm_fmnist_split spl
     }
     out->n = n;
     out->length = length;
+    out->rows = img.rows;
+    out->cols = img.cols;
+    snprintf(out->images, sizeof out->images, "%s", img_path);
     out->n_classes = SSM_FMNIST_CLASSES;
 done:
     if (status)
@@ -570,4 +573,16 @@ void ssm_seqdata_free(ssm_seqdata *data)
     free(data->label);
     free(data->index);
     memset(data, 0, sizeof *data);
+}
+
+ssm_status ssm_seqdata_check_shapes(const ssm_seqdata *train, const ssm_seqdata *test, size_t rows, size_t cols,
+                                    ssm_error *err)
+{
+    if (train->rows != test->rows || train->cols != test->cols)
+        return ssm_fail(err, SSM_EIO, "images of different shapes: %s holds %zux%zu images, %s %zux%zu", train->images,
+                        train->rows, train->cols, test->images, test->rows, test->cols);
+    if (train->rows != rows || train->cols != cols)
+        return ssm_fail(err, SSM_EIO, "%s and %s hold %zux%zu images, expected %zux%zu", train->images, test->images,
+                        train->rows, train->cols, rows, cols);
+    return SSM_OK;
 }

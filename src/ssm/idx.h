@@ -120,6 +120,8 @@ ssm_status ssm_fmnist_permutation(size_t length, uint64_t perm_seed, uint32_t *p
 /* Labelled sequences of equal length, examples in file order. */
 typedef struct {
     size_t n, length;    /* examples, steps per example */
+    size_t rows, cols;   /* the images' shape: length = rows * cols */
+    char images[4096];   /* the IDX file the images came from (for messages) */
     unsigned n_classes;
     float *x;            /* n x length, normalized; example i at x + i * length */
     uint8_t *label;      /* n, in 0..n_classes-1 */
@@ -152,5 +154,14 @@ ssm_status ssm_fmnist_read(const char *dir, int test, ssm_fmnist_files *out, ssm
 ssm_status ssm_fmnist_select(const ssm_fmnist_files *files, ssm_fmnist_split split, const ssm_fmnist_options *opt,
                              ssm_seqdata *out, ssm_error *err);
 void ssm_fmnist_files_free(ssm_fmnist_files *f);
+/* Fashion-MNIST's image shape: sequences of 784 pixels. */
+#define SSM_FMNIST_ROWS 28
+#define SSM_FMNIST_COLS 28
+
+/* A model trained on `train` reads sequences of its length and nothing
+ * else: test (and validation) images must have train's shape, and that
+ * must be rows x cols.  SSM_EIO with one line naming both files. */
+ssm_status ssm_seqdata_check_shapes(const ssm_seqdata *train, const ssm_seqdata *test, size_t rows, size_t cols,
+                                    ssm_error *err);
 
 #endif

@@ -81,6 +81,11 @@ ssm_status ssm_mf_options_validate(const ssm_mf_options *o, ssm_error *err)
     if (o->tau_max > 100000000UL)
         return ssm_fail(err, SSM_EINVAL, "--tau-max: %zu is beyond the limit 1e8", o->tau_max);
     if (o->method == SSM_MF_FINITE || o->method == SSM_MF_SIMULATE) {
+        /* the simulation's memory does not grow with T or the washout, its time does */
+        if (o->T > SSM_MF_MAX_LENGTH)
+            return ssm_fail(err, SSM_EINVAL, "--T: %zu is beyond the limit 1e9", o->T);
+        if (o->washout != SSM_WASHOUT_AUTO && o->washout > SSM_MF_MAX_LENGTH)
+            return ssm_fail(err, SSM_EINVAL, "--washout: %zu is beyond the limit 1e9", o->washout);
         if (o->T < 1)
             return ssm_fail(err, SSM_EINVAL, "--T: sequence length must be at least 1");
         if (o->T < o->tau_max)
@@ -528,4 +533,38 @@ double ssm_mf_memory_length(const ssm_mf_result *r)
         den += r->mf[t];
     }
     return den > 0 ? num / den : 0.0;
+}
+
+/* Each term names the arrays of the engine above it (in doubles); LAPACK's
+ * part is what LAPACKE allocates: dsyevr in row-major order transposes its
+ * matrix and eigenvectors (two n^2 copies), dgesdd asks for about
+ * 4 n^2 + 7 n + T doubles of workspace. */
+double ssm_mf_peak_bytes(size_t n_features, int dense, const ssm_mf_options *o)
+{
+    const double n = (double)n_features, nn = n * n, K = (double)o->tau_max + 1, B = TAU_BLOCK;
+    const double projector = 4 * nn + 30 * n;   /* S, eigenvectors, their two LAPACKE copies */
+    double system, engine;
+    if (dense)   /* A, and the transient of discretizing it: expm of the (n+1)^2 augmented matrix */
+        system = fmax(nn + 3 * n, 10 * (n + 1) * (n + 1));
+    else if (o->method == SSM_MF_BLASCHKE)
+        system = 2 * n + n / 4;   /* the spectrum; log_rho and taken */
+    else         /* the spectrum, the modes, the diagonal features' table of B powers per mode */
+        system = 2 * n + 5 * n + 2 * n * B;
+    switch (o->method) {
+    case SSM_MF_FINITE: {
+        const double T = (double)o->T, k = fmin(T, n);
+        engine = T * n + T * k + k * n + 4 * k * k + 7 * k + fmax(T, n) + K;
+        break;
+    }
+    case SSM_MF_SIMULATE:
+        engine = (K + SIM_BLOCK) + SIM_BLOCK * n + SIM_BLOCK * K + n * K + 2 * K + projector + n * K;
+        break;
+    case SSM_MF_BLASCHKE:
+        engine = 2 * K + K;
+        break;
+    default:   /* analytic: the Gram matrix (Stein doubling for dense: 3 more n^2), the projector, blocks of B delays */
+        engine = nn + fmax(projector, dense ? 3 * nn : 0) + 2 * n * B + K;
+        break;
+    }
+    return 8 * (system + engine);
 }

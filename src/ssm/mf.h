@@ -33,6 +33,9 @@ typedef enum {
 } ssm_mf_method;
 
 #define SSM_WASHOUT_AUTO SIZE_MAX
+/* Largest T and washout (simulate: 10^9 steps of N = 256 take about an
+ * hour and a quarter); tau_max is limited to 1e8. */
+#define SSM_MF_MAX_LENGTH 1000000000UL
 
 typedef struct {
     ssm_mf_method method;
@@ -77,6 +80,13 @@ ssm_status ssm_mf_model(const ssm_model *model, const ssm_mf_options *opts,
                         ssm_mf_result *out, ssm_error *err);
 
 void ssm_mf_result_free(ssm_mf_result *result);
+
+/* Peak bytes the engine of opts allocates for a system of n real features
+ * (dense: the legs-dense matrices, else a diagonal spectrum), the result
+ * included; a model of the allocations above (and LAPACK's workspaces),
+ * checked against measured peak RSS in tests/test_memory.c.  A double:
+ * absurd sizes must not overflow. */
+double ssm_mf_peak_bytes(size_t n, int dense, const ssm_mf_options *opts);
 
 /* Memory length: the MF-weighted mean delay sum tau MF(tau) / sum MF(tau). */
 double ssm_mf_memory_length(const ssm_mf_result *result);

@@ -81,9 +81,6 @@ static int needs_even_n(ssm_init_kind kind)
            kind == SSM_INIT_S4D_RANDOM || kind == SSM_INIT_S4D_LEGS;
 }
 
-/* Largest N we accept: the dense engines need N^2 doubles and LAPACK ints. */
-#define SSM_MAX_N 65536L
-
 ssm_status ssm_model_validate(const ssm_model *m, ssm_error *err)
 {
     if ((unsigned)m->init >= SSM_INIT_COUNT)

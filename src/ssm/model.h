@@ -23,6 +23,10 @@ typedef enum {
 
 typedef enum { SSM_DISC_ZOH, SSM_DISC_BILINEAR } ssm_disc;
 
+/* Largest N we accept: the dense engines need N^2 doubles and LAPACK
+ * ints; an eigenvalue file holds at most this many values too. */
+#define SSM_MAX_N 65536L
+
 typedef struct {
     ssm_init_kind init;
     long n;               /* real state dimension, conjugates counted */

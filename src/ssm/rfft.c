@@ -350,8 +350,13 @@ size_t ssm_rfft_length(const ssm_rfft *p)
     return p->n;
 }
 
+size_t ssm_rfft_buffer_rows_for(size_t n)
+{
+    const size_t M1 = inner_length(n / 2), M2 = n / 2 / M1, big = M1 > M2 ? M1 : M2;
+    return 2 * n + 4 * big;   /* two M-element buffers and the small transforms' two */
+}
+
 size_t ssm_rfft_buffer_rows(const ssm_rfft *p)
 {
-    const size_t big = p->c1.len > p->c2.len ? p->c1.len : p->c2.len;
-    return 2 * p->n + 4 * big;   /* two M-element buffers and the small transforms' two */
+    return ssm_rfft_buffer_rows_for(p->n);
 }

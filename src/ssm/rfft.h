@@ -41,6 +41,8 @@ size_t ssm_rfft_good_length(size_t min);
 
 /* Scratch of one transform: 2 n rows of LANES values (buf below). */
 size_t ssm_rfft_buffer_rows(const ssm_rfft *p);
+/* The same for a plan of length n, without making it. */
+size_t ssm_rfft_buffer_rows_for(size_t n);
 
 /* Forward transform.  buf holds the first nz rows of the signal (rows
  * nz..n-1 are taken as zero and need not be written; nz <= n); it is used

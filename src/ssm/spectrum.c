@@ -263,14 +263,43 @@ static int is_blank_or_comment(const char *line)
     return *line == '\0' || *line == '#';
 }
 
+/* One line of fp into buf (at most SSM_CSV_MAX_LINE bytes, the newline and
+ * a trailing '\r' dropped), counting the bytes read in *total.  Returns 1
+ * for a line, 0 at the end of the file, -1 for a line over the cap, -2 for
+ * a NUL byte (not a text file), -3 for a read error.  Nothing grows with
+ * the input: /dev/zero is refused after one line's worth. */
+static int read_line(FILE *fp, char *buf, size_t *total)
+{
+    size_t len = 0;
+    int c;
+    while ((c = getc_unlocked(fp)) != EOF) {
+        ++*total;
+        if (c == '\n')
+            break;
+        if (c == '\0')
+            return -2;
+        if (len == SSM_CSV_MAX_LINE)
+            return -1;
+        buf[len++] = (char)c;
+    }
+    if (c == EOF && ferror(fp))
+        return -3;
+    if (c == EOF && len == 0)
+        return 0;
+    if (len > 0 && buf[len - 1] == '\r')
+        --len;
+    buf[len] = '\0';
+    return 1;
+}
+
 ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error *err)
 {
     ssm_status status = SSM_OK;
     FILE *fp = NULL;
-    char *line = NULL;
-    size_t line_cap = 0, capacity = 0, count = 0;
+    char line[SSM_CSV_MAX_LINE + 1];
+    size_t capacity = 0, count = 0, total = 0;
     long line_no = 0;
-    int col_re = 0, col_im = 1, seen_first = 0;
+    int col_re = 0, col_im = 1, seen_first = 0, got;
     double complex *values = NULL;
 
     out->n = 0;
@@ -280,10 +309,14 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
         status = ssm_fail(err, SSM_EIO, "--file: cannot open '%s': %s", path, strerror(errno));
         goto done;
     }
-    while (getline(&line, &line_cap, fp) != -1) {
+    while ((got = read_line(fp, line, &total)) == 1) {
         char *field[CSV_MAX_FIELDS + 1];
         ++line_no;
-        line[strcspn(line, "\r\n")] = '\0';
+        if (total > SSM_CSV_MAX_BYTES) {
+            status = ssm_fail(err, SSM_EIO, "--file: '%s' is larger than %d MiB, the cap of an eigenvalue file",
+                              path, (int)(SSM_CSV_MAX_BYTES >> 20));
+            goto done;
+        }
         if (is_blank_or_comment(line))
             continue;
         int nf = split_fields(line, field);
@@ -319,6 +352,11 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
                               path, line_no);
             goto done;
         }
+        if (count == SSM_MAX_N) {
+            status = ssm_fail(err, SSM_EIO, "--file: '%s' holds more than %ld eigenvalues, the limit of N",
+                              path, SSM_MAX_N);
+            goto done;
+        }
         if (count == capacity) {
             size_t grown = capacity ? 2 * capacity : 64;
             double complex *bigger = realloc(values, grown * sizeof *bigger);
@@ -331,7 +369,16 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
         }
         values[count++] = CMPLX(re, im);
     }
-    if (ferror(fp)) {
+    if (got == -1) {
+        status = ssm_fail(err, SSM_EIO, "%s:%ld: line longer than %d bytes, the cap of a line of eigenvalues",
+                          path, line_no + 1, SSM_CSV_MAX_LINE);
+        goto done;
+    }
+    if (got == -2) {
+        status = ssm_fail(err, SSM_EIO, "%s:%ld: NUL byte: not a text file of eigenvalues", path, line_no + 1);
+        goto done;
+    }
+    if (got == -3) {
         status = ssm_fail(err, SSM_EIO, "--file: error reading '%s': %s", path, strerror(errno));
         goto done;
     }
@@ -345,9 +392,25 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
 done:
     if (fp)
         fclose(fp);
-    free(line);
     free(values);
     return status;
+}
+
+ssm_status ssm_model_state_size(const ssm_model *m, size_t *n, ssm_error *err)
+{
+    *n = 0;
+    if (m->init != SSM_INIT_FILE) {
+        ssm_status st = ssm_model_validate(m, err);
+        if (st == SSM_OK)
+            *n = (size_t)m->n;
+        return st;
+    }
+    ssm_spectrum sp;
+    ssm_status st = ssm_spectrum_build(m, &sp, err);
+    if (st == SSM_OK)
+        *n = sp.n;
+    ssm_spectrum_free(&sp);
+    return st;
 }
 
 /* ---- real form ----------------------------------------------------------- */

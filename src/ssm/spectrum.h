@@ -42,10 +42,22 @@ ssm_status ssm_continuous_eigenvalues(const ssm_model *model, double complex *a,
 /* lambda = exp(dt a) (zoh) or (1 + dt a/2) / (1 - dt a/2) (bilinear). */
 double complex ssm_discretize_eigenvalue(double complex a, double dt, ssm_disc disc);
 
+/* Caps of the CSV reader, checked while reading (nothing is allocated
+ * beyond them): a line, the whole file, and the eigenvalues (SSM_MAX_N). */
+#define SSM_CSV_MAX_LINE 4096
+#define SSM_CSV_MAX_BYTES ((size_t)64 << 20)
+
 /* Reads a CSV of discrete eigenvalues: an optional header naming columns
  * `re` and `im` (so `ssmsweep eig` output reads back), otherwise two
- * columns re,im.  Blank lines and '#' comments are skipped. */
+ * columns re,im.  Blank lines and '#' comments are skipped.  A line over
+ * SSM_CSV_MAX_LINE bytes, a file over SSM_CSV_MAX_BYTES, more than
+ * SSM_MAX_N eigenvalues or a NUL byte is SSM_EIO with one line naming
+ * the cap. */
 ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error *err);
+
+/* The real state dimension of a model: model->n, or for init file the
+ * number of eigenvalues its CSV holds (read, with the caps above). */
+ssm_status ssm_model_state_size(const ssm_model *model, size_t *n, ssm_error *err);
 
 void ssm_spectrum_free(ssm_spectrum *spectrum);
 

@@ -2,15 +2,13 @@
 
 #include "classrun.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
+#include "checkpoint.h"
 #include "ssm/mf.h"
 #include "ssm/spectrum.h"
 
@@ -45,98 +43,38 @@ void sw_class_outcome_free(sw_class_outcome *o)
     memset(o, 0, sizeof *o);
 }
 
-/* ---- checkpoints ------------------------------------------------------------------
- *
- * One file per run: magic, key, counts, the parameters, AdamW's moments,
- * the epoch records so far, and a CRC-32 of everything before it.  Written
- * to a temporary name, synced and renamed, so a kill at any moment leaves
- * either the previous checkpoint or the new one.  A file whose key, sizes
- * or CRC do not match is ignored (the run starts over), never trusted. */
-
-#define CKPT_MAGIC "SSMCKPT1"
-
-typedef struct {
-    char magic[8];
-    uint64_t key, n_params, step, n_epochs;
-} ckpt_header;
-
-static int write_all(FILE *fp, const void *data, size_t size, uLong *crc)
-{
-    *crc = crc32(*crc, data, (uInt)size);
-    return fwrite(data, 1, size, fp) == size;
-}
+/* ---- checkpoints (format and checks: checkpoint.h) ----------------------------------- */
 
 static ssm_status checkpoint_write(const char *path, uint64_t key, const ssm_deep *m, const ssm_optim_state *s,
                                    const ssm_deep_epoch *epochs, size_t n_epochs, ssm_error *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp)
-        return ssm_fail(err, SSM_EIO, "checkpoint %s: %s", tmp, strerror(errno));
-    ckpt_header h = {{0}, key, m->n_params, s->step, n_epochs};
-    memcpy(h.magic, CKPT_MAGIC, sizeof h.magic);
-    uLong crc = crc32(0, Z_NULL, 0);
-    int ok = write_all(fp, &h, sizeof h, &crc) && write_all(fp, m->theta, m->n_params * sizeof(double), &crc) &&
-             write_all(fp, s->mom, m->n_params * sizeof(double), &crc) &&
-             write_all(fp, s->vel, m->n_params * sizeof(double), &crc) &&
-             write_all(fp, epochs, n_epochs * sizeof *epochs, &crc);
-    const uint32_t c32 = (uint32_t)crc;
-    ok = ok && fwrite(&c32, sizeof c32, 1, fp) == 1 && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-    ok = (fclose(fp) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return ssm_fail(err, SSM_EIO, "checkpoint %s: %s", path, strerror(errno));
-    }
-    return SSM_OK;
+    const sw_checkpoint_data c = {key, m->n_params, m->theta, s->mom, s->vel, s->step, epochs, n_epochs};
+    return sw_checkpoint_write(path, &c, err);
 }
 
 /* Restores m, s and the epoch records from path if it is a complete
- * checkpoint of this run; *found says whether it was. */
-static ssm_status checkpoint_read(const char *path, uint64_t key, ssm_deep *m, ssm_optim_state *s,
-                                  ssm_deep_epoch **epochs, size_t *n_epochs, int *found, ssm_error *err)
+ * checkpoint of this run; *found says whether it was.  A damaged or
+ * foreign checkpoint is ignored (the run starts over), never trusted. */
+static ssm_status checkpoint_read(const char *path, uint64_t key, size_t max_epochs, ssm_deep *m,
+                                  ssm_optim_state *s, ssm_deep_epoch **epochs, size_t *n_epochs, int *found,
+                                  ssm_error *err)
 {
-    *found = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    const sw_checkpoint_expect want = {key, m->n_params, max_epochs};
+    sw_checkpoint c;
+    ssm_status st = sw_checkpoint_read(path, &want, &c, found, err);
+    if (st == SSM_EIO)
         return SSM_OK;
-    ckpt_header h;
-    ssm_status st = SSM_OK;
-    double *buf = NULL;
-    ssm_deep_epoch *recs = NULL;
-    if (fread(&h, sizeof h, 1, fp) != 1 || memcmp(h.magic, CKPT_MAGIC, 8) != 0 || h.key != key ||
-        h.n_params != m->n_params || h.n_epochs > 100000)
-        goto done;
-    const size_t n = m->n_params;
-    buf = malloc(3 * n * sizeof *buf);
-    recs = malloc((h.n_epochs ? h.n_epochs : 1) * sizeof *recs);
-    if (!buf || !recs) {
-        st = ssm_fail(err, SSM_ENOMEM, "out of memory reading checkpoint %s", path);
-        goto done;
-    }
-    uint32_t stored;
-    if (fread(buf, sizeof *buf, 3 * n, fp) != 3 * n || fread(recs, sizeof *recs, h.n_epochs, fp) != h.n_epochs ||
-        fread(&stored, sizeof stored, 1, fp) != 1)
-        goto done;
-    uLong crc = crc32(0, Z_NULL, 0);
-    crc = crc32(crc, (const Bytef *)&h, sizeof h);
-    crc = crc32(crc, (const Bytef *)buf, (uInt)(3 * n * sizeof *buf));
-    crc = crc32(crc, (const Bytef *)recs, (uInt)(h.n_epochs * sizeof *recs));
-    if ((uint32_t)crc != stored)
-        goto done;
-    memcpy(m->theta, buf, n * sizeof *buf);
-    memcpy(s->mom, buf + n, n * sizeof *buf);
-    memcpy(s->vel, buf + 2 * n, n * sizeof *buf);
-    s->step = h.step;
-    *epochs = recs;
-    *n_epochs = h.n_epochs;
-    recs = NULL;
-    *found = 1;
-done:
-    fclose(fp);
-    free(buf);
-    free(recs);
-    return st;
+    if (st || !*found)
+        return st;
+    memcpy(m->theta, c.theta, c.n_params * sizeof *m->theta);
+    memcpy(s->mom, c.mom, c.n_params * sizeof *s->mom);
+    memcpy(s->vel, c.vel, c.n_params * sizeof *s->vel);
+    s->step = c.step;
+    *epochs = c.epochs;
+    *n_epochs = c.n_epochs;
+    c.epochs = NULL;
+    sw_checkpoint_free(&c);
+    return SSM_OK;
 }
 
 /* ---- the run ------------------------------------------------------------------------ */
@@ -312,6 +250,8 @@ ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_err
         st = load_split(c, SSM_FMNIST_VAL, 0, &val, err);
     if (st == SSM_OK)
         st = load_split(c, SSM_FMNIST_TEST, c->test_subset, &test, err);
+    if (st == SSM_OK)   /* the validation set comes from the training file: its shape */
+        st = ssm_seqdata_check_shapes(&train, &test, SSM_FMNIST_ROWS, SSM_FMNIST_COLS, err);
     if (st == SSM_OK)
         st = ssm_deep_init(&model, &c->model, c->init_seed, err);
     if (st == SSM_OK)
@@ -327,8 +267,8 @@ ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_err
     out->resumed_at = 1;
     if (c->checkpoint) {
         int found;
-        if ((st = checkpoint_read(c->checkpoint, c->checkpoint_key, &model, &state, &out->epochs, &out->n_epochs,
-                                  &found, err)))
+        if ((st = checkpoint_read(c->checkpoint, c->checkpoint_key, c->train.epochs, &model, &state, &out->epochs,
+                                  &out->n_epochs, &found, err)))
             goto done;
         ctx.capacity = out->n_epochs;
         out->resumed_at = out->n_epochs + 1;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,22 +20,38 @@
 
 #include "h5out.h"
 #include "journal.h"
+#include "outfiles.h"
 #include "progress.h"
 #include "record.h"
+#include "resume.h"
 
 enum { TAG_RESULTS = 17, TAG_WORK = 18 };
 
+/* A RESULTS message is [u32 flags] then [u32 len][packed record] ...;
+ * with MSG_REQUEST it also asks for the next batch (a worker sends one per
+ * batch), without it only delivers results (sent between the tasks of a
+ * long batch, so a kill loses at most --sync seconds of a worker's work).
+ * One tag for both keeps them in order. */
+#define MSG_REQUEST 1u
 /* Requests each worker keeps outstanding: one batch runs while the next
- * waits in the MPI buffer, so workers do not idle while rank 0 computes. */
+ * waits in the MPI buffer, so workers do not idle while rank 0 is busy. */
 #define CREDITS 2
 /* Records buffered on rank 0 before they go to HDF5 in one write. */
 #define H5_BATCH 1024
 /* Upper bound of a batch, so one message stays small. */
 #define MAX_BATCH 4096
-/* Up to this many ranks rank 0 computes between serving requests: on a
- * small machine a pure master would waste a core; on a large job serving
- * every worker promptly matters more than one more worker. */
+/* Up to this many ranks rank 0 computes too (in a thread of its own): on
+ * a small machine a pure master would waste a core; on a large job
+ * serving every worker promptly matters more than one more worker. */
 #define MASTER_COMPUTES_MAX_RANKS 32
+/* After SIGTERM or SIGINT running tasks get this long before they are
+ * abandoned and the files are closed: mpirun sends SIGKILL one second
+ * after its SIGTERM (odls_base_sigkill_timeout), SLURM after KillWait. */
+#define URGENT_GRACE 0.5
+/* Records rank 0's compute thread gathers before it wakes the main
+ * thread (which also looks on its own every WAIT_SLICE seconds). */
+#define LOCAL_NOTIFY 256
+#define WAIT_SLICE 0.05
 
 /* ---- stop requests ----------------------------------------------------------- */
 
@@ -74,10 +91,10 @@ static double wall_clock(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int file_exists(const char *path)
+static void nap(double seconds)
 {
-    struct stat st;
-    return stat(path, &st) == 0;
+    struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
+    nanosleep(&ts, NULL);
 }
 
 /* Runs task id into rec: the only place a task is executed.  A task may
@@ -88,6 +105,7 @@ static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, c
     ssm_error err;
     memset(rec, 0, sizeof *rec);
     rec->task = id;
+    rec->hash = t->hash[id];
     rec->rank = rank;
     snprintf(rec->host, sizeof rec->host, "%s", host);
     double start = sw_now();
@@ -106,7 +124,7 @@ static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, c
     }
 }
 
-/* A growable byte buffer for RESULTS messages: [u32 len][record] ... */
+/* A growable byte buffer for RESULTS messages. */
 typedef struct {
     unsigned char *data;
     size_t len, cap;
@@ -127,6 +145,17 @@ static int bytes_reserve(bytes *b, size_t extra)
     return 0;
 }
 
+static int bytes_begin_message(bytes *b)
+{
+    uint32_t flags = 0;
+    b->len = 0;
+    if (bytes_reserve(b, 4))
+        return -1;
+    memcpy(b->data, &flags, 4);
+    b->len = 4;
+    return 0;
+}
+
 static int bytes_append_record(bytes *b, const sw_record *rec)
 {
     size_t need = sw_record_packed_size(rec);
@@ -139,63 +168,15 @@ static int bytes_append_record(bytes *b, const sw_record *rec)
     return 0;
 }
 
-/* ---- worker ------------------------------------------------------------------- */
+/* ---- non-blocking sends ---------------------------------------------------------- */
 
-/* Results go out with MPI_Isend from two alternating buffers: a worker
- * never waits for rank 0 to receive (rank 0 may be busy with a task of its
- * own) unless two batches are in flight.  Large messages use rendezvous,
- * so a blocking send here against rank 0's send of the next batch could
- * also deadlock. */
-static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir)
-{
-    bytes out[2] = {{0}, {0}};
-    MPI_Request sent[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
-    uint64_t *ids = NULL;
-    int capacity = 0, zeros = 0, which = 0;
-    for (int c = 0; c < CREDITS; ++c)
-        MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_RESULTS, comm);
-    while (zeros < CREDITS) {
-        MPI_Status status;
-        int count;
-        MPI_Probe(0, TAG_WORK, comm, &status);
-        MPI_Get_count(&status, MPI_UINT64_T, &count);
-        if (count > capacity) {
-            uint64_t *bigger = realloc(ids, (size_t)count * sizeof *ids);
-            if (!bigger)
-                MPI_Abort(comm, SW_EXIT_ERROR);
-            ids = bigger;
-            capacity = count;
-        }
-        MPI_Recv(ids, count, MPI_UINT64_T, 0, TAG_WORK, comm, MPI_STATUS_IGNORE);
-        if (count == 0) {
-            ++zeros;
-            continue;
-        }
-        bytes *b = &out[which];
-        MPI_Wait(&sent[which], MPI_STATUS_IGNORE);   /* the buffer's previous message */
-        b->len = 0;
-        for (int k = 0; k < count && !stop_signal; ++k) {
-            sw_record rec;
-            run_task(t, (size_t)ids[k], rank, host, ckpt_dir, &rec);
-            int full = bytes_append_record(b, &rec);
-            sw_record_free(&rec);
-            if (full)
-                MPI_Abort(comm, SW_EXIT_ERROR);
-        }
-        /* tasks skipped after a stop request stay pending: resume reruns them */
-        MPI_Isend(b->data, (int)b->len, MPI_BYTE, 0, TAG_RESULTS, comm, &sent[which]);
-        which ^= 1;
-    }
-    MPI_Waitall(2, sent, MPI_STATUSES_IGNORE);
-    free(out[0].data);
-    free(out[1].data);
-    free(ids);
-}
-
-/* Rank 0's pending sends of batches: each keeps its buffer until done. */
+/* Pending sends, each keeping its buffer until it is done: neither rank 0
+ * nor a worker ever waits for the other to receive (rank 0 may be busy;
+ * large messages use rendezvous, so blocking sends both ways could also
+ * deadlock). */
 typedef struct {
     MPI_Request *req;
-    uint64_t **buf;
+    void **buf;
     size_t n, cap;
 } outbox;
 
@@ -215,7 +196,8 @@ static void outbox_reap(outbox *o)
     }
 }
 
-static void outbox_send(outbox *o, MPI_Comm comm, const uint64_t *ids, size_t n, int dest)
+/* Sends count items of buf (malloc'ed; the outbox frees it). */
+static void outbox_send(outbox *o, MPI_Comm comm, void *buf, int count, MPI_Datatype type, int dest, int tag)
 {
     outbox_reap(o);
     if (o->n == o->cap) {
@@ -223,18 +205,14 @@ static void outbox_send(outbox *o, MPI_Comm comm, const uint64_t *ids, size_t n,
         MPI_Request *req = realloc(o->req, cap * sizeof *req);
         if (req)
             o->req = req;
-        uint64_t **buf = realloc(o->buf, cap * sizeof *buf);
-        if (!req || !buf)
+        void **b = realloc(o->buf, cap * sizeof *b);
+        if (!req || !b)
             MPI_Abort(comm, SW_EXIT_ERROR);
-        o->buf = buf;
+        o->buf = b;
         o->cap = cap;
     }
-    uint64_t *copy = malloc((n ? n : 1) * sizeof *copy);
-    if (!copy)
-        MPI_Abort(comm, SW_EXIT_ERROR);
-    memcpy(copy, ids, n * sizeof *copy);
-    MPI_Isend(copy, (int)n, MPI_UINT64_T, dest, TAG_WORK, comm, &o->req[o->n]);
-    o->buf[o->n++] = copy;
+    MPI_Isend(buf, count, type, dest, tag, comm, &o->req[o->n]);
+    o->buf[o->n++] = buf;
 }
 
 static void outbox_drain(outbox *o)
@@ -245,6 +223,233 @@ static void outbox_drain(outbox *o)
     free(o->req);
     free(o->buf);
     memset(o, 0, sizeof *o);
+}
+
+/* ---- worker ------------------------------------------------------------------- */
+
+static void send_results(outbox *box, MPI_Comm comm, bytes *b, uint32_t flags)
+{
+    memcpy(b->data, &flags, 4);
+    outbox_send(box, comm, b->data, (int)b->len, MPI_BYTE, 0, TAG_RESULTS);
+    memset(b, 0, sizeof *b);
+    if (bytes_begin_message(b))
+        MPI_Abort(comm, SW_EXIT_ERROR);
+}
+
+static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir,
+                   double flush_interval)
+{
+    outbox box = {0};
+    bytes b = {0};
+    uint64_t *ids = NULL;
+    int capacity = 0, zeros = 0;
+    if (bytes_begin_message(&b))
+        MPI_Abort(comm, SW_EXIT_ERROR);
+    for (int c = 0; c < CREDITS; ++c)
+        send_results(&box, comm, &b, MSG_REQUEST);
+    while (zeros < CREDITS) {
+        MPI_Status status;
+        int count;
+        MPI_Probe(0, TAG_WORK, comm, &status);
+        MPI_Get_count(&status, MPI_UINT64_T, &count);
+        if (count > capacity) {
+            uint64_t *bigger = realloc(ids, (size_t)count * sizeof *ids);
+            if (!bigger)
+                MPI_Abort(comm, SW_EXIT_ERROR);
+            ids = bigger;
+            capacity = count;
+        }
+        MPI_Recv(ids, count, MPI_UINT64_T, 0, TAG_WORK, comm, MPI_STATUS_IGNORE);
+        if (count == 0) {
+            ++zeros;
+            continue;
+        }
+        double last_sent = sw_now();
+        for (int k = 0; k < count && !stop_signal; ++k) {
+            sw_record rec;
+            run_task(t, (size_t)ids[k], rank, host, ckpt_dir, &rec);
+            int full = bytes_append_record(&b, &rec);
+            sw_record_free(&rec);
+            if (full)
+                MPI_Abort(comm, SW_EXIT_ERROR);
+            /* a long batch delivers its results as it goes */
+            if (k + 1 < count && sw_now() - last_sent >= flush_interval) {
+                send_results(&box, comm, &b, 0);
+                last_sent = sw_now();
+            }
+        }
+        /* tasks skipped after a stop request stay pending: resume reruns them */
+        send_results(&box, comm, &b, MSG_REQUEST);
+    }
+    outbox_drain(&box);
+    free(b.data);
+    free(ids);
+}
+
+/* ---- rank 0's own tasks: a thread ------------------------------------------------ */
+
+/* Rank 0 computes in a thread of its own, so its main thread stays free to
+ * serve the workers, write the outputs and, on a stop request, close the
+ * files in time however long the task at hand takes.  Only the main
+ * thread calls MPI and HDF5. */
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake_thread, wake_main;
+    const sw_tasks *tasks;
+    const char *host, *ckpt_dir;
+    uint64_t *ids;               /* the batch */
+    size_t n_ids, next;
+    int in_task;                 /* a task is running */
+    sw_record *done;             /* finished, not yet collected */
+    size_t n_done, cap_done;
+    int quit, abandon, started, no_memory;
+} local_worker;
+
+static int local_idle_locked(const local_worker *w)
+{
+    return w->next == w->n_ids && !w->in_task;
+}
+
+static void *local_main(void *arg)
+{
+    local_worker *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->quit && w->next == w->n_ids)
+            pthread_cond_wait(&w->wake_thread, &w->lock);
+        if (w->quit)
+            break;
+        if (w->abandon || stop_signal) {   /* the rest of the batch stays pending */
+            w->next = w->n_ids;
+            pthread_cond_signal(&w->wake_main);
+            continue;
+        }
+        size_t id = (size_t)w->ids[w->next++];
+        w->in_task = 1;
+        pthread_mutex_unlock(&w->lock);
+        sw_record rec;
+        run_task(w->tasks, id, 0, w->host, w->ckpt_dir, &rec);
+        pthread_mutex_lock(&w->lock);
+        w->in_task = 0;
+        if (w->n_done == w->cap_done) {
+            size_t cap = w->cap_done ? 2 * w->cap_done : 64;
+            sw_record *bigger = realloc(w->done, cap * sizeof *bigger);
+            if (!bigger) {   /* the record is lost; the main thread stops the sweep */
+                w->no_memory = 1;
+                sw_record_free(&rec);
+                pthread_cond_signal(&w->wake_main);
+                continue;
+            }
+            w->done = bigger;
+            w->cap_done = cap;
+        }
+        w->done[w->n_done++] = rec;
+        if (w->n_done >= LOCAL_NOTIFY || w->next == w->n_ids)
+            pthread_cond_signal(&w->wake_main);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static int local_start(local_worker *w, const sw_tasks *t, const char *host, const char *ckpt_dir)
+{
+    memset(w, 0, sizeof *w);
+    w->tasks = t;
+    w->host = host;
+    w->ckpt_dir = ckpt_dir;
+    w->ids = malloc(MAX_BATCH * sizeof *w->ids);
+    if (!w->ids || pthread_mutex_init(&w->lock, NULL) || pthread_cond_init(&w->wake_thread, NULL) ||
+        pthread_cond_init(&w->wake_main, NULL))
+        return -1;
+    if (pthread_create(&w->thread, NULL, local_main, w) != 0)
+        return -1;
+    w->started = 1;
+    return 0;
+}
+
+static int local_idle(local_worker *w)
+{
+    if (!w->started)
+        return 1;
+    pthread_mutex_lock(&w->lock);
+    int idle = local_idle_locked(w);
+    pthread_mutex_unlock(&w->lock);
+    return idle;
+}
+
+static void local_give(local_worker *w, const uint64_t *ids, size_t n)
+{
+    pthread_mutex_lock(&w->lock);
+    memcpy(w->ids, ids, n * sizeof *ids);
+    w->n_ids = n;
+    w->next = 0;
+    pthread_cond_signal(&w->wake_thread);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Waits up to seconds for finished records or the end of the batch; then
+ * hands over what is finished (*n records in *recs, the caller's to free;
+ * *cap is the capacity of the array it passes in and gets back). */
+static void local_collect(local_worker *w, double seconds, sw_record **recs, size_t *n, size_t *cap)
+{
+    *n = 0;
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->lock);
+    if (seconds > 0 && w->n_done == 0 && !local_idle_locked(w)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        double t = (double)until.tv_nsec * 1e-9 + seconds;
+        until.tv_sec += (time_t)t;
+        until.tv_nsec = (long)((t - floor(t)) * 1e9);
+        pthread_cond_timedwait(&w->wake_main, &w->lock, &until);
+    }
+    /* swap arrays: the thread goes on with an empty one */
+    sw_record *mine = *recs;
+    size_t mine_cap = *cap;
+    *recs = w->done;
+    *n = w->n_done;
+    *cap = w->cap_done;
+    w->done = mine;
+    w->cap_done = mine_cap;
+    w->n_done = 0;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Tells the thread to take no further task of its batch. */
+static void local_abandon(local_worker *w)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->abandon = 1;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Ends the thread unless it is inside a task (then it is left to run: the
+ * process ends without waiting, see sw_coordinate_end); returns whether it
+ * was left running. */
+static int local_stop(local_worker *w)
+{
+    if (!w->started)
+        return 0;
+    pthread_mutex_lock(&w->lock);
+    w->quit = 1;
+    int busy = w->in_task;
+    pthread_cond_signal(&w->wake_thread);
+    pthread_mutex_unlock(&w->lock);
+    if (busy)
+        return 1;
+    pthread_join(w->thread, NULL);
+    for (size_t k = 0; k < w->n_done; ++k)
+        sw_record_free(&w->done[k]);
+    free(w->done);
+    free(w->ids);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->wake_thread);
+    pthread_cond_destroy(&w->wake_main);
+    return 0;
 }
 
 /* ---- master (rank 0) ------------------------------------------------------------ */
@@ -264,8 +469,22 @@ typedef struct {
     size_t unsynced;
     double last_sync;
     sw_progress progress;
-    ssm_error err;
-    int io_failed;
+    ssm_error err;                /* the first output error */
+    int io_failed;                /* an output failed: the sweep stops */
+    int journal_failed, h5_failed;   /* which: the other one still takes what it can */
+    /* scheduling */
+    int size;
+    int *zeros_sent, *greeted;
+    int workers_left, workers_greeted;
+    outbox box;
+    uint64_t *ids;
+    local_worker local;
+    sw_record *collected;         /* records taken from the local thread */
+    size_t cap_collected;
+    /* stopping */
+    int stopping, urgent, closed;
+    double deadline;
+    sw_lock lock;                 /* OUT.h5.lock */
 } master;
 
 static void count_transition(master *m, size_t task, sw_status to)
@@ -282,11 +501,20 @@ static void count_transition(master *m, size_t task, sw_status to)
     m->state[task] = (unsigned char)to;
 }
 
+/* Records the first error (in m->err) and which output failed. */
+static void output_failed(master *m, int *which, const ssm_error *err)
+{
+    if (!m->io_failed)
+        m->err = *err;
+    m->io_failed = *which = 1;
+}
+
 static int flush_buffer(master *m)
 {
     int rc = 0;
-    if (m->n_buffer && !m->io_failed && sw_h5_write(m->h5, m->buffer, m->n_buffer, &m->err)) {
-        m->io_failed = 1;
+    ssm_error err;
+    if (m->n_buffer && !m->h5_failed && !m->closed && sw_h5_write(m->h5, m->buffer, m->n_buffer, &err)) {
+        output_failed(m, &m->h5_failed, &err);
         rc = -1;
     }
     for (size_t k = 0; k < m->n_buffer; ++k)
@@ -299,47 +527,59 @@ static int flush_buffer(master *m)
  * authority), then the HDF5 view. */
 static void sync_outputs(master *m)
 {
-    if (m->io_failed)
-        return;
-    if (m->unsynced && sw_journal_sync(m->journal, &m->err) != SSM_OK) {
-        m->io_failed = 1;
-        return;
-    }
-    m->unsynced = 0;
-    if (flush_buffer(m) == 0 && m->h5 && sw_h5_flush(m->h5, &m->err) != SSM_OK)
-        m->io_failed = 1;
+    ssm_error err;
     m->last_sync = sw_now();
+    if (m->closed)
+        return;
+    if (!m->journal_failed && m->unsynced) {
+        if (sw_journal_sync(m->journal, &err) != SSM_OK)
+            output_failed(m, &m->journal_failed, &err);
+        else
+            m->unsynced = 0;
+    }
+    if (flush_buffer(m) == 0 && !m->h5_failed && m->h5 && sw_h5_flush(m->h5, &err) != SSM_OK)
+        output_failed(m, &m->h5_failed, &err);
 }
 
 /* Takes ownership of rec. */
 static void accept_record(master *m, sw_record *rec)
 {
-    if (rec->task >= m->tasks->n_tasks) {   /* cannot happen with our workers */
+    const sw_tasks *t = m->tasks;
+    if (rec->task >= t->n_tasks || rec->hash != t->hash[rec->task]) {   /* cannot happen with our workers */
+        fprintf(stderr, "ssmsweep run: a result names task %llu with hash %016llx, which this task table does not "
+                        "have\n", (unsigned long long)rec->task, (unsigned long long)rec->hash);
+        MPI_Abort(MPI_COMM_WORLD, SW_EXIT_ERROR);
+    }
+    if (m->closed) {   /* after an urgent stop the files are closed: the task is run again on resume */
         sw_record_free(rec);
         return;
     }
-    if (!m->io_failed && sw_journal_append(m->journal, rec, &m->err) != SSM_OK)
-        m->io_failed = 1;
+    ssm_error err;
+    /* the journal takes what it can also after the HDF5 file failed:
+     * --resume rebuilds the file from it */
+    if (!m->journal_failed && sw_journal_append(m->journal, rec, &err) != SSM_OK)
+        output_failed(m, &m->journal_failed, &err);
     ++m->unsynced;
     count_transition(m, (size_t)rec->task, rec->status);
     m->buffer[m->n_buffer++] = *rec;
     if (m->n_buffer == H5_BATCH)
         flush_buffer(m);
-    if (sw_now() - m->last_sync >= m->opt->sync_interval)
+    if (sw_now() - m->last_sync >= m->opt->sync_interval || (m->stopping && !m->urgent))
         sync_outputs(m);
     sw_progress_update(&m->progress, m->n_done, m->n_failed, 0);
 }
 
 /* Guided self-scheduling on cost: about a quarter of the fair share of the
  * remaining work, so batches shrink towards the end and the most expensive
- * tasks go out alone. */
-static size_t next_batch(master *m, int size, uint64_t *ids)
+ * tasks go out alone.  Workers take from the head (most expensive first),
+ * rank 0's thread from the tail (cheapest), so it is soon free again. */
+static size_t next_batch(master *m, int from_tail, uint64_t *ids)
 {
-    double target = m->queue_cost / (4.0 * size);
+    double target = m->queue_cost / (4.0 * m->size);
     double cost = 0;
     size_t n = 0;
     while (m->head < m->tail && n < MAX_BATCH && (n == 0 || cost < target)) {
-        size_t id = m->queue[m->head++];
+        size_t id = from_tail ? m->queue[--m->tail] : m->queue[m->head++];
         cost += m->tasks->cost[id];
         m->queue_cost -= m->tasks->cost[id];
         ids[n++] = id;
@@ -347,16 +587,20 @@ static size_t next_batch(master *m, int size, uint64_t *ids)
     return n;
 }
 
-static void receive_results(master *m, MPI_Comm comm, MPI_Status *status)
+/* One RESULTS message: its records, and whether it asks for work. */
+static int receive_results(master *m, MPI_Comm comm, MPI_Status *status)
 {
     int len;
+    uint32_t flags = 0;
     MPI_Get_count(status, MPI_BYTE, &len);
     unsigned char *buf = malloc(len > 0 ? (size_t)len : 1);
     if (!buf)
         MPI_Abort(comm, SW_EXIT_ERROR);
     MPI_Recv(buf, len, MPI_BYTE, status->MPI_SOURCE, TAG_RESULTS, comm, MPI_STATUS_IGNORE);
-    size_t off = 0;
-    while (off + 4 <= (size_t)len) {
+    if (len >= 4)
+        memcpy(&flags, buf, 4);
+    size_t off = 4;
+    while (len >= 4 && off + 4 <= (size_t)len) {
         uint32_t rlen;
         sw_record rec;
         ssm_error err;
@@ -371,12 +615,20 @@ static void receive_results(master *m, MPI_Comm comm, MPI_Status *status)
         off += 4 + rlen;
     }
     free(buf);
+    return (flags & MSG_REQUEST) != 0;
 }
 
-static int stop_requested(const master *m, double start, const char **reason)
+static int stop_requested(const master *m, double start, const char **reason, int *urgent)
 {
+    *urgent = 0;
+    if (m->io_failed) {
+        *reason = "an output error";
+        *urgent = 1;
+        return 1;
+    }
     if (stop_signal) {
         *reason = stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+        *urgent = stop_signal != SIGUSR1;
         return 1;
     }
     if (m->opt->walltime > 0) {
@@ -387,99 +639,123 @@ static int stop_requested(const master *m, double start, const char **reason)
             return 1;
         }
     }
-    if (m->io_failed) {
-        *reason = "an output error";
-        return 1;
-    }
     return 0;
 }
 
-static void master_loop(master *m, MPI_Comm comm, int size, const char *host, double start)
+/* SIGUSR1 and --walltime let running tasks finish; SIGTERM and SIGINT
+ * (which come shortly before a SIGKILL) give them URGENT_GRACE seconds;
+ * an output error stops at once.  In every case what was received is made
+ * durable first. */
+static void begin_stop(master *m, const char *reason, int urgent)
 {
-    uint64_t *ids = malloc(MAX_BATCH * sizeof *ids);
-    int *zeros_sent = calloc((size_t)size, sizeof *zeros_sent);
-    /* rank 0 starts a task of its own only once every worker has asked
-     * for work: a task of minutes (kind sfmnist) begun before the first
-     * requests arrive would leave the workers idle for its whole length */
-    int *greeted = calloc((size_t)size, sizeof *greeted);
-    int workers_left = size - 1, workers_greeted = 0, stopping = 0;
-    outbox box = {0};
-    const char *reason = NULL;
-    if (!ids || !zeros_sent || !greeted)
-        MPI_Abort(comm, SW_EXIT_ERROR);
+    m->stopping = 1;
+    m->urgent = urgent;
+    m->deadline = sw_now() + (m->io_failed ? 0 : URGENT_GRACE);
+    local_abandon(&m->local);
+    sync_outputs(m);
+    if (m->opt->quiet || m->io_failed)
+        return;
+    if (urgent)
+        fprintf(stderr, "\nssmsweep run: %s: no new tasks; tasks still running in %.1f s are abandoned "
+                        "(--resume runs them again)\n", reason, URGENT_GRACE);
+    else
+        fprintf(stderr, "\nssmsweep run: %s: no new tasks; finishing the running ones\n", reason);
+}
+
+/* Answers every worker that is waiting: its results, then a batch (or
+ * nothing, which tells it to stop). */
+static void serve_workers(master *m, MPI_Comm comm, double start)
+{
     for (;;) {
         int flag;
         MPI_Status status;
-        /* serve every worker that is waiting */
-        for (;;) {
-            MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULTS, comm, &flag, &status);
-            if (!flag)
-                break;
-            if (!greeted[status.MPI_SOURCE]) {
-                greeted[status.MPI_SOURCE] = 1;
-                ++workers_greeted;
-            }
-            receive_results(m, comm, &status);
-            if (!stopping && stop_requested(m, start, &reason))
-                stopping = 1;
-            size_t n = stopping ? 0 : next_batch(m, size, ids);
-            outbox_send(&box, comm, ids, n, status.MPI_SOURCE);
-            if (n == 0 && ++zeros_sent[status.MPI_SOURCE] == CREDITS)
-                --workers_left;
-        }
-        if (!stopping && stop_requested(m, start, &reason)) {
-            stopping = 1;
-            if (!m->opt->quiet)
-                fprintf(stderr, "\nssmsweep run: %s: no new tasks; finishing the running ones\n", reason);
-        }
-        if (!stopping && m->head < m->tail &&
-            ((size <= MASTER_COMPUTES_MAX_RANKS && workers_greeted == size - 1) || workers_left == 0)) {
-            /* rank 0's own work: the cheapest task, so it is back soon */
-            size_t id = m->queue[--m->tail];
-            sw_record rec;
-            m->queue_cost -= m->tasks->cost[id];
-            run_task(m->tasks, id, 0, host, m->ckpt_dir, &rec);
-            accept_record(m, &rec);
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULTS, comm, &flag, &status);
+        if (!flag)
+            return;
+        int src = status.MPI_SOURCE;
+        if (!receive_results(m, comm, &status))
             continue;
+        if (!m->greeted[src]) {
+            m->greeted[src] = 1;
+            ++m->workers_greeted;
         }
-        if (workers_left == 0)
+        const char *reason;
+        int urgent;
+        if (!m->stopping && stop_requested(m, start, &reason, &urgent))
+            begin_stop(m, reason, urgent);
+        size_t n = m->stopping ? 0 : next_batch(m, 0, m->ids);
+        uint64_t *copy = malloc((n ? n : 1) * sizeof *copy);
+        if (!copy)
+            MPI_Abort(comm, SW_EXIT_ERROR);
+        memcpy(copy, m->ids, n * sizeof *copy);
+        outbox_send(&m->box, comm, copy, (int)n, MPI_UINT64_T, src, TAG_WORK);
+        if (n == 0 && ++m->zeros_sent[src] == CREDITS)
+            --m->workers_left;
+    }
+}
+
+/* Records rank 0's thread finished, waiting up to seconds for some. */
+static void collect_local(master *m, double seconds)
+{
+    size_t n = 0;
+    local_collect(&m->local, seconds, &m->collected, &n, &m->cap_collected);
+    for (size_t k = 0; k < n; ++k)
+        accept_record(m, &m->collected[k]);
+    if (m->local.no_memory && !m->io_failed) {
+        ssm_error err;
+        ssm_fail(&err, SSM_ENOMEM, "out of memory for the results of rank 0");
+        output_failed(m, &m->h5_failed, &err);
+    }
+}
+
+static void master_loop(master *m, MPI_Comm comm, double start)
+{
+    const int size = m->size;
+    const char *reason = NULL;
+    int urgent = 0;
+    for (;;) {
+        serve_workers(m, comm, start);
+        collect_local(m, 0);
+        if (!m->stopping && stop_requested(m, start, &reason, &urgent))
+            begin_stop(m, reason, urgent);
+        int idle = local_idle(&m->local);
+        /* rank 0 starts work of its own only once every worker has asked
+         * for work: a task of minutes (kind sfmnist) begun before the first
+         * requests arrive would leave the workers idle for its whole
+         * length */
+        if (!m->stopping && idle && m->head < m->tail && m->local.started &&
+            ((size <= MASTER_COMPUTES_MAX_RANKS && m->workers_greeted == size - 1) || m->workers_left == 0)) {
+            local_give(&m->local, m->ids, next_batch(m, 1, m->ids));
+            idle = 0;
+        }
+        if (m->workers_left == 0 && idle && (m->stopping || m->head == m->tail))
             break;
-        /* waiting for workers only: poll gently instead of spinning */
-        struct timespec nap = {0, 200000};
-        nanosleep(&nap, NULL);
+        if (m->stopping && m->urgent && sw_now() >= m->deadline)
+            break;   /* what still runs is abandoned */
+        /* waiting: on the thread's results if it is all there is, else
+         * polling the workers gently instead of spinning */
+        if (m->workers_left == 0 && m->local.started)
+            collect_local(m, WAIT_SLICE);
+        else
+            nap(200e-6);
         if (sw_now() - m->last_sync >= m->opt->sync_interval)
             sync_outputs(m);
         sw_progress_update(&m->progress, m->n_done, m->n_failed, 0);
     }
-    outbox_drain(&box);
-    free(ids);
-    free(zeros_sent);
-    free(greeted);
 }
 
-/* ---- output set-up (rank 0) ----------------------------------------------------- */
-
-typedef struct {
-    master *m;
-    ssm_status status;
-    ssm_error *err;
-} replay_ctx;
-
-/* Journal replay: the last record of a task wins, in the state and in the
- * rebuilt HDF5 file alike. */
-static int replay_record(void *ctx, const sw_record *rec)
+/* After the files are closed: workers still finishing a task are answered
+ * (their results dropped) until each has its stop. */
+static void drain_workers(master *m, MPI_Comm comm, double start)
 {
-    replay_ctx *r = ctx;
-    master *m = r->m;
-    if (rec->task >= m->tasks->n_tasks)
-        return 0;
-    count_transition(m, (size_t)rec->task, rec->status);
-    if (m->h5 && sw_h5_write(m->h5, rec, 1, r->err) != SSM_OK) {
-        r->status = SSM_EIO;
-        return -1;
+    while (m->workers_left > 0) {
+        serve_workers(m, comm, start);
+        if (m->workers_left > 0)
+            nap(1e-3);
     }
-    return 0;
 }
+
+/* ---- provenance and the queue --------------------------------------------------- */
 
 static void gather_provenance_strings(MPI_Comm comm, int rank, int size, const char *host,
                                       char **hosts_out, char *libraries, size_t lib_size)
@@ -550,77 +826,125 @@ static void sort_queue(size_t *queue, size_t n, const double *cost)
     free(e);
 }
 
-/* Creates or resumes the outputs; fills m->state and the queue.  Returns
- * an exit status (SW_EXIT_OK to go on). */
-static int setup_outputs(master *m, const sw_provenance *prov)
+/* Fills the queue with what is not done (failed ones only with
+ * --retry-failed), most expensive first; ties keep id order so runs are
+ * comparable. */
+static void fill_queue(master *m)
 {
-    const sw_run_options *opt = m->opt;
     const sw_tasks *t = m->tasks;
-    char journal_path[4096], rebuild_path[4096];
-    ssm_error *err = &m->err;
-    snprintf(journal_path, sizeof journal_path, "%s.journal", opt->output);
-    snprintf(rebuild_path, sizeof rebuild_path, "%s.rebuild", opt->output);
-
-    if (!opt->resume) {
-        if ((file_exists(opt->output) || file_exists(journal_path)) && !opt->force) {
-            fprintf(stderr, "ssmsweep run: %s already exists: use --resume to continue it or --force "
-                            "to start over\n", file_exists(opt->output) ? opt->output : journal_path);
-            return SW_EXIT_USAGE;
-        }
-        if (opt->force) {
-            unlink(opt->output);
-            unlink(journal_path);
-        }
-        if (sw_journal_create(journal_path, t, &m->journal, err) != SSM_OK ||
-            sw_h5_create(opt->output, t, prov, &m->h5, err) != SSM_OK) {
-            fprintf(stderr, "ssmsweep run: %s\n", err->message);
-            return SW_EXIT_ERROR;
-        }
-    } else {
-        if (!file_exists(journal_path)) {
-            fprintf(stderr, "ssmsweep run: --resume: no journal %s to resume from\n", journal_path);
-            return SW_EXIT_USAGE;
-        }
-        ssm_status st = sw_journal_open_append(journal_path, t, opt->force, &m->journal, err);
-        if (st != SSM_OK) {
-            fprintf(stderr, "ssmsweep run: %s\n", err->message);
-            return st == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
-        }
-        /* The HDF5 file may be torn by a kill: rebuild it from the journal
-         * beside it, then replace it in one rename. */
-        unlink(rebuild_path);
-        replay_ctx ctx = {m, SSM_OK, err};
-        sw_journal_header header;
-        long valid;
-        int torn;
-        st = sw_h5_create(rebuild_path, t, prov, &m->h5, err);
-        if (st == SSM_OK)
-            st = sw_journal_read(journal_path, &header, replay_record, &ctx, &valid, &torn, err);
-        if (st == SSM_OK)
-            st = ctx.status;
-        if (st == SSM_OK)
-            st = sw_h5_close(m->h5, NULL, err);
-        m->h5 = NULL;
-        if (st == SSM_OK && rename(rebuild_path, opt->output) != 0)
-            st = ssm_fail(err, SSM_EIO, "cannot replace %s: %s", opt->output, strerror(errno));
-        if (st == SSM_OK)
-            st = sw_h5_open(opt->output, t, &m->h5, err);
-        if (st != SSM_OK) {
-            fprintf(stderr, "ssmsweep run: --resume: %s\n", err->message);
-            return SW_EXIT_ERROR;
-        }
-    }
-    /* the queue: what is not done (failed ones only with --retry-failed),
-     * most expensive first; ties keep id order so runs are comparable */
     for (size_t id = 0; id < t->n_tasks; ++id) {
         sw_status s = (sw_status)m->state[id];
-        if (s == SW_PENDING || (s == SW_FAILED && opt->retry_failed)) {
+        if (s == SW_PENDING || (s == SW_FAILED && m->opt->retry_failed)) {
             m->queue[m->tail++] = id;
             m->queue_cost += t->cost[id];
         }
     }
     sort_queue(m->queue, m->tail, t->cost);
+}
+
+/* The outputs closed: the journal, then the HDF5 file with its counts. */
+static void close_outputs(master *m)
+{
+    char end_utc[32];
+    ssm_error close_err;
+    flush_buffer(m);
+    sync_outputs(m);
+    sw_utc_now(end_utc, sizeof end_utc);
+    if (m->journal_failed)   /* nothing more is written: what it holds stays valid */
+        sw_journal_abandon(m->journal);
+    else if (sw_journal_close(m->journal, &close_err) != SSM_OK)
+        output_failed(m, &m->journal_failed, &close_err);
+    m->journal = NULL;
+    if (sw_h5_close(m->h5, end_utc, &close_err) != SSM_OK)
+        output_failed(m, &m->h5_failed, &close_err);
+    m->h5 = NULL;
+    m->closed = 1;
+}
+
+/* rank 0 of a run that left its compute thread inside a task */
+static int local_left_running;
+
+int sw_coordinate_end(int code)
+{
+    if (local_left_running) {
+        /* the thread's task cannot be stopped, and exit handlers (OpenBLAS,
+         * FFTW) would pull its memory away under it: end here */
+        fflush(stdout);
+        fflush(stderr);
+        _exit(code);
+    }
+    return code;
+}
+
+/* Everything rank 0 holds, released (also after a failed set-up). */
+static void master_free(master *m)
+{
+    for (size_t k = 0; k < m->n_buffer; ++k)
+        sw_record_free(&m->buffer[k]);
+    if (m->journal)
+        sw_journal_abandon(m->journal);
+    if (m->h5)
+        sw_h5_close(m->h5, NULL, NULL);
+    local_left_running = local_stop(&m->local);
+    free(m->collected);
+    free(m->state);
+    free(m->queue);
+    free(m->buffer);
+    free(m->zeros_sent);
+    free(m->greeted);
+    free(m->ids);
+    sw_lock_release(&m->lock);
+}
+
+/* Lock, outputs, queue, compute thread: SW_EXIT_OK to go on. */
+static int master_setup(master *m, const sw_outfiles *files, const sw_provenance *prov, const char *host)
+{
+    const sw_tasks *t = m->tasks;
+    const sw_run_options *opt = m->opt;
+    size_t n = t->n_tasks ? t->n_tasks : 1;
+    ssm_error err;
+    m->state = calloc(n, 1);
+    m->queue = malloc(n * sizeof *m->queue);
+    m->buffer = malloc(H5_BATCH * sizeof *m->buffer);
+    m->zeros_sent = calloc((size_t)m->size, sizeof *m->zeros_sent);
+    m->greeted = calloc((size_t)m->size, sizeof *m->greeted);
+    m->ids = malloc(MAX_BATCH * sizeof *m->ids);
+    if (!m->state || !m->queue || !m->buffer || !m->zeros_sent || !m->greeted || !m->ids) {
+        fprintf(stderr, "ssmsweep run: out of memory for %zu tasks\n", t->n_tasks);
+        return SW_EXIT_ERROR;
+    }
+    if (sw_lock_take(&m->lock, files, "run", &err) != SSM_OK) {
+        fprintf(stderr, "ssmsweep run: %s\n", err.message);
+        return err.code == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+    }
+    sw_resume_request rq = {t, files, prov, opt->resume, opt->force, opt->quiet};
+    sw_outputs out = {.state = m->state};
+    int code = sw_resume_open(&rq, &out);
+    if (code != SW_EXIT_OK)
+        return code;
+    m->journal = out.journal;
+    m->h5 = out.h5;
+    m->n_done = out.n_done;
+    m->n_failed = out.n_failed;
+    fill_queue(m);
+    if (m->size <= MASTER_COMPUTES_MAX_RANKS && local_start(&m->local, t, host, m->ckpt_dir) != 0) {
+        fprintf(stderr, "ssmsweep run: cannot start rank 0's compute thread\n");
+        return SW_EXIT_ERROR;
+    }
     return SW_EXIT_OK;
+}
+
+/* The exit status once rank 0 has closed its outputs. */
+static int outcome(master *m)
+{
+    size_t pending = m->tasks->n_tasks - m->n_done - m->n_failed;
+    if (m->io_failed) {
+        fprintf(stderr, "%sssmsweep run: %s\n", m->opt->quiet ? "" : "\n", m->err.message);
+        return SW_EXIT_ERROR;
+    }
+    if (pending > 0)
+        return SW_EXIT_INTERRUPTED;
+    return m->n_failed > 0 ? SW_EXIT_TASKS_FAILED : SW_EXIT_OK;
 }
 
 /* ---- entry point ---------------------------------------------------------------- */
@@ -652,28 +976,29 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
     sw_utc_now(start_utc, sizeof start_utc);
     gather_provenance_strings(comm, rank, size, host, &hosts, libraries, sizeof libraries);
 
-    /* tasks that take long (kind sfmnist) checkpoint here between epochs */
-    char ckpt_dir[4096];
-    snprintf(ckpt_dir, sizeof ckpt_dir, "%s.ckpt", opt->output);
+    sw_outfiles files;
+    ssm_error err;
+    if (sw_outfiles_init(&files, opt->output, &err) != SSM_OK) {   /* checked before MPI_Init too */
+        if (rank == 0)
+            fprintf(stderr, "ssmsweep run: %s\n", err.message);
+        free(hosts);
+        return SW_EXIT_USAGE;
+    }
     master m;
     memset(&m, 0, sizeof m);
+    m.lock.fd = -1;
     double start = sw_now();
     if (rank == 0) {
         sw_provenance prov = {opt->spec_path, opt->spec_text, opt->command_line, start_utc,
                               hosts ? hosts : host, libraries, size, NULL};
         m.tasks = t;
         m.opt = opt;
-        m.ckpt_dir = ckpt_dir;
-        m.state = calloc(t->n_tasks ? t->n_tasks : 1, 1);
-        m.queue = malloc((t->n_tasks ? t->n_tasks : 1) * sizeof *m.queue);
-        m.buffer = malloc(H5_BATCH * sizeof *m.buffer);
+        m.size = size;
+        m.workers_left = size - 1;
+        /* tasks that take long (kind sfmnist) checkpoint here between epochs */
+        m.ckpt_dir = files.ckpt;
         m.last_sync = start;
-        if (!m.state || !m.queue || !m.buffer) {
-            fprintf(stderr, "ssmsweep run: out of memory for %zu tasks\n", t->n_tasks);
-            code = SW_EXIT_ERROR;
-        } else {
-            code = setup_outputs(&m, &prov);
-        }
+        code = master_setup(&m, &files, &prov, host);
     }
     MPI_Bcast(&code, 1, MPI_INT, 0, comm);
     if (code != SW_EXIT_OK)
@@ -690,52 +1015,27 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
         if (!opt->quiet)
             fprintf(stderr, "ssmsweep run: %zu tasks%s (%zu done, %zu failed before), %d rank%s -> %s\n",
                     t->n_tasks, part, m.n_done, m.n_failed, size, size > 1 ? "s" : "", opt->output);
-        master_loop(&m, comm, size, host, start);
-        flush_buffer(&m);
-        sync_outputs(&m);
-        char end_utc[32];
-        sw_utc_now(end_utc, sizeof end_utc);
-        ssm_error close_err;
-        if (sw_journal_close(m.journal, &close_err) != SSM_OK && !m.io_failed) {
-            m.io_failed = 1;
-            m.err = close_err;
-        }
-        m.journal = NULL;
-        if (sw_h5_close(m.h5, end_utc, &close_err) != SSM_OK && !m.io_failed) {
-            m.io_failed = 1;
-            m.err = close_err;
-        }
-        m.h5 = NULL;
-        size_t pending = t->n_tasks - m.n_done - m.n_failed;
-        if (m.io_failed) {
-            fprintf(stderr, "\nssmsweep run: %s\n", m.err.message);
-            code = SW_EXIT_ERROR;
-        } else if (pending > 0) {
-            code = SW_EXIT_INTERRUPTED;
-        } else if (m.n_failed > 0) {
-            code = SW_EXIT_TASKS_FAILED;
-        }
-        if (code != SW_EXIT_INTERRUPTED)
-            rmdir(ckpt_dir);   /* finished tasks removed their checkpoints; fails harmlessly if absent */
+        master_loop(&m, comm, start);
+        collect_local(&m, 0);
+        close_outputs(&m);
+        /* the files are closed: another run may take them (a SIGKILL that
+         * follows while workers finish must not leave the lock behind) */
+        sw_lock_release(&m.lock);
+        code = outcome(&m);
+        if (code != SW_EXIT_INTERRUPTED && code != SW_EXIT_ERROR)
+            rmdir(files.ckpt);   /* finished tasks removed their checkpoints; fails harmlessly if absent */
         sw_progress_finish(&m.progress, code == SW_EXIT_INTERRUPTED ? "interrupted (resume with --resume)"
                                         : code == SW_EXIT_ERROR     ? "stopped by an error"
                                                                     : "finished");
+        drain_workers(&m, comm, start);
+        outbox_drain(&m.box);
     } else {
-        worker(comm, t, rank, host, ckpt_dir);
+        worker(comm, t, rank, host, files.ckpt, opt->sync_interval > 0 ? opt->sync_interval : 1.0);
     }
     MPI_Bcast(&code, 1, MPI_INT, 0, comm);
 done:
-    if (rank == 0) {
-        for (size_t k = 0; k < m.n_buffer; ++k)
-            sw_record_free(&m.buffer[k]);
-        if (m.journal)
-            sw_journal_close(m.journal, NULL);
-        if (m.h5)
-            sw_h5_close(m.h5, NULL, NULL);
-    }
-    free(m.state);
-    free(m.queue);
-    free(m.buffer);
+    if (rank == 0)
+        master_free(&m);
     free(hosts);
     return code;
 }

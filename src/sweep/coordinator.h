@@ -2,13 +2,15 @@
  * of a task table over the ranks of a communicator, with the journal and
  * the HDF5 file written by rank 0.
  *
- * Rank 0 is the master and, on up to 32 ranks, computes too: it serves
- * worker requests between its own tasks, taking the cheapest tasks from the tail of the
- * cost-ordered queue while workers get the most expensive ones from the
- * head, in batches sized by guided self-scheduling on cost (a batch holds
- * about remaining_cost / (4 P) of work, at least one task).  Each worker
- * keeps two requests outstanding so a new batch is already waiting when it
- * finishes one.  P = 1 is the same code with no workers. */
+ * Rank 0 is the master and, on up to 32 ranks, computes too, in a thread
+ * of its own (so its main thread serves the workers and the outputs at any
+ * moment), taking the cheapest tasks from the tail of the cost-ordered
+ * queue while workers get the most expensive ones from the head, in
+ * batches sized by guided self-scheduling on cost (a batch holds about
+ * remaining_cost / (4 P) of work, at least one task).  Each worker keeps
+ * two requests outstanding so a new batch is already waiting when it
+ * finishes one, and sends the results of a long batch every --sync
+ * seconds.  P = 1 is the same code with no workers. */
 #ifndef SW_COORDINATOR_H
 #define SW_COORDINATOR_H
 
@@ -42,13 +44,21 @@ typedef struct {
 void sw_utc_now(char *buf, size_t size);
 
 /* Installs the SIGTERM / SIGUSR1 / SIGINT handlers that ask the sweep to
- * stop: no new tasks are handed out, running ones finish, everything is
- * flushed and the exit status is SW_EXIT_INTERRUPTED. */
+ * stop: no new tasks are handed out, what was received is made durable at
+ * once; after SIGUSR1 running tasks finish, after SIGTERM or SIGINT they
+ * get half a second and are then abandoned (resume runs them again);
+ * everything is closed and the exit status is SW_EXIT_INTERRUPTED. */
 void sw_install_stop_handlers(void);
 
 /* Runs the sweep on comm (all ranks call it with the same tasks and
  * options).  Returns the exit status, the same on every rank; rank 0
- * prints the messages. */
+ * prints the messages.  The caller (after MPI_Finalize) passes the status
+ * through sw_coordinate_end. */
 int sw_coordinate(MPI_Comm comm, const sw_tasks *tasks, const sw_run_options *opt);
+
+/* Returns code, or ends the process with it at once where rank 0 left its
+ * compute thread inside a task abandoned by a stop (files already
+ * closed): no exit handler may run under that task. */
+int sw_coordinate_end(int code);
 
 #endif

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "h5out.h"
+#include "buildinfo.h"
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -10,7 +11,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "outfiles.h"
 
 /* ---- layout constants ------------------------------------------------------ */
 
@@ -40,6 +45,18 @@
  * failing API call returns, before the cleanup calls of the caller
  * (which clear the stack) have a chance to. */
 static _Thread_local char last_detail[DETAIL_MAX];
+/* A file HDF5 failed to close (its metadata could not be written: a full
+ * disk, an I/O error).  HDF5 1.10 keeps such a file's id with its shared
+ * state already freed, and closes it again when the library shuts down,
+ * which crashes; so the library is then left as it is at exit. */
+static int unclosable_files;
+/* Any HDF5 failure: a damaged file can leave objects in HDF5's caches that
+ * its shutdown then loops over ("infinite loop closing library"). */
+static int hdf5_failures;
+
+/* The errno of the last failure h5_fail reported (0: HDF5 named none, so
+ * the file's content was at fault, not the system). */
+static _Thread_local int last_errno, failure_errno;
 
 static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data)
 {
@@ -48,14 +65,29 @@ static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data)
     return 0;
 }
 
+/* A failed system call: HDF5 says "file write failed: time = ..., filename
+ * = ..., file descriptor = 5, errno = 28, error message = '...', buf = ...",
+ * of which a user needs the errno. */
+static void shorten_detail(char *detail)
+{
+    const char *e = strstr(detail, "errno = ");
+    char *flags = strstr(detail, ", flags =");   /* open(2) flags in hex: noise to a user */
+    if (e) {
+        char what[64], text[96];
+        int code = last_errno = atoi(e + 8);
+        snprintf(what, sizeof what, "%.*s", (int)strcspn(detail, ":"), detail);
+        snprintf(detail, DETAIL_MAX, "%s: %s", what, sw_errno_text(code, text, sizeof text));
+    } else if (flags) {
+        *flags = '\0';
+    }
+}
+
 static herr_t keep_detail(hid_t stack, void *data)
 {
     (void)data;
     last_detail[0] = '\0';
     H5Ewalk2(stack, H5E_WALK_UPWARD, first_error, last_detail);
-    char *flags = strstr(last_detail, ", flags =");   /* open(2) flags in hex: noise to a user */
-    if (flags)
-        *flags = '\0';
+    shorten_detail(last_detail);
     return 0;
 }
 
@@ -64,6 +96,7 @@ static void quiet_hdf5(void)
 {
     H5Eset_auto2(H5E_DEFAULT, keep_detail, NULL);
     last_detail[0] = '\0';
+    last_errno = failure_errno = 0;
 }
 
 /* "PATH: cannot WHAT (detail)", one line.  When the file system refused
@@ -81,11 +114,34 @@ static ssm_status h5_fail(ssm_error *err, const char *path, const char *fmt, ...
     const char *d = last_detail;
     ssm_fail(err, SSM_EIO, "%s: cannot %s%s%s%s", path, what, *d ? " (" : "", d,
              !*d                 ? ""
-             : strstr(d, "lock") && !strstr(d, "errno = 11,")
+             : (strstr(d, "lock the file") || strstr(d, "file locking")) && !strstr(d, "errno = 11,")
                  ? "; on file systems without locking set HDF5_USE_FILE_LOCKING=FALSE)"
                                  : ")");
     last_detail[0] = '\0';
+    failure_errno = last_errno;
+    last_errno = 0;
+    /* after a failed system call HDF5 may hold a file it cannot close
+     * (one whose creation failed half-way has no id to count): it is not
+     * shut down at the end */
+    unclosable_files += failure_errno != 0;
+    ++hdf5_failures;
     return SSM_EIO;
+}
+
+
+void sw_h5_library_begin(void)
+{
+    /* no atexit hook, and no hook on MPI_COMM_SELF (HDF5 sets one only
+     * when MPI is already running as it starts): HDF5 shuts down when
+     * sw_h5_library_end says so */
+    H5dont_atexit();
+    H5open();
+}
+
+void sw_h5_library_end(void)
+{
+    if (!unclosable_files && !hdf5_failures)
+        H5close();
 }
 
 static void close_id(hid_t *id, herr_t (*close)(hid_t))
@@ -137,6 +193,7 @@ struct sw_h5 {
     axis *axes;
     size_t n_axes;
     unsigned char *had_error;     /* per task: its row holds a failure's reason */
+    int failed;                   /* a write or flush failed: the file is not finished */
     /* scratch of sw_h5_write, grown as needed */
     batch_entry *order;
     hsize_t *row, *len;
@@ -302,8 +359,11 @@ static ssm_status h5_release(sw_h5 *h, ssm_status st, ssm_error *err)
         ssize_t open = H5Fget_obj_count(h->file, H5F_OBJ_ALL | H5F_OBJ_LOCAL);
         if (open > 1 && st == SSM_OK)
             st = ssm_fail(err, SSM_EIO, "%s: %zd HDF5 objects left open (a bug in ssmsweep)", h->path, open - 1);
-        if (H5Fclose(h->file) < 0 && st == SSM_OK)
-            st = h5_fail(err, h->path, "close the file");
+        if (H5Fclose(h->file) < 0) {
+            ++unclosable_files;
+            if (st == SSM_OK)
+                st = h5_fail(err, h->path, "close the file");
+        }
         h->file = H5I_INVALID_HID;
     }
     return st;
@@ -714,8 +774,8 @@ static ssm_status write_provenance(sw_h5 *h, const sw_tasks *t, const sw_provena
     hid_t g = group_create(h->file, "provenance");
     rc = g < 0 || attr_text(g, "spec", p->spec_text) < 0 || attr_text(g, "spec_path", p->spec_path) < 0 ||
          attr_text(g, "command_line", p->command_line) < 0 || attr_text(g, "version", PACKAGE_VERSION) < 0 ||
-         attr_text(g, "git_describe", SSM_GIT_DESCRIBE) < 0 || attr_text(g, "build_cc", SSM_BUILD_CC) < 0 ||
-         attr_text(g, "build_cflags", SSM_BUILD_CFLAGS) < 0 || attr_text(g, "libraries", p->libraries) < 0 ||
+         attr_text(g, "git_describe", sw_build_git_describe) < 0 || attr_text(g, "build_cc", sw_build_cc) < 0 ||
+         attr_text(g, "build_cflags", sw_build_cflags) < 0 || attr_text(g, "libraries", p->libraries) < 0 ||
          attr_text(g, "hosts", p->hosts) < 0 || attr_int64(g, "mpi_size", p->mpi_size) < 0 ||
          attr_text(g, "start_utc", p->start_utc) < 0 ? -1 : 0;
     if (rc == 0 && p->merged_from)
@@ -782,8 +842,7 @@ ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_proven
     if (fapl >= 0)
         h->file = H5Fcreate(building, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     close_id(&fapl, H5Pclose);
-    int created = h->file >= 0;
-    if (st == SSM_OK && !created)
+    if (st == SSM_OK && h->file < 0)
         st = h5_fail(err, path, "create the file");
     /* every object exists before SWMR writing starts: it cannot add any */
     if (st == SSM_OK)
@@ -801,8 +860,7 @@ ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_proven
     if (st) {
         h5_release(h, st, err);
         h5_free(h);
-        if (created)   /* a half-built file would only block the next attempt */
-            remove(building);
+        remove(building);   /* a half-built file (a failed H5Fcreate leaves one too) */
         return st;
     }
     *out = h;
@@ -1175,8 +1233,10 @@ ssm_status sw_h5_write(sw_h5 *h, const sw_record *recs, size_t n, ssm_error *err
             column_value(c, r, h->buf + rows * c->size);
             h->row[rows++] = r->task;
         }
-        if (rows && write_column(c->dset, c->mem_type, h->row, rows, h->buf) < 0)
+        if (rows && write_column(c->dset, c->mem_type, h->row, rows, h->buf) < 0) {
+            h->failed = 1;
             return h5_fail(err, h->path, "write /%s/%s", c->group, c->name);
+        }
     }
     for (size_t k = 0; k < m; ++k) {
         const sw_record *r = &recs[h->order[k].pos];
@@ -1184,8 +1244,10 @@ ssm_status sw_h5_write(sw_h5 *h, const sw_record *recs, size_t n, ssm_error *err
     }
     for (size_t c = 0; c < h->kind->n_curves; ++c) {
         ssm_status st = write_curve(h, recs, m, c, err);
-        if (st)
+        if (st) {
+            h->failed = 1;
             return st;
+        }
     }
     return SSM_OK;
 }
@@ -1193,8 +1255,10 @@ ssm_status sw_h5_write(sw_h5 *h, const sw_record *recs, size_t n, ssm_error *err
 ssm_status sw_h5_flush(sw_h5 *h, ssm_error *err)
 {
     quiet_hdf5();
-    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0)
+    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) {
+        h->failed = 1;
         return h5_fail(err, h->path, "flush the file");
+    }
     return SSM_OK;
 }
 
@@ -1235,8 +1299,11 @@ done:
     close_id(&g, H5Gclose);
     close_id(&space, H5Sclose);
     close_id(&dset, H5Dclose);
-    if (file >= 0 && H5Fclose(file) < 0 && st == SSM_OK)
-        st = h5_fail(err, path, "close the file");
+    if (file >= 0 && H5Fclose(file) < 0) {
+        ++unclosable_files;
+        if (st == SSM_OK)
+            st = h5_fail(err, path, "close the file");
+    }
     close_id(&fapl, H5Pclose);
     return st;
 }
@@ -1246,7 +1313,11 @@ ssm_status sw_h5_close(sw_h5 *h, const char *end_utc, ssm_error *err)
     if (!h)
         return SSM_OK;
     quiet_hdf5();
-    ssm_status st = h5_release(h, SSM_OK, err);
+    /* after a failed write the file is left as it is (the journal has
+     * what it lacks): reopening it to add the counts would fail again */
+    ssm_status st = h->failed ? ssm_fail(err, SSM_EIO, "%s: not finished after an earlier write error", h->path)
+                              : SSM_OK;
+    st = h5_release(h, st, err);
     if (st == SSM_OK)
         st = finish_provenance(h->path, end_utc, err);
     h5_free(h);
@@ -1441,6 +1512,7 @@ static ssm_status read_records(row_reader *r, hsize_t row, size_t n, ssm_error *
         sw_record *rec = &r->recs[i];
         memset(rec, 0, sizeof *rec);
         rec->task = (uint64_t)r->ids[i];
+        rec->hash = r->hashes[i];
         column_load(&h->cols[0], r->cols + i * h->cols[0].size, rec);   /* the status decides what follows */
         int values = r->results && rec->status == SW_DONE;
         if (values)
@@ -1477,13 +1549,52 @@ static ssm_status read_rows(sw_h5 *h, int results, sw_h5_visit visit, void *ctx,
     return st;
 }
 
-/* SWMR reading sees a file that a sweep is writing; files in an older
- * format than SWMR needs open the plain way. */
+/* Metadata reads under SWMR are retried when a checksum fails (the writer
+ * may be half-way through a flush), with doubling sleeps from 1 ns:
+ * HDF5's default of 100 attempts is 2^100 ns on a damaged file.  24
+ * attempts wait at most ~17 ms in all, ample for a writer's flush. */
+#define SWMR_READ_ATTEMPTS 24
+
+/* The file consistency flags of an HDF5 superblock (version 3, which
+ * SWMR needs): bit 0 "open for writing", bit 2 "open for SWMR writing",
+ * set by a writer until it closes the file (and left by one that was
+ * killed).  0 for older superblocks and files without one. */
+int sw_h5_write_flags(const char *path)
+{
+    static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char sb[12];
+    int flags = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    /* the superblock is at 0, 512, 1024, 2048, ... (a user block before it) */
+    for (off_t at = 0; at + (off_t)sizeof sb <= st.st_size; at = at ? 2 * at : 512)
+        if (pread(fd, sb, sizeof sb, at) == (ssize_t)sizeof sb && memcmp(sb, signature, 8) == 0) {
+            flags = sb[8] >= 3 ? sb[11] & 0x05 : 0;
+            break;
+        }
+    close(fd);
+    return flags;
+}
+
+/* A file a sweep is writing (or left open by a killed writer) is read in
+ * SWMR mode, with bounded retries; any other file the plain way, where a
+ * damaged block is an error at once. */
 static hid_t open_for_reading(const char *path)
 {
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
-    if (file < 0)
-        file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = H5I_INVALID_HID;
+    if (fapl < 0)
+        return H5I_INVALID_HID;
+    if (sw_h5_write_flags(path)) {
+        if (H5Pset_metadata_read_attempts(fapl, SWMR_READ_ATTEMPTS) >= 0)
+            file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    } else {
+        file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    }
+    H5Pclose(fapl);
     return file;
 }
 
@@ -1502,8 +1613,9 @@ ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_vis
         return ssm_fail(err, SSM_EINVAL, "%s is not an HDF5 file", path);
     file = open_for_reading(path);
     if (file < 0)
-        return h5_fail(err, path, "open the file");
-    st = read_identity(file, path, info, err);
+        st = h5_fail(err, path, "open the file");
+    if (st == SSM_OK)
+        st = read_identity(file, path, info, err);
     if (st == SSM_OK)
         st = read_provenance(file, path, info, err);
     const sw_kind *kind = sw_kind_find(info->kind);
@@ -1528,5 +1640,8 @@ ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_vis
     }
     if (file >= 0 && H5Fclose(file) < 0 && st == SSM_OK)
         st = h5_fail(err, path, "close the file");
+    /* HDF5 failing without a system error: the file's content is at fault */
+    if (st == SSM_EIO && !failure_errno && err)
+        err->code = st = SSM_EINVAL;
     return st;
 }

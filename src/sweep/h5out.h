@@ -134,19 +134,32 @@ ssm_status sw_h5_close(sw_h5 *h5, const char *end_utc, ssm_error *err);
  * live until visit returns; a nonzero return stops the reading. */
 typedef int (*sw_h5_visit)(void *ctx, const sw_record *recs, const uint64_t *hash, size_t n);
 
-/* Opens path read-only, in SWMR mode where the file allows it (so a file
- * that a sweep is writing can be read; a file left by a kill -9 reads
- * too), fills *info (provenance included), then, if visit is not NULL,
- * visits every row.  With results, done records carry their scalars and
- * curves, each curve cut after its last value that differs from the
- * fill, so the record writes back the same bytes; without, no values
- * (and the kind's results are not read).  Errors are one line naming
- * path: SSM_EINVAL for a missing file, a file that is not HDF5, an HDF5
- * file without the ssmsweep attributes, or a kind this build does not
- * know; SSM_EIO if reading fails.  Free *info with sw_h5_info_free (also
- * after an error). */
+/* Opens path read-only, in SWMR mode (with bounded metadata retries) only
+ * where its superblock says a writer has it open (a sweep writing it, or
+ * one killed), the plain way otherwise, so a damaged file fails at once
+ * instead of retrying for ever; fills *info (provenance included), then,
+ * if visit is not NULL, visits every row.  With results, done records
+ * carry their scalars and curves, each curve cut after its last value
+ * that differs from the fill, so the record writes back the same bytes;
+ * without, no values (and the kind's results are not read).  Errors are
+ * one line naming path: SSM_EINVAL for a missing file, a file that is not
+ * HDF5, an HDF5 file without the ssmsweep attributes, of a kind this build
+ * does not know, or whose content HDF5 cannot read (damaged, truncated);
+ * SSM_EIO if a system call fails.  Free *info with sw_h5_info_free (also after an
+ * error). */
 ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_visit visit, void *ctx,
                       ssm_error *err);
 void sw_h5_info_free(sw_h5_info *info);
+
+/* The "open for writing" flags of path's superblock (nonzero while a
+ * writer has it open, or after a writer was killed); 0 otherwise. */
+int sw_h5_write_flags(const char *path);
+
+/* Programs that write results files call begin before MPI_Init and end
+ * at the very end: HDF5 then shuts down when end says so, and not at all
+ * after a file it could not close (a full disk, an I/O error), where
+ * HDF5 1.10 would crash closing it again at exit. */
+void sw_h5_library_begin(void);
+void sw_h5_library_end(void);
 
 #endif

@@ -202,6 +202,44 @@ static double mf_cost(const sw_value *p)
     return 10 * n * n * n + 2 * n * n * k + 1e4;
 }
 
+/* The engine's arrays (ssm_mf_peak_bytes) and the eigenvalue curves; N of
+ * init file is what the file holds (0 if it cannot be read: the task
+ * fails at once then). */
+static size_t state_size(const ssm_model *m)
+{
+    /* one file read per file (same path, size and time): a sweep of many
+     * tasks of one file would otherwise read it for every estimate (a
+     * process estimates from one thread) */
+    static char last_path[4096];
+    static struct stat last;
+    static size_t last_n;
+    struct stat now;
+    ssm_error ignored;
+    size_t n = 0;
+    if (m->init != SSM_INIT_FILE)
+        return ssm_model_state_size(m, &n, &ignored) == SSM_OK ? n : 0;
+    if (stat(m->file, &now) != 0)
+        return 0;
+    if (strcmp(last_path, m->file) == 0 && now.st_size == last.st_size && now.st_mtime == last.st_mtime &&
+        now.st_ino == last.st_ino)
+        return last_n;
+    if (ssm_model_state_size(m, &n, &ignored) != SSM_OK)
+        n = 0;
+    snprintf(last_path, sizeof last_path, "%s", m->file);
+    last = now;
+    last_n = n;
+    return n;
+}
+
+static double mf_memory(const sw_value *p)
+{
+    ssm_model m;
+    ssm_mf_options o;
+    mf_setup(p, 0, &m, &o);
+    const size_t n = state_size(&m);
+    return ssm_mf_peak_bytes(n, m.init == SSM_INIT_LEGS_DENSE, &o) + 2 * 8 * (double)n;
+}
+
 static size_t mf_curve_length(const sw_value *p, size_t c)
 {
     if (c == MF_CURVE_MF)
@@ -261,7 +299,7 @@ static const sw_kind mf_kind = {
     .params = mf_params, .n_params = MF_N_PARAMS,
     .scalars = mf_scalars, .n_scalars = MF_N_SCALARS,
     .curves = mf_curves, .n_curves = MF_N_CURVES,
-    .check = mf_check, .cost = mf_cost, .curve_length = mf_curve_length, .run = mf_run,
+    .check = mf_check, .cost = mf_cost, .memory = mf_memory, .curve_length = mf_curve_length, .run = mf_run,
 };
 
 /* ---- kind "noop": a controllable task for tests and overhead benchmarks ---- */
@@ -301,6 +339,11 @@ static size_t noop_curve_length(const sw_value *p, size_t c)
     return (size_t)p[NOOP_LENGTH].i;
 }
 
+static double noop_memory(const sw_value *p)
+{
+    return 8 * (double)p[NOOP_LENGTH].i;   /* the ramp */
+}
+
 static ssm_status noop_run(const sw_value *p, uint64_t seed, const sw_task_env *env, sw_result *out,
                            ssm_error *err)
 {
@@ -335,7 +378,8 @@ static const sw_kind noop_kind = {
     .params = noop_params, .n_params = NOOP_N_PARAMS,
     .scalars = noop_scalars, .n_scalars = 2,
     .curves = noop_curves, .n_curves = 1,
-    .check = noop_check, .cost = noop_cost, .curve_length = noop_curve_length, .run = noop_run,
+    .check = noop_check, .cost = noop_cost, .memory = noop_memory, .curve_length = noop_curve_length,
+    .run = noop_run,
 };
 
 
@@ -485,6 +529,15 @@ static double train_cost(const sw_value *p)
     return (double)p[TR_EPOCHS].i * seqs * per_seq + 40 * n * len + 1e4;
 }
 
+static double train_memory(const sw_value *p)
+{
+    sw_train_config c;
+    ssm_error ignored;
+    if (train_setup(p, 0, &c, &ignored) != SSM_OK)
+        return 0;
+    return sw_train_peak_bytes(&c);
+}
+
 static size_t train_curve_length(const sw_value *p, size_t c)
 {
     if (c == TC_TRAIN_LOSS || c == TC_VAL_LOSS)
@@ -569,7 +622,8 @@ static const sw_kind train_kind = {
     .params = train_params, .n_params = TR_N_PARAMS,
     .scalars = train_scalars, .n_scalars = TS_N,
     .curves = train_curves, .n_curves = TC_N,
-    .check = train_check, .cost = train_cost, .curve_length = train_curve_length, .run = train_run,
+    .check = train_check, .cost = train_cost, .memory = train_memory, .curve_length = train_curve_length,
+    .run = train_run,
 };
 
 /* ---- kind "sfmnist": the deep S4D classifier on sequential Fashion-MNIST --------- */
@@ -706,6 +760,33 @@ static double sf_cost(const sw_value *p)
     return (double)p[SF_EPOCHS].i * (n + (double)p[SF_N_VAL].i / 3) * per_seq + 1e6;
 }
 
+/* What sw_class_run holds at once: the three splits as float sequences
+ * (and, while the training file loads, its bytes and the split mask); the
+ * model, its initial copy, AdamW's moments and the gradient; the deep
+ * workspace (ssm_deep_work_size) with its float64 kernels; the per-layer
+ * memory function of one channel at the end. */
+static double sf_memory(const sw_value *p)
+{
+    sw_class_config c;
+    sf_setup(p, 0, &c);
+    const double T = SSM_FMNIST_ROWS * SSM_FMNIST_COLS, file = SSM_FMNIST_TRAIN_SIZE, test_file = 10000;
+    const double n_val = (double)c.data.n_val, H = (double)c.model.d_model, L = (double)c.model.n_layers;
+    const double N = (double)c.model.eig.n, K = (double)c.mf_tau_max + 1;
+    const double n_train = c.data.subset > 0 ? fmin((double)c.data.subset, file - n_val) : file - n_val;
+    const double n_test = c.test_subset > 0 ? fmin((double)c.test_subset, test_file) : test_file;
+    const double per_image = 4 * T + 1 + 4;                 /* floats, label, index */
+    const double loading = file * (T + 2) + n_train * per_image;   /* the IDX bytes, labels and split mask */
+    const double data = (n_train + n_val + n_test) * per_image;
+    const double real = c.train.precision == SSM_F32 ? 4 : 8;
+    /* an upper bound: every mode counted as a pair */
+    const double n_params = L * (3 * H * N + 2 * H * H + 6 * H) + 12 * H + 10;
+    const double model = n_params * (5 * 8 + 2 * real);
+    const double batch = (double)c.train.batch;
+    const double work = ssm_deep_work_size(&c.model, (size_t)T, c.train.batch, c.train.precision) +
+                        8 * (2 * L * H * T + 4 * L * H * (N + 1) + batch * H) + 4 * batch * T + 8 * n_train;
+    return fmax(loading, data + model + work + 8 * 3 * K);
+}
+
 static size_t sf_curve_length(const sw_value *p, size_t c)
 {
     return c <= SC_EPOCH_SECONDS ? (size_t)p[SF_EPOCHS].i : (size_t)p[SF_LAYERS].i;
@@ -784,7 +865,7 @@ static const sw_kind sfmnist_kind = {
     .params = sf_params, .n_params = SF_N_PARAMS,
     .scalars = sf_scalars, .n_scalars = SS_N,
     .curves = sf_curves, .n_curves = SC_N,
-    .check = sf_check, .cost = sf_cost, .curve_length = sf_curve_length, .run = sf_run,
+    .check = sf_check, .cost = sf_cost, .memory = sf_memory, .curve_length = sf_curve_length, .run = sf_run,
 };
 
 /* ---- the table --------------------------------------------------------------- */

@@ -3,7 +3,7 @@
  *
  * A kind declares its parameters (names, types, defaults, ranges), the
  * scalar results and per-delay (or per-epoch) curves it produces, a cost
- * estimate for scheduling, and a run function that turns one parameter
+ * estimate for scheduling, a peak-memory estimate, and a run function that turns one parameter
  * vector into one result record.  The spec parser, the scheduler, the
  * journal and the HDF5 writer are written against this description only:
  * a new experiment is a new entry in sw_kinds[] (kinds.c). */
@@ -85,6 +85,12 @@ typedef struct sw_kind {
     ssm_status (*check)(const sw_value *params, ssm_error *err);
     /* Relative cost (about flops) for most-expensive-first scheduling. */
     double (*cost)(const sw_value *params);
+    /* Peak bytes one task allocates, about: a model of its arrays built
+     * on the core's own workspace-size functions, checked against measured
+     * peak RSS (tests/test_memory.c).  `plan` shows it; `run` refuses a
+     * sweep whose largest task cannot fit in a rank's memory (memory.h).
+     * A double, so absurd sizes do not overflow. */
+    double (*memory)(const sw_value *params);
     /* Length of curve c for these parameters (sizes the HDF5 axis). */
     size_t (*curve_length)(const sw_value *params, size_t c);
     /* Runs the task; seed is derived from (master seed, task hash).  On

@@ -13,9 +13,8 @@
 #include "coordinator.h"
 #include "h5out.h"
 #include "journal.h"
+#include "outfiles.h"
 #include "spec.h"
-
-#define PATH_MAX_LEN 4096
 
 typedef struct {
     const sw_tasks *t;          /* the whole spec */
@@ -29,7 +28,6 @@ typedef struct {
     size_t cap;
     sw_merge_summary *sum;
     ssm_status st;
-    int bad_input;
     ssm_error *err;
 } merge_ctx;
 
@@ -73,10 +71,8 @@ static int merge_rows(void *ctx, const sw_record *recs, const uint64_t *hash, si
         if (r->status == SW_PENDING)
             continue;
         m->st = check_row(m, r, hash[k]);
-        if (m->st) {
-            m->bad_input = 1;
+        if (m->st)
             return 1;
-        }
         m->seen[r->task] = 1;
         m->seen_in[r->task] = m->path;
         m->sum->n_done += r->status == SW_DONE;
@@ -85,11 +81,10 @@ static int merge_rows(void *ctx, const sw_record *recs, const uint64_t *hash, si
     }
     for (size_t k = 0; k < kept && m->st == SSM_OK; ++k)
         m->st = sw_journal_append(m->journal, &m->batch[k], m->err);
-    if (m->st == SSM_OK) {
+    /* a record that does not fit the kind's layout came from the input:
+     * SSM_EINVAL, as every fault of an input */
+    if (m->st == SSM_OK)
         m->st = sw_h5_write(m->h5, m->batch, kept, m->err);
-        /* a record that does not fit the kind's layout came from the input */
-        m->bad_input = m->st == SSM_EINVAL;
-    }
     return m->st != SSM_OK;
 }
 
@@ -195,25 +190,23 @@ static void note_missing(sw_merge_summary *sum, const unsigned char *present, ui
 }
 
 /* Writes the output under temporary names; on success renames them
- * into place, the journal first, so OUT.h5 appears last and complete. */
-static ssm_status write_output(const char *const *inputs, size_t n, const char *output, const sw_h5_info *info,
+ * into place, the journal first, so OUT.h5 appears last and complete.  On
+ * a failure (a full disk too) nothing of it is left. */
+static ssm_status write_output(const char *const *inputs, size_t n, const sw_outfiles *f, const sw_h5_info *info,
                                const sw_tasks *t, const sw_merge_options *opt, sw_merge_summary *sum,
                                ssm_error *err)
 {
-    char tmp[PATH_MAX_LEN], journal[PATH_MAX_LEN], journal_tmp[PATH_MAX_LEN], now[32];
+    char now[32], text[96];
     merge_ctx m = {.t = t, .sum = sum, .err = err};
     char *hosts = join_hosts(info, n);
     ssm_status st = SSM_OK;
-    snprintf(tmp, sizeof tmp, "%s.creating", output);
-    snprintf(journal, sizeof journal, "%s.journal", output);
-    snprintf(journal_tmp, sizeof journal_tmp, "%s.journal.creating", output);
     /* left by a merge that was killed */
-    unlink(tmp);
-    unlink(journal_tmp);
+    unlink(f->creating);
+    unlink(f->journal_creating);
     m.seen = calloc(t->n_tasks ? t->n_tasks : 1, 1);
     m.seen_in = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *m.seen_in);
     if (!hosts || !m.seen || !m.seen_in) {
-        st = ssm_fail(err, SSM_ENOMEM, "out of memory merging into %s", output);
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory merging into %s", f->output);
         goto done;
     }
     unsigned maj, min, rel;
@@ -224,9 +217,9 @@ static ssm_status write_output(const char *const *inputs, size_t n, const char *
     /* mpi_size 0: no MPI run wrote this file; the inputs' hosts ran its tasks */
     sw_provenance prov = {info[0].spec_path, info[0].spec, opt->command_line, now, hosts, libraries, 0,
                           opt->merged_from};
-    st = sw_journal_create(journal_tmp, t, &m.journal, err);
+    st = sw_journal_create(f->journal_creating, t, &m.journal, err);
     if (st == SSM_OK)
-        st = sw_h5_create(tmp, t, &prov, &m.h5, err);
+        st = sw_h5_create(f->creating, t, &prov, &m.h5, err);
     for (size_t k = 0; st == SSM_OK && k < n; ++k) {
         sw_h5_info again;
         m.path = inputs[k];
@@ -235,12 +228,10 @@ static ssm_status write_output(const char *const *inputs, size_t n, const char *
         sw_h5_info_free(&again);
         if (st == SSM_OK)
             st = m.st;
-        else
-            m.bad_input = st != SSM_ENOMEM;   /* the reader's errors are the input's */
     }
     sum->n_pending = t->n_tasks - sum->n_done - sum->n_failed;
     sw_utc_now(now, sizeof now);
-    ssm_status closed = sw_h5_close(m.h5, now, err);
+    ssm_status closed = sw_h5_close(m.h5, now, st == SSM_OK ? err : NULL);
     m.h5 = NULL;
     if (st == SSM_OK)
         st = closed;
@@ -248,17 +239,22 @@ static ssm_status write_output(const char *const *inputs, size_t n, const char *
     m.journal = NULL;
     if (st == SSM_OK)
         st = closed;
-    if (st == SSM_OK && (rename(journal_tmp, journal) != 0 || rename(tmp, output) != 0))
-        st = ssm_fail(err, SSM_EIO, "cannot move the merged file into place as %s: %s", output, strerror(errno));
+    if (st == SSM_OK && rename(f->journal_creating, f->journal) != 0)
+        st = ssm_fail(err, SSM_EIO, "cannot move the merged journal into place as %s: %s", f->journal,
+                      sw_errno_text(errno, text, sizeof text));
+    if (st == SSM_OK && rename(f->creating, f->output) != 0) {
+        st = ssm_fail(err, SSM_EIO, "cannot move the merged file into place as %s: %s", f->output,
+                      sw_errno_text(errno, text, sizeof text));
+        unlink(f->journal);   /* a journal without its file would only block the next merge */
+    }
 done:
-    sum->bad_input = st != SSM_OK && m.bad_input;
     if (m.h5)
         sw_h5_close(m.h5, NULL, NULL);
     if (m.journal)
-        sw_journal_close(m.journal, NULL);
+        sw_journal_abandon(m.journal);
     if (st != SSM_OK) {
-        unlink(tmp);
-        unlink(journal_tmp);
+        unlink(f->creating);
+        unlink(f->journal_creating);
     }
     free(m.batch);
     free(m.seen);
@@ -267,38 +263,39 @@ done:
     return st;
 }
 
+static int exists(const char *path)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0;
+}
+
 ssm_status sw_merge(const char *const *inputs, size_t n, const char *output, const sw_merge_options *opt,
                     sw_merge_summary *sum, ssm_error *err)
 {
-    char journal[PATH_MAX_LEN];
+    sw_outfiles f;
+    sw_lock lock = {.fd = -1};
     sw_h5_info *info = calloc(n ? n : 1, sizeof *info);
     unsigned char *present = NULL;
     sw_tasks t;
     ssm_status st = SSM_OK;
     memset(sum, 0, sizeof *sum);
     memset(&t, 0, sizeof t);
-    sum->bad_input = 1;   /* until the output is being written */
     if (!info)
         return ssm_fail(err, SSM_ENOMEM, "out of memory");
     if (n == 0) {
         st = ssm_fail(err, SSM_EINVAL, "no input files");
         goto done;
     }
-    if ((size_t)snprintf(journal, sizeof journal, "%s.journal.creating", output) >= sizeof journal) {
-        st = ssm_fail(err, SSM_EINVAL, "%s: path too long", output);
-        goto done;
-    }
-    snprintf(journal, sizeof journal, "%s.journal", output);
-    for (size_t k = 0; k < n; ++k)
-        if (strcmp(inputs[k], output) == 0 || same_file(inputs[k], output)) {
+    st = sw_outfiles_init(&f, output, err);
+    for (size_t k = 0; st == SSM_OK && k < n; ++k)
+        if (strcmp(inputs[k], output) == 0 || same_file(inputs[k], output))
             st = ssm_fail(err, SSM_EINVAL, "the output %s is one of the inputs", output);
-            goto done;
-        }
-    if (!opt->force && (access(output, F_OK) == 0 || access(journal, F_OK) == 0)) {
+    /* a second merge to this output, or a run writing it, is refused here */
+    if (st == SSM_OK)
+        st = sw_lock_take(&lock, &f, "merge", err);
+    if (st == SSM_OK && !opt->force && (exists(f.output) || exists(f.journal)))
         st = ssm_fail(err, SSM_EINVAL, "%s already exists (--force replaces it)",
-                      access(output, F_OK) == 0 ? output : journal);
-        goto done;
-    }
+                      exists(f.output) ? f.output : f.journal);
     for (size_t k = 0; st == SSM_OK && k < n; ++k)
         st = sw_h5_read(inputs[k], &info[k], 0, NULL, NULL, err);
     if (st == SSM_OK)
@@ -312,15 +309,29 @@ ssm_status sw_merge(const char *const *inputs, size_t n, const char *output, con
     }
     if (st == SSM_OK) {
         note_missing(sum, present, sum->shard_count < t.n_tasks ? sum->shard_count : t.n_tasks);
-        st = write_output(inputs, n, output, info, &t, opt, sum, err);
+        st = write_output(inputs, n, &f, info, &t, opt, sum, err);
     }
 done:
-    if (st == SSM_ENOMEM)
-        sum->bad_input = 0;
+    /* the inputs, the output's name, a second merge: the user's to fix */
+    sum->bad_input = st == SSM_EINVAL;
+    sw_lock_release(&lock);
     for (size_t k = 0; k < n; ++k)
         sw_h5_info_free(&info[k]);
     free(info);
     free(present);
     sw_tasks_free(&t);
     return st;
+}
+
+void sw_merge_discard(const char *output)
+{
+    sw_outfiles f;
+    char building[PATH_MAX + 16];
+    if (sw_outfiles_init(&f, output, NULL) != SSM_OK || sw_lock_held(output) != 0)
+        return;
+    snprintf(building, sizeof building, "%s.creating", f.creating);   /* sw_h5_create's own temporary name */
+    unlink(building);
+    unlink(f.creating);
+    unlink(f.journal_creating);
+    unlink(f.lock);
 }

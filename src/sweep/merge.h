@@ -44,4 +44,9 @@ typedef struct {
 ssm_status sw_merge(const char *const *inputs, size_t n, const char *output, const sw_merge_options *opt,
                     sw_merge_summary *sum, ssm_error *err);
 
+/* Removes what a merge into output that died (a crash, a kill) left: the
+ * files under construction and its lock, unless another process holds
+ * the lock now. */
+void sw_merge_discard(const char *output);
+
 #endif

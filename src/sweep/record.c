@@ -12,8 +12,8 @@
 #error "sw_record's byte form assumes a little-endian machine"
 #endif
 
-/* u64 task, u8 status, i32 rank, f64 elapsed, f64 finished */
-#define FIXED_HEAD (8 + 1 + 4 + 8 + 8)
+/* u64 task, u64 hash, u8 status, i32 rank, f64 elapsed, f64 finished */
+#define FIXED_HEAD (8 + 8 + 1 + 4 + 8 + 8)
 
 /* A failed record carries no values whatever its result holds, so the
  * packed form cannot contradict its status. */
@@ -61,6 +61,7 @@ size_t sw_record_pack(const sw_record *rec, unsigned char *buf)
     size_t host = text_len(rec->host, SW_HOST_MAX), error = text_len(rec->error, SW_ERROR_MAX);
     size_t ns = packed_scalars(rec), nc = packed_curves(rec);
     p = put(p, &task, 8);
+    p = put(p, &rec->hash, 8);
     p = put(p, &status, 1);
     p = put(p, &rec->rank, 4);
     p = put(p, &rec->elapsed, 8);
@@ -170,12 +171,14 @@ static ssm_status unpack_values(cursor *c, sw_record *rec)
     return SSM_OK;
 }
 
-ssm_status sw_record_unpack(const unsigned char *buf, size_t len, sw_record *rec, ssm_error *err)
+static ssm_status unpack(const unsigned char *buf, size_t len, int with_hash, sw_record *rec, ssm_error *err)
 {
     cursor c = {buf, len, 0, NULL};
     uint8_t status = 0;
     memset(rec, 0, sizeof *rec);
     take(&c, &rec->task, 8, "task id");
+    if (with_hash)
+        take(&c, &rec->hash, 8, "task hash");
     take(&c, &status, 1, "status");
     take(&c, &rec->rank, 4, "rank");
     take(&c, &rec->elapsed, 8, "elapsed time");
@@ -199,6 +202,16 @@ ssm_status sw_record_unpack(const unsigned char *buf, size_t len, sw_record *rec
         return ssm_fail(err, st, "out of memory unpacking a result record of %zu bytes", len);
     return ssm_fail(err, SSM_EIO, "malformed result record (%zu bytes): bad %s at byte %zu", len,
                     c.bad ? c.bad : "field", c.pos);
+}
+
+ssm_status sw_record_unpack(const unsigned char *buf, size_t len, sw_record *rec, ssm_error *err)
+{
+    return unpack(buf, len, 1, rec, err);
+}
+
+ssm_status sw_record_unpack_legacy(const unsigned char *buf, size_t len, sw_record *rec, ssm_error *err)
+{
+    return unpack(buf, len, 0, rec, err);
 }
 
 void sw_record_free(sw_record *rec)

@@ -209,12 +209,29 @@ static ssm_status syntax_error(const parser *p, const yaml_parser_t *yp)
     return fail_at(p, yp->problem_mark, NULL, "YAML syntax: %s", problem);
 }
 
-/* The event pass: syntax, anchors, aliases, the number of documents. */
+/* The tags of YAML's core schema (a spec needs no others); `!` is the
+ * non-specific tag of a quoted scalar. */
+static int core_schema_tag(const char *tag)
+{
+    static const char *const core[] = {"!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
+                                       "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                                       "tag:yaml.org,2002:null", "tag:yaml.org,2002:seq",
+                                       "tag:yaml.org,2002:map"};
+    for (size_t k = 0; k < sizeof core / sizeof core[0]; ++k)
+        if (strcmp(tag, core[k]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The event pass: syntax, anchors, aliases, tags, nesting depth and the
+ * number of documents.  The depth is counted here, on the events, because
+ * the loader that composes the document takes time quadratic in the depth
+ * (tens of seconds for 10^5 levels) and recursion in what walks it. */
 static ssm_status prescan(const parser *p)
 {
     yaml_parser_t yp;
     yaml_event_t ev;
-    size_t documents = 0;
+    size_t documents = 0, depth = 0;
     int end = 0;
     ssm_status st = SSM_OK;
     if (!yaml_parser_initialize(&yp))
@@ -225,7 +242,7 @@ static ssm_status prescan(const parser *p)
             st = syntax_error(p, &yp);
             break;
         }
-        const yaml_char_t *anchor = NULL;
+        const yaml_char_t *anchor = NULL, *tag = NULL;
         switch (ev.type) {
         case YAML_ALIAS_EVENT:
             st = fail_at(p, ev.start_mark, NULL, "YAML aliases (*%s) are not supported: write the value out",
@@ -233,12 +250,20 @@ static ssm_status prescan(const parser *p)
             break;
         case YAML_SCALAR_EVENT:
             anchor = ev.data.scalar.anchor;
+            tag = ev.data.scalar.tag;
             break;
         case YAML_SEQUENCE_START_EVENT:
-            anchor = ev.data.sequence_start.anchor;
-            break;
         case YAML_MAPPING_START_EVENT:
-            anchor = ev.data.mapping_start.anchor;
+            anchor = ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+                                                          : ev.data.mapping_start.anchor;
+            tag = ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.tag : ev.data.mapping_start.tag;
+            if (++depth > SW_SPEC_MAX_DEPTH)
+                st = fail_at(p, ev.start_mark, NULL, "lists and mappings nested deeper than %d levels",
+                             SW_SPEC_MAX_DEPTH);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            --depth;
             break;
         case YAML_DOCUMENT_START_EVENT:
             if (++documents > 1)
@@ -253,6 +278,14 @@ static ssm_status prescan(const parser *p)
         if (st == SSM_OK && anchor)
             st = fail_at(p, ev.start_mark, NULL, "YAML anchors (&%s) are not supported: write the values out",
                          (const char *)anchor);
+        if (st == SSM_OK && tag && !core_schema_tag((const char *)tag)) {
+            /* shown as written for the standard prefix: !!binary, not tag:yaml.org,2002:binary */
+            const char *shown = (const char *)tag, *yaml_org = "tag:yaml.org,2002:";
+            int standard = strncmp(shown, yaml_org, strlen(yaml_org)) == 0;
+            st = fail_at(p, ev.start_mark, NULL, "YAML tag '%s%s' is not supported (only the core schema's: "
+                         "!!str, !!int, !!float, !!bool, !!null, !!seq, !!map)", standard ? "!!" : "",
+                         standard ? shown + strlen(yaml_org) : shown);
+        }
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&yp);
@@ -706,18 +739,24 @@ static ssm_status fill_column(parser *p, const column *c, sw_value *dst, size_t 
         double x = range_point(c, k);
         if (d->type == SW_INT)
             x = round(x);
-        real_text(x, shown, sizeof shown);
-        if (!in_bounds(d, x, shown, why, sizeof why))
+        /* the text only for a message: formatting every value of a range
+         * of 10^6 took seconds */
+        if (!(x >= d->min && x <= d->max)) {
+            real_text(x, shown, sizeof shown);
+            in_bounds(d, x, shown, why, sizeof why);
             return fail_at(p, c->node->start_mark, d->name, "range value %s", why);
+        }
         memset(v, 0, sizeof *v);
         v->type = d->type;
         if (d->type == SW_INT)
             v->i = (long long)x;   /* in bounds, so well within long long */
         else
             v->r = x;
-        if (k > 0 && same_value(v, v - stride))
+        if (k > 0 && same_value(v, v - stride)) {
+            real_text(x, shown, sizeof shown);
             return fail_at(p, c->node->start_mark, d->name, "the range gives %s twice%s: lower num or widen it",
                            shown, d->type == SW_INT ? " after rounding to integers" : "");
+        }
     }
     return SSM_OK;
 }
@@ -882,18 +921,6 @@ static ssm_status parse_top(parser *p, uint64_t *seed, size_t *repeats)
 
 /* ---- the task table ------------------------------------------------------------------- */
 
-/* A value as `plan` shows it (%g: axes are for reading, hashes use the
- * exact canonical text). */
-static void shown_value(const sw_value *v, char *buf, size_t size)
-{
-    if (v->type == SW_INT)
-        snprintf(buf, size, "%lld", v->i);
-    else if (v->type == SW_REAL)
-        snprintf(buf, size, "%g", v->r);
-    else
-        snprintf(buf, size, "%s", v->s);
-}
-
 /* Appends text to the string in buf (size bytes), cutting what does not
  * fit. */
 static void append(char *buf, size_t size, const char *text)
@@ -928,7 +955,7 @@ static ssm_status describe_axis(const parser *p, const axis *a, sw_axis_info *in
     for (size_t i = 0; i < a->n_values; ++i) {
         char row[SHOWN_WIDTH + 8] = "", item[SHOWN_WIDTH + 8];
         for (size_t k = 0; k < a->n_cols; ++k) {
-            shown_value(&a->values[i * a->n_cols + k], item, sizeof item);
+            sw_value_shown(&a->values[i * a->n_cols + k], item, sizeof item);
             append(row, sizeof row, k ? "/" : "");
             append(row, sizeof row, item);
         }
@@ -958,7 +985,7 @@ static ssm_status check_task(const parser *p, size_t id, const sw_value *v)
         for (size_t k = 0; k < p->axes[a].n_cols && len < sizeof values; ++k) {
             char item[64];
             int param = p->axes[a].cols[k].param;
-            shown_value(&v[param], item, sizeof item);
+            sw_value_shown(&v[param], item, sizeof item);
             len += (size_t)snprintf(values + len, sizeof values - len, "%s%s=%s", len ? ", " : "",
                                     p->kind->params[param].name, item);
         }
@@ -1078,6 +1105,11 @@ static ssm_status read_file(const char *path, char **text, size_t *len, ssm_erro
         goto done;
     }
     for (;;) {
+        if (n > SW_SPEC_MAX_BYTES) {   /* /dev/zero, a log file by mistake */
+            st = one_line(err, SSM_EINVAL, "%s: larger than %d MiB, the most a spec may have", path,
+                          (int)(SW_SPEC_MAX_BYTES >> 20));
+            goto done;
+        }
         if (cap - n < 4096 + 1) {
             size_t bigger = cap ? 2 * cap : 16384;
             char *grown = realloc(buf, bigger);

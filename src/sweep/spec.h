@@ -18,7 +18,10 @@
  * to the nearest integer for integer parameters (a value twice is an
  * error).  Tasks are the nested loops over axes in spec order (the first
  * slowest), then each zip group, then repeats; task id = position.
- * Anchors and aliases are refused, as is more than one YAML document.
+ * Anchors and aliases are refused, as are tags outside YAML's core schema
+ * (`!foo`, `!!binary`), lists and mappings nested deeper than
+ * SW_SPEC_MAX_DEPTH (checked on the event stream, before libyaml composes
+ * the document), files over SW_SPEC_MAX_BYTES and more than one document.
  *
  * Every error is one line naming the file, line and column and the key
  * involved ("FILE:LINE:COL: key 'KEY': ..."), SSM_EINVAL (SSM_EIO for a
@@ -30,6 +33,11 @@
 
 #include "ssm/error.h"
 #include "tasks.h"
+
+/* Deepest nesting of lists and mappings; a spec needs 3 or 4 levels. */
+#define SW_SPEC_MAX_DEPTH 64
+/* Largest spec file (sw_spec_load). */
+#define SW_SPEC_MAX_BYTES ((size_t)16 << 20)
 
 /* Largest task count a spec may expand to. */
 #define SW_MAX_TASKS 100000000UL

@@ -130,6 +130,16 @@ static void canonical(const sw_tasks *t, size_t id, const sink *out)
     }
 }
 
+void sw_value_shown(const sw_value *v, char *buf, size_t size)
+{
+    if (v->type == SW_INT)
+        snprintf(buf, size, "%lld", v->i);
+    else if (v->type == SW_REAL)
+        snprintf(buf, size, "%g", v->r);
+    else
+        snprintf(buf, size, "%s", v->s);
+}
+
 size_t sw_task_canonical(const sw_tasks *t, size_t id, char *buf, size_t size)
 {
     text_sink s = {buf, size, 0};

@@ -74,6 +74,10 @@ static inline const sw_value *sw_task_params(const sw_tasks *t, size_t id)
     return t->values + id * t->kind->n_params;
 }
 
+/* A value as `plan` shows it (%g: for reading; hashes use the exact
+ * canonical text). */
+void sw_value_shown(const sw_value *v, char *buf, size_t size);
+
 /* Canonical text of task id into buf (truncated to size); returns the
  * length it needed. */
 size_t sw_task_canonical(const sw_tasks *t, size_t id, char *buf, size_t size);

@@ -27,6 +27,13 @@ ssm_status sw_train_validate(const sw_train_config *c, ssm_error *err)
         st = ssm_task_validate(&c->task, err);
     if (st == SSM_OK && (c->train.epochs < 1 || c->train.batch < 1))
         st = ssm_fail(err, SSM_EINVAL, "--epochs and --batch must be at least 1");
+    /* the limits of the sweep kind's parameters, for the command line too */
+    if (st == SSM_OK && (c->task.n_train > 100000000UL || c->task.n_val > 100000000UL))
+        st = ssm_fail(err, SSM_EINVAL, "--train/--val: %zu and %zu sequences, the limit is 1e8", c->task.n_train,
+                      c->task.n_val);
+    if (st == SSM_OK && (c->train.epochs > 1000000UL || c->train.batch > 1000000UL))
+        st = ssm_fail(err, SSM_EINVAL, "--epochs and --batch: %zu and %zu, the limit is 1e6", c->train.epochs,
+                      c->train.batch);
     return st;
 }
 
@@ -164,4 +171,24 @@ void sw_train_outcome_free(sw_train_outcome *o)
     ssm_mf_result_free(&o->mf_init);
     ssm_mf_result_free(&o->mf_final);
     memset(o, 0, sizeof *o);
+}
+
+/* The arrays of ssm_train (src/ssm/train.c), in doubles: per data set of n
+ * sequences the inputs and targets and the input spectra (L + 1 complex
+ * each); the gradient workspace, sized for at least 64 sequences; the
+ * shuffled batch; the memory functions of length L, by the blaschke engine. */
+double sw_train_peak_bytes(const sw_train_config *c)
+{
+    const double L = (double)c->task.length, outs = (double)ssm_task_outputs(&c->task), n = (double)c->model.n;
+    const double n_train = (double)c->task.n_train, n_val = (double)c->task.n_val;
+    const double batch = fmin((double)c->train.batch, n_train), work_batch = fmax(batch, 64);
+    const double per_seq = L * (1 + outs) + 2 * (L + 1);
+    const double data = (n_train + n_val) * per_seq;
+    const double work = 2 * outs * L + 2 * L + 2 * outs * (L + 1) + 2 * work_batch * (L + 1) + 4 * (L + 1) + L +
+                        (8 + 4 * outs) * n;
+    const double view = batch * per_seq;
+    const double curves = 3 * L + 4 * L;   /* the engine's blaschke array and MF, start and end, and their copies */
+    if (c->ridge >= 0)   /* one data set, the regressors over its length, the validation set */
+        return 8 * (n_train * L * (1 + outs) + L * (2 * n + 2) + n_val * per_seq + work + curves);
+    return 8 * (data + work + view + curves);
 }

@@ -40,4 +40,10 @@ ssm_status sw_train_run(const sw_train_config *c, ssm_epoch_callback cb, void *c
 void sw_train_outcome_print(const sw_train_config *c, const sw_train_outcome *o, FILE *fp);
 void sw_train_outcome_free(sw_train_outcome *o);
 
+/* Peak bytes of sw_train_run for c (about: the data sets, their spectra,
+ * the gradient workspace, a batch and the memory functions), a double so
+ * that absurd sizes do not overflow; checked against measured RSS in
+ * tests/test_memory.c. */
+double sw_train_peak_bytes(const sw_train_config *c);
+
 #endif

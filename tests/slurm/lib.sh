@@ -1,11 +1,16 @@
-# Sourced by tests/slurm_*.sh after tests/setup.sh: one private single-node
-# SLURM cluster (tests/slurm/cluster.sh) per test, in $scratch/cluster.
+# Sourced by tests/slurm_*.sh after tests/setup.sh: one private SLURM
+# cluster (tests/slurm/cluster.sh) per test, in $scratch/cluster.
 #
-#   slurm_start           skip (77) unless root; wait for the machine-wide
-#                         lock, start the cluster, export SLURM_CONF; from
-#                         then on every exit (normal, failure, INT, TERM,
-#                         HUP) cancels the jobs, stops every daemon and
-#                         ends the background commands in $slurm_bg
+#   slurm_start [--nodes N]
+#                         skip (77) unless root; wait for the machine-wide
+#                         lock, start the cluster (one node, or N nodes on
+#                         this host), export SLURM_CONF; from then on every
+#                         exit (normal, failure, INT, TERM, HUP) cancels the
+#                         jobs, stops every daemon and ends the background
+#                         commands in $slurm_bg
+#   slurm_stop            cancel the jobs and stop the daemons now (what
+#                         every exit does; a test that checks the aftermath
+#                         calls it itself); fails the test if a daemon stays
 #   job_field ID FIELD    FIELD's value in `scontrol show job ID` (first
 #                         line: for an array, the first task listed)
 #   job_states ID         the JobState of every task of job (array) ID
@@ -38,25 +43,31 @@ slurm_started=
 slurm_bg=            # pids of the test's own background commands, ended on exit
 slurm_lock=/tmp/ssmsweep-slurm-tests.lock
 
+slurm_stop() {
+    [ -n "$slurm_started" ] || return 0
+    slurm_started=
+    # Stopping slurmd leaves running jobs' slurmstepd and ranks behind
+    # (proctrack/linuxproc): cancel first, wait for the jobs to go.
+    if [ -n "$(squeue -h -o %A 2>/dev/null)" ]; then
+        scancel --user="$(id -un)" 2>/dev/null
+        _i=0
+        while [ -n "$(squeue -h -o %A 2>/dev/null)" ] && [ $_i -lt 60 ]; do
+            sleep 0.5; _i=$((_i + 1))
+        done
+    fi
+    if ! sh "$slurm_cluster" stop "$slurm_dir" >"$scratch/stop.out" 2>&1; then
+        cat "$scratch/stop.out" >&2
+        fail "cluster.sh stop could not stop every daemon"
+        return 1
+    fi
+}
+
 slurm_cleanup() {
     _rc=$?
     trap - EXIT INT TERM HUP
     for _p in $slurm_bg; do kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
-    if [ -n "$slurm_started" ]; then
-        # Stopping slurmd leaves running jobs' slurmstepd and ranks behind
-        # (proctrack/linuxproc): cancel first, wait for the jobs to go.
-        if [ -n "$(squeue -h -o %A 2>/dev/null)" ]; then
-            scancel --user="$(id -un)" 2>/dev/null
-            _i=0
-            while [ -n "$(squeue -h -o %A 2>/dev/null)" ] && [ $_i -lt 60 ]; do
-                sleep 0.5; _i=$((_i + 1))
-            done
-        fi
-        if ! sh "$slurm_cluster" stop "$slurm_dir" >"$scratch/stop.out" 2>&1; then
-            cat "$scratch/stop.out" >&2
-            echo "FAIL: cluster.sh stop could not stop every daemon" >&2
-            case $_rc in 0|77) _rc=1 ;; esac
-        fi
+    if ! slurm_stop; then
+        case $_rc in 0|77) _rc=1 ;; esac
     fi
     exec 9>&-
     rm -rf "$scratch"
@@ -83,7 +94,7 @@ slurm_start() {
         echo "note: no flock: not serialising with other SLURM tests"
     fi
     # fd 9 (the lock) must not live on in the daemons
-    sh "$slurm_cluster" start "$slurm_dir" 9>&- >"$scratch/cluster.out" 2>&1
+    sh "$slurm_cluster" start "$slurm_dir" "$@" 9>&- >"$scratch/cluster.out" 2>&1
     _rc=$?
     slurm_started=1
     if [ $_rc -eq 77 ]; then
@@ -100,7 +111,7 @@ slurm_start() {
     fi
     SLURM_CONF=$slurm_dir/slurm.conf; export SLURM_CONF
     slurm_t0=$(date +%s)
-    echo "cluster up: $(grep 'is idle' "$scratch/cluster.out")"
+    echo "cluster up: $(grep -E 'is idle|are up' "$scratch/cluster.out")"
 }
 
 # seconds since the cluster started
@@ -121,7 +132,7 @@ slurm_diag() {
         for _f in "$scratch"/*.out; do
             [ -f "$_f" ] && { echo "--- $_f"; tail -n 40 "$_f"; }
         done
-        for _f in "$slurm_dir"/log/slurmctld.log "$slurm_dir"/log/slurmd.log; do
+        for _f in "$slurm_dir"/log/slurmctld.log "$slurm_dir"/log/slurmd*.log; do
             [ -f "$_f" ] && { echo "--- tail $_f"; tail -n 25 "$_f"; }
         done
     } >&2

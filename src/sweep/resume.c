@@ -1,0 +1,424 @@
+#include "config.h"
+
+#include "resume.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coordinator.h"
+
+#define NONE SIZE_MAX
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ssmsweep run: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- which record each row takes -------------------------------------------- */
+
+typedef struct {
+    uint64_t hash;
+    size_t row;
+} hash_row;
+
+static int by_hash_then_row(const void *pa, const void *pb)
+{
+    const hash_row *a = pa, *b = pb;
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    return (a->row > b->row) - (a->row < b->row);
+}
+
+static int by_hash(const void *pa, const void *pb)
+{
+    const hash_row *a = pa, *b = pb;
+    return (a->hash > b->hash) - (a->hash < b->hash);
+}
+
+typedef struct {
+    size_t winner;   /* ordinal of a record */
+    size_t row;
+} pick;
+
+static int by_winner(const void *pa, const void *pb)
+{
+    const pick *a = pa, *b = pb;
+    if (a->winner != b->winner)
+        return a->winner < b->winner ? -1 : 1;
+    return (a->row > b->row) - (a->row < b->row);
+}
+
+typedef struct {
+    const sw_tasks *t;
+    int by_hash;               /* a record serves every row of its hash */
+    int legacy, trusted;       /* records without hashes; vouched for by the spec hash */
+    hash_row *index;           /* rows by hash (by_hash) */
+    size_t *winner;            /* per row: ordinal of the record it takes, NONE */
+    size_t ordinal;            /* records seen */
+    size_t unusable;           /* records no row of this spec can take */
+    /* second pass */
+    pick *picks;
+    size_t n_picks, next_pick;
+    sw_outputs *out;
+    sw_h5 *h5;
+    sw_journal *journal;       /* the rewritten journal, or NULL */
+    ssm_status st;
+    ssm_error *err;
+} reuse;
+
+/* The content hash a record vouches for; 0 if it vouches for none. */
+static uint64_t record_hash(const reuse *u, const sw_record *rec)
+{
+    if (!u->legacy)
+        return rec->hash;
+    return u->trusted && rec->task < u->t->n_tasks ? u->t->hash[rec->task] : 0;
+}
+
+/* A done record must have this kind's results to be written back. */
+static int fits_kind(const sw_kind *kind, const sw_record *rec)
+{
+    return rec->status == SW_FAILED ||
+           (rec->result.n_scalars == kind->n_scalars && rec->result.n_curves == kind->n_curves);
+}
+
+static int plan_record(void *ctx, const sw_record *rec)
+{
+    reuse *u = ctx;
+    const sw_tasks *t = u->t;
+    size_t k = u->ordinal++, taken = 0;
+    uint64_t hash = record_hash(u, rec);
+    if (hash && fits_kind(t->kind, rec)) {
+        if (!u->by_hash) {
+            if (rec->task < t->n_tasks && t->hash[rec->task] == hash) {
+                u->winner[rec->task] = k;   /* the last record of a task wins */
+                taken = 1;
+            }
+        } else {
+            hash_row key = {hash, 0};
+            hash_row *at = bsearch(&key, u->index, t->n_tasks, sizeof *at, by_hash);
+            /* bsearch lands on any row of the hash: back to the first */
+            while (at && at > u->index && at[-1].hash == hash)
+                --at;
+            for (; at && at < u->index + t->n_tasks && at->hash == hash; ++at, ++taken)
+                u->winner[at->row] = k;
+        }
+    }
+    u->unusable += !taken;
+    return 0;
+}
+
+/* Second pass: each chosen record, relabelled with its row, into the
+ * rebuilt file (and the rewritten journal). */
+static int write_record(void *ctx, const sw_record *rec)
+{
+    reuse *u = ctx;
+    size_t k = u->ordinal++;
+    while (u->next_pick < u->n_picks && u->picks[u->next_pick].winner == k) {
+        sw_record r = *rec;   /* shallow: the values stay the reader's */
+        r.task = u->picks[u->next_pick++].row;
+        r.hash = u->t->hash[r.task];
+        if (u->journal && (u->st = sw_journal_append(u->journal, &r, u->err)) != SSM_OK)
+            return 1;
+        if ((u->st = sw_h5_write(u->h5, &r, 1, u->err)) != SSM_OK)
+            return 1;
+        u->out->state[r.task] = (unsigned char)r.status;
+        u->out->n_done += r.status == SW_DONE;
+        u->out->n_failed += r.status == SW_FAILED;
+    }
+    return 0;
+}
+
+static void reuse_free(reuse *u)
+{
+    free(u->index);
+    free(u->winner);
+    free(u->picks);
+}
+
+static ssm_status reuse_init(reuse *u, const sw_tasks *t, int by_hash, ssm_error *err)
+{
+    memset(u, 0, sizeof *u);
+    u->t = t;
+    u->by_hash = by_hash;
+    u->err = err;
+    size_t n = t->n_tasks ? t->n_tasks : 1;
+    u->winner = malloc(n * sizeof *u->winner);
+    u->index = by_hash ? malloc(n * sizeof *u->index) : NULL;
+    if (!u->winner || (by_hash && !u->index))
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu tasks", t->n_tasks);
+    for (size_t row = 0; row < t->n_tasks; ++row) {
+        u->winner[row] = NONE;
+        if (by_hash)
+            u->index[row] = (hash_row){t->hash[row], row};
+    }
+    if (by_hash)
+        qsort(u->index, t->n_tasks, sizeof *u->index, by_hash_then_row);
+    return SSM_OK;
+}
+
+/* The chosen (record, row) pairs in record order, for the second pass. */
+static ssm_status reuse_order(reuse *u, ssm_error *err)
+{
+    size_t n = 0;
+    u->picks = malloc((u->t->n_tasks ? u->t->n_tasks : 1) * sizeof *u->picks);
+    if (!u->picks)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu tasks", u->t->n_tasks);
+    for (size_t row = 0; row < u->t->n_tasks; ++row)
+        if (u->winner[row] != NONE)
+            u->picks[n++] = (pick){u->winner[row], row};
+    qsort(u->picks, n, sizeof *u->picks, by_winner);
+    u->n_picks = n;
+    u->next_pick = 0;
+    u->ordinal = 0;
+    return SSM_OK;
+}
+
+/* ---- the journal as found --------------------------------------------------- */
+
+typedef struct {
+    int readable;              /* the header could be read */
+    sw_journal_header have;
+    sw_journal_scan scan;
+} found_journal;
+
+/* Whether have and want describe the same tasks (the format version
+ * aside). */
+static int same_spec(const sw_journal_header *have, const sw_journal_header *want)
+{
+    return have->spec_hash == want->spec_hash && have->n_tasks == want->n_tasks && strcmp(have->kind, want->kind) == 0 &&
+           have->n_scalars == want->n_scalars && have->n_curves == want->n_curves &&
+           have->shard.index == want->shard.index && have->shard.count == want->shard.count;
+}
+
+/* "journal X was written for ...": why a plain --resume cannot continue
+ * it.  No option is suggested: --force would drop the results of tasks
+ * that are not in this spec, which is for the user to decide. */
+static int refuse_mismatch(const char *path, const sw_journal_header *have, const sw_journal_header *want)
+{
+    char a[48] = "the whole spec", b[48] = "the whole spec";
+    if (have->shard.index != want->shard.index || have->shard.count != want->shard.count) {
+        if (have->shard.count > 1)
+            snprintf(a, sizeof a, "--shard %llu/%llu", (unsigned long long)have->shard.index,
+                     (unsigned long long)have->shard.count);
+        if (want->shard.count > 1)
+            snprintf(b, sizeof b, "--shard %llu/%llu", (unsigned long long)want->shard.index,
+                     (unsigned long long)want->shard.count);
+        say("--resume: journal %s was written for %s, this run is %s: resume with the same --shard", path, a, b);
+    } else if (strcmp(have->kind, want->kind) != 0) {
+        say("--resume: journal %s was written for kind %s, the spec is of kind %s", path, have->kind, want->kind);
+    } else if (have->n_scalars != want->n_scalars || have->n_curves != want->n_curves) {
+        say("--resume: journal %s holds %u scalars and %u curves per task, kind %s now has %u and %u (written by "
+            "another ssmsweep version?)", path, have->n_scalars, have->n_curves, want->kind, want->n_scalars,
+            want->n_curves);
+    } else {
+        say("--resume: journal %s was written for another spec (spec hash %016llx, %llu tasks; this spec %016llx, "
+            "%llu tasks): resume it with the spec it was written for", path, (unsigned long long)have->spec_hash,
+            (unsigned long long)have->n_tasks, (unsigned long long)want->spec_hash,
+            (unsigned long long)want->n_tasks);
+    }
+    return SW_EXIT_USAGE;
+}
+
+static void report_damage(const char *path, const sw_journal_scan *s, size_t kept)
+{
+    say("journal %s: %zu damaged region%s (%ld bytes from byte %ld, about %zu record%s) skipped; %zu records kept, "
+        "the tasks whose records were lost are computed again", path, s->damaged, s->damaged == 1 ? "" : "s",
+        s->damaged_bytes, s->first_damage, s->frames_lost, s->frames_lost == 1 ? "" : "s", kept);
+}
+
+/* ---- opening ---------------------------------------------------------------- */
+
+static void discard(sw_outputs *out, const sw_outfiles *f)
+{
+    if (out->h5)
+        sw_h5_close(out->h5, NULL, NULL);
+    out->h5 = NULL;
+    sw_journal_abandon(out->journal);
+    out->journal = NULL;
+    unlink(f->rebuild);
+    unlink(f->journal_rewrite);
+}
+
+static int fail(sw_outputs *out, const sw_outfiles *f, const ssm_error *err)
+{
+    say("%s", err->message);
+    discard(out, f);
+    return err->code == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+}
+
+/* A fresh journal and results file. */
+static int create_fresh(const sw_resume_request *rq, sw_outputs *out)
+{
+    const sw_outfiles *f = rq->files;
+    ssm_error err;
+    if (rq->force && unlink(f->output) != 0 && errno != ENOENT) {
+        ssm_fail(&err, SSM_EIO, "cannot replace %s: %s", f->output, strerror(errno));
+        return fail(out, f, &err);
+    }
+    if (sw_journal_create(f->journal, rq->tasks, &out->journal, &err) != SSM_OK)
+        return fail(out, f, &err);
+    if (sw_h5_create(f->output, rq->tasks, rq->prov, &out->h5, &err) != SSM_OK) {
+        int code = fail(out, f, &err);
+        unlink(f->journal);   /* it held nothing yet */
+        return code;
+    }
+    return SW_EXIT_OK;
+}
+
+/* The journal there, read once to choose the records to keep. */
+static ssm_status plan_reuse(const sw_resume_request *rq, const found_journal *j, reuse *u, ssm_error *err)
+{
+    const sw_tasks *t = rq->tasks;
+    ssm_status st = reuse_init(u, t, rq->force, err);
+    if (st)
+        return st;
+    u->legacy = j->have.version < 3;
+    u->trusted = j->have.spec_hash == t->spec_hash && j->have.n_tasks == t->n_tasks &&
+                 j->have.shard.index == sw_tasks_shard(t).index && j->have.shard.count == sw_tasks_shard(t).count;
+    /* a task's seed is a function of the master seed and its hash: under
+     * another master seed the same parameters draw other numbers, so
+     * nothing carries over (the spec hash covers the seed; older journals
+     * do not record it and are trusted only under the same spec hash) */
+    if (!j->readable || (!u->legacy && j->have.master_seed != t->master_seed))
+        return reuse_order(u, err);
+    sw_journal_header h;
+    st = sw_journal_read(rq->files->journal, &h, plan_record, u, NULL, err);
+    return st ? st : reuse_order(u, err);
+}
+
+/* Rebuilds OUT.h5 (and, if rewrite, the journal) from the chosen records. */
+static int rebuild(const sw_resume_request *rq, reuse *u, int rewrite, sw_outputs *out)
+{
+    const sw_outfiles *f = rq->files;
+    ssm_error err;
+    unlink(f->rebuild);
+    unlink(f->journal_rewrite);
+    if (rewrite && sw_journal_create(f->journal_rewrite, rq->tasks, &out->journal, &err) != SSM_OK)
+        return fail(out, f, &err);
+    if (!rewrite && sw_journal_open_append(f->journal, rq->tasks, &out->journal, &err) != SSM_OK)
+        return fail(out, f, &err);
+    if (sw_h5_create(f->rebuild, rq->tasks, rq->prov, &out->h5, &err) != SSM_OK)
+        return fail(out, f, &err);
+    u->out = out;
+    u->h5 = out->h5;
+    u->journal = rewrite ? out->journal : NULL;
+    u->st = SSM_OK;
+    if (u->n_picks) {
+        sw_journal_header h;
+        ssm_status st = sw_journal_read(f->journal, &h, write_record, u, NULL, &err);
+        if (st == SSM_OK && u->st != SSM_OK)
+            return fail(out, f, u->err);
+        if (st != SSM_OK)
+            return fail(out, f, &err);
+    }
+    /* the journal first: from here on it is the authority, and a kill
+     * before OUT.h5 is in place only means the next resume rebuilds it */
+    if (rewrite && sw_journal_replace(out->journal, f->journal, &err) != SSM_OK)
+        return fail(out, f, &err);
+    ssm_status st = sw_h5_close(out->h5, NULL, &err);
+    out->h5 = NULL;
+    if (st == SSM_OK && rename(f->rebuild, f->output) != 0)
+        st = ssm_fail(&err, SSM_EIO, "cannot replace %s: %s", f->output, strerror(errno));
+    if (st == SSM_OK)
+        st = sw_h5_open(f->output, rq->tasks, &out->h5, &err);
+    if (st != SSM_OK)
+        return fail(out, f, &err);
+    return SW_EXIT_OK;
+}
+
+/* The journal's header, if it has one; an unreadable one is an error for
+ * a plain --resume and means "nothing to keep" for --force. */
+static int look_at_journal(const sw_resume_request *rq, found_journal *j)
+{
+    ssm_error err;
+    memset(j, 0, sizeof *j);
+    ssm_status st = sw_journal_read(rq->files->journal, &j->have, NULL, NULL, &j->scan, &err);
+    j->readable = st == SSM_OK;
+    if (j->readable || rq->force)
+        return SW_EXIT_OK;
+    say("--resume: %s", err.message);
+    /* a header that cannot be read is bad input; a read that failed is I/O */
+    return st == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+}
+
+int sw_resume_open(const sw_resume_request *rq, sw_outputs *out)
+{
+    const sw_outfiles *f = rq->files;
+    const sw_tasks *t = rq->tasks;
+    out->journal = NULL;
+    out->h5 = NULL;
+    out->n_done = out->n_failed = 0;
+    int journal_there = file_exists(f->journal);
+    if (!rq->resume && !rq->force && (file_exists(f->output) || journal_there)) {
+        say("%s already exists: --resume continues it (or write to another -o)",
+            file_exists(f->output) ? f->output : f->journal);
+        return SW_EXIT_USAGE;
+    }
+    if (rq->resume && !journal_there) {
+        say("--resume: no journal %s to resume from", f->journal);
+        return SW_EXIT_USAGE;
+    }
+    /* what a killed run left behind (we hold the lock: it is nobody's) */
+    unlink(f->rebuild);
+    unlink(f->journal_rewrite);
+    if (!journal_there)
+        return create_fresh(rq, out);
+
+    found_journal j;
+    sw_journal_header want;
+    ssm_error err;
+    int code = look_at_journal(rq, &j);
+    if (code != SW_EXIT_OK)
+        return code;
+    if (sw_journal_header_of(t, &want, &err) != SSM_OK)
+        return fail(out, f, &err);
+    int same_tasks = j.readable && same_spec(&j.have, &want), same = same_tasks && j.have.version == want.version;
+    if (rq->resume && j.readable) {
+        int shard_differs = j.have.shard.index != want.shard.index || j.have.shard.count != want.shard.count;
+        if ((!rq->force && !same_tasks) || shard_differs)
+            return refuse_mismatch(f->journal, &j.have, &want);
+    }
+    if (!j.readable && !rq->quiet)
+        say("--force: journal %s cannot be read: nothing of it is kept", f->journal);
+
+    reuse u;
+    code = SW_EXIT_OK;
+    if (plan_reuse(rq, &j, &u, &err) != SSM_OK) {
+        reuse_free(&u);
+        say("%s", err.message);
+        return err.code == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+    }
+    if (j.scan.damaged)
+        report_damage(f->journal, &j.scan, j.scan.records);
+    /* a journal that cannot simply go on is written anew */
+    int rewrite = !same || j.scan.damaged;
+    code = rebuild(rq, &u, rewrite, out);
+    if (code == SW_EXIT_OK && !same && !rq->quiet) {
+        size_t reused = out->n_done + out->n_failed;
+        if (!j.readable || j.have.spec_hash != t->spec_hash || j.have.n_tasks != t->n_tasks)
+            say("%s: %zu task%s reused from journal %s (same parameters), %zu to compute", rq->force ? "--force" : "--resume",
+                reused, reused == 1 ? "" : "s", f->journal, t->n_tasks - reused);
+        else
+            say("journal %s rewritten in format version %d", f->journal, SW_JOURNAL_VERSION);
+    }
+    reuse_free(&u);
+    return code;
+}

@@ -162,7 +162,8 @@ static void float32_long(void)
     ssm_dssm_free(&m);
 }
 
-/* y from the FFT kernel path against the recurrence x = lambda x + bbar u */
+/* y from the FFT kernel path (float64 and float32) against the recurrence
+ * x = lambda x + bbar u */
 static void forward_matches_recurrence(void)
 {
     ssm_model model = model_of(SSM_INIT_S4D_INV, 12, 0.05, SSM_DISC_ZOH);
@@ -194,6 +195,12 @@ static void forward_matches_recurrence(void)
         sum += (y - data.d[i]) * (y - data.d[i]);
     }
     CHECK_REL(loss, sum / task.length, 1e-12, "FFT convolution == step-by-step recurrence");
+    ssm_grad_work *w32 = NULL;
+    double loss32 = NAN;
+    if (ssm_grad_work_new(&m, task.length, 1, SSM_F32, &w32, &err) == SSM_OK)
+        ssm_loss_grad(&m, &data, 0, 1, 0, w32, &loss32, NULL, &err);
+    CHECK_REL(loss32, sum / task.length, 1e-6, "float32 pass == step-by-step recurrence (float64) to 1e-6");
+    ssm_grad_work_free(w32);
     free(lambda);
     free(bbar);
     free(x);

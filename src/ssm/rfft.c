@@ -43,72 +43,21 @@ struct ssm_rfft {
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 #define ISA avx512
-#define REAL float
-#define SUF f32
-#define LANES SSM_RFFT_LANES_F32
-#define CW 16
-#include "rfft_body.h"
-#undef CW
-#undef LANES
-#undef SUF
-#undef REAL
-#define REAL double
-#define SUF f64
-#define LANES SSM_RFFT_LANES_F64
-#define CW 8
-#include "rfft_body.h"
-#undef CW
-#undef LANES
-#undef SUF
-#undef REAL
-#undef ISA
+#define CW_F32 16
+#include "rfft_isa.h"
 #pragma GCC pop_options
 #pragma GCC push_options
 #pragma GCC target("avx2")
 #define ISA avx2
-#define REAL float
-#define SUF f32
-#define LANES SSM_RFFT_LANES_F32
-#define CW 8
-#include "rfft_body.h"
-#undef CW
-#undef LANES
-#undef SUF
-#undef REAL
-#define REAL double
-#define SUF f64
-#define LANES SSM_RFFT_LANES_F64
-#define CW 4
-#include "rfft_body.h"
-#undef CW
-#undef LANES
-#undef SUF
-#undef REAL
-#undef ISA
+#define CW_F32 8
+#include "rfft_isa.h"
 #pragma GCC pop_options
 #endif
 
 /* the baseline (SSE2 on x86-64) */
 #define ISA base
-#define REAL float
-#define SUF f32
-#define LANES SSM_RFFT_LANES_F32
-#define CW 4
-#include "rfft_body.h"
-#undef CW
-#undef LANES
-#undef SUF
-#undef REAL
-#define REAL double
-#define SUF f64
-#define LANES SSM_RFFT_LANES_F64
-#define CW 2
-#include "rfft_body.h"
-#undef CW
-#undef LANES
-#undef SUF
-#undef REAL
-#undef ISA
+#define CW_F32 4
+#include "rfft_isa.h"
 
 static ssm_rfft_isa forced = SSM_RFFT_AUTO;
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "experiments/registry.h"
 #include "sweep/spec.h"
 
 #ifndef SSM_PKGDATADIR
@@ -403,7 +404,7 @@ int cmd_submit(int argc, char **argv)
     sw_tasks tasks;
     char *text = NULL;
     ssm_error err;
-    if (sw_spec_load(o.spec, &tasks, &text, &err) != SSM_OK) {
+    if (sw_spec_load(o.spec, &ex_registry, &tasks, &text, &err) != SSM_OK) {
         cli_error("submit", "%s", err.message);
         return EXIT_USAGE;
     }

@@ -16,6 +16,7 @@
 #include <mpi.h>
 
 #include "cli.h"
+#include "experiments/registry.h"
 #include "sweep/coordinator.h"
 #include "sweep/h5out.h"
 #include "sweep/journal.h"
@@ -85,7 +86,7 @@ static int load_tasks(const char *cmd, const char *path, const unsigned long lon
                       char **text, int loud)
 {
     ssm_error err;
-    if (sw_spec_load(path, tasks, text, &err) != SSM_OK) {
+    if (sw_spec_load(path, &ex_registry, tasks, text, &err) != SSM_OK) {
         if (loud)
             cli_error(cmd, "%s", err.message);
         return EXIT_USAGE;
@@ -651,7 +652,7 @@ int cmd_merge(int argc, char **argv)
                                               {"force", no_argument, 0, OPT_FORCE},
                                               {"quiet", no_argument, 0, OPT_QUIET},
                                               {0, 0, 0, 0}};
-    sw_merge_options opt = {0};
+    sw_merge_options opt = {.kinds = &ex_registry};
     const char *output = NULL;
     int quiet = 0, id, argc_all = argc;
     char **argv_all = argv;
@@ -732,7 +733,7 @@ static int report(void *ctx)
     sw_summary s;
     ssm_error err;
     sw_h5_library_begin();
-    ssm_status st = sw_summary_read(path, &s, &err);
+    ssm_status st = sw_summary_read(path, &ex_registry, &s, &err);
     if (st == SSM_OK)
         sw_summary_print(&s, stdout);
     else

@@ -9,8 +9,8 @@
 #include "cli.h"
 #include "ssm/mf.h"
 #include "ssm/train.h"
-#include "sweep/model_h5.h"
-#include "sweep/trainrun.h"
+#include "experiments/model_h5.h"
+#include "experiments/trainrun.h"
 
 static const char train_usage[] =
     "Usage: ssmsweep train [model options] [--task delay|teacher|multi-delay] [--tau K[,K...]]\n"

@@ -1598,8 +1598,8 @@ static hid_t open_for_reading(const char *path)
     return file;
 }
 
-ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_visit visit, void *ctx,
-                      ssm_error *err)
+ssm_status sw_h5_read(const char *path, const sw_registry *kinds, sw_h5_info *info, int results, sw_h5_visit visit,
+                      void *ctx, ssm_error *err)
 {
     struct stat sb;
     sw_h5 *h = NULL;
@@ -1618,7 +1618,7 @@ ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_vis
         st = read_identity(file, path, info, err);
     if (st == SSM_OK)
         st = read_provenance(file, path, info, err);
-    const sw_kind *kind = sw_kind_find(info->kind);
+    const sw_kind *kind = sw_registry_find(kinds, info->kind);
     if (st == SSM_OK && visit && !kind)
         st = ssm_fail(err, SSM_EINVAL, "%s holds tasks of kind %s, which this ssmsweep does not know", path,
                       info->kind);

@@ -61,6 +61,7 @@ typedef struct {
     column *cols;
     axis *axes;
     size_t n_cols, n_axes, n_tasks;
+    const sw_registry *kinds;   /* where kind: is looked up */
 } parser;
 
 /* ---- messages -------------------------------------------------------------------- */
@@ -825,14 +826,14 @@ static ssm_status parse_kind(parser *p, yaml_node_t *root, yaml_node_t *key, yam
         return fail_at(p, root->start_mark, "kind", "missing: which task kind the sweep runs (e.g. kind: mf)");
     const char *name = scalar(value);
     p->kind_key = key;
-    p->kind = name ? sw_kind_find(name) : NULL;
+    p->kind = name ? sw_registry_find(p->kinds, name) : NULL;
     if (p->kind)
         return SSM_OK;
     suggestion s;
     char guess[80];
     suggest_start(&s, name ? name : "");
-    for (size_t k = 0; sw_kinds[k]; ++k)
-        suggest_add(&s, sw_kinds[k]->name);
+    for (size_t k = 0; p->kinds && k < p->kinds->n_kinds; ++k)
+        suggest_add(&s, p->kinds->kinds[k]->name);
     if (!name)
         return fail_at(p, value->start_mark, "kind", "expected a kind name, got %s (known: %s)", node_kind(value),
                        s.known);
@@ -1050,7 +1051,8 @@ static ssm_status enumerate(parser *p, uint64_t seed, size_t repeats)
 
 /* ---- entry points ------------------------------------------------------------------------ */
 
-ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_tasks *tasks, ssm_error *err)
+ssm_status sw_spec_parse(const char *path, const char *text, size_t len, const sw_registry *kinds, sw_tasks *tasks,
+                         ssm_error *err)
 {
     ssm_error ignored;
     parser p;
@@ -1064,6 +1066,7 @@ ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_task
     p.len = len;
     p.err = err ? err : &ignored;
     p.t = tasks;
+    p.kinds = kinds;
     st = prescan(&p);
     if (st == SSM_OK)
         st = load(&p);
@@ -1143,7 +1146,7 @@ done:
     return st;
 }
 
-ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_error *err)
+ssm_status sw_spec_load(const char *path, const sw_registry *kinds, sw_tasks *tasks, char **text, ssm_error *err)
 {
     char *buf;
     size_t len;
@@ -1151,7 +1154,7 @@ ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_erro
     *text = NULL;
     ssm_status st = read_file(path, &buf, &len, err);
     if (st == SSM_OK)
-        st = sw_spec_parse(path, buf, len, tasks, err);
+        st = sw_spec_parse(path, buf, len, kinds, tasks, err);
     if (st == SSM_OK)
         *text = buf;
     else

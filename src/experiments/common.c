@@ -1,0 +1,74 @@
+#include "config.h"
+
+#include "common.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const ex_init_choices[] = {"s4d-inv", "s4d-lin", "s4d-real", "s4d-random", "s4d-legs",
+                                       "lin", "step", "random", "file", "legs-dense", NULL};
+const char *const ex_disc_choices[] = {"zoh", "bilinear", NULL};
+
+void ex_model_from_params(const sw_value *p, uint64_t seed, ssm_model *m)
+{
+    enum { INIT, N, DT, DISC, RHO, GROUPS, REAL_PART, IMAG_SCALE };
+    ssm_error ignored;
+    ssm_model_defaults(m);
+    ssm_init_parse(p[INIT].s, &m->init, &ignored);
+    ssm_disc_parse(p[DISC].s, &m->disc, &ignored);
+    m->n = (long)p[N].i;
+    m->dt = p[DT].r;
+    m->rho = p[RHO].r;
+    m->groups = (long)p[GROUPS].i;
+    m->real_part = p[REAL_PART].r;
+    m->imag_scale = p[IMAG_SCALE].r;
+    m->seed = seed;
+}
+
+ssm_status ex_as_spec_key(ssm_status status, ssm_error *err)
+{
+    if (status == SSM_OK || !err)
+        return status;
+    char *out = err->message;
+    const char *in = err->message;
+    while (*in) {
+        if (in[0] == '-' && in[1] == '-' && (in == err->message || in[-1] == ' ') &&
+            ((in[2] >= 'a' && in[2] <= 'z') || (in[2] >= 'A' && in[2] <= 'Z'))) {
+            in += 2;   /* drop "--", turn the option's dashes into underscores */
+            while ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') || *in == '-')
+                *out++ = *in == '-' ? '_' : *in, ++in;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return status;
+}
+
+double *ex_copy_of(const double *src, size_t n)
+{
+    double *dst = malloc((n ? n : 1) * sizeof *dst);
+    if (dst)
+        memcpy(dst, src, n * sizeof *dst);
+    return dst;
+}
+
+double *ex_parts_of(const double complex *z, size_t n, int imag)
+{
+    double *dst = malloc((n ? n : 1) * sizeof *dst);
+    for (size_t k = 0; dst && k < n; ++k)
+        dst[k] = imag ? cimag(z[k]) : creal(z[k]);
+    return dst;
+}
+
+ssm_status ex_take_curves(sw_result *out, double **curves, const size_t *lens, size_t n, ssm_error *err)
+{
+    ssm_status st = SSM_OK;
+    for (size_t k = 0; k < n; ++k) {
+        if (!curves[k])
+            st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+        sw_result_set_curve(out, k, curves[k], curves[k] ? lens[k] : 0);
+    }
+    return st;
+}

@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 {
     char dir[] = "/tmp/engine-kind.XXXXXX", path[4096];
     const int own_dir = argc < 2;
-    int provided, rank, size, code;
+    int provided, rank, size;
     sw_tasks tasks;
     ssm_error err;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -207,9 +207,12 @@ int main(int argc, char **argv)
                           .command_line = "engine_kind", .walltime_margin = -1, .progress_interval = 10,
                           .sync_interval = 1, .quiet = 1};
     sw_h5_library_begin();
-    code = sw_coordinate(MPI_COMM_WORLD, &tasks, &opt);
-    CHECK(code == SW_EXIT_TASKS_FAILED, "rank %d: sweep status %d, want %d (two tasks fail)", rank, code,
-          SW_EXIT_TASKS_FAILED);
+    sw_run_outcome outcome;
+    sw_run_status status = sw_coordinate(MPI_COMM_WORLD, &tasks, &opt, &outcome);
+    CHECK(status == SW_RUN_TASKS_FAILED && outcome.status == status, "rank %d: the sweep ended %d, want %d (two tasks fail)",
+          rank, (int)status, (int)SW_RUN_TASKS_FAILED);
+    CHECK(rank != 0 || (outcome.n_tasks == N_TASKS && outcome.n_done == 10 && outcome.n_failed == 2),
+          "outcome: %zu tasks, %zu done, %zu failed", outcome.n_tasks, outcome.n_done, outcome.n_failed);
     if (rank == 0)
         check_output(path, size);
     sw_h5_library_end();

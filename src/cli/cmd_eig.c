@@ -37,7 +37,7 @@ int cmd_eig(int argc, char **argv)
     while ((id = cli_next_option("eig", argc, argv, longopts)) != -1) {
         if (id == OPT_HELP) {
             fputs(eig_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         }
         if (id == '?' || cli_apply_option("eig", id, optarg, &model, NULL) < 0)
             return EXIT_USAGE;
@@ -51,12 +51,12 @@ int cmd_eig(int argc, char **argv)
     ssm_status status = ssm_spectrum_build(&model, &sp, &err);
     if (status) {
         cli_error("eig", "%s", err.message);
-        return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_FAILURE;
+        return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     printf("index,re,im,abs\n");
     for (size_t k = 0; k < sp.n; ++k)
         printf("%zu,%.17g,%.17g,%.17g\n", k, creal(sp.lambda[k]),
                cimag(sp.lambda[k]) + 0.0 /* no "-0" */, cabs(sp.lambda[k]));
     ssm_spectrum_free(&sp);
-    return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_ERROR;
 }

@@ -82,7 +82,7 @@ int cmd_figure1(int argc, char **argv)
     while ((id = cli_next_option("figure1", argc, argv, longopts)) != -1) {
         if (id == OPT_HELP) {
             fputs(figure1_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         }
         if (id == '?')
             return EXIT_USAGE;
@@ -123,7 +123,7 @@ int cmd_figure1(int argc, char **argv)
         return code;
     if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
         cli_error("figure1", "--outdir: cannot create '%s': %s", outdir, strerror(errno));
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
 
     atomic_file eig, mf, summary;
@@ -167,7 +167,7 @@ int cmd_figure1(int argc, char **argv)
     failed |= atomic_close(&mf, ok) != 0;
     failed |= atomic_close(&summary, ok) != 0;
     if (failed)
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     fprintf(stderr, "wrote %s/eigenvalues.csv, %s/mf.csv, %s/summary.csv\n", outdir, outdir, outdir);
-    return EXIT_SUCCESS;
+    return EXIT_OK;
 }

@@ -69,7 +69,7 @@ int cli_memory_plan(const sw_tasks *t, const char *limit)
         return EXIT_USAGE;
     if (sw_memory_plan_make(t, &p, &err)) {
         cli_error("plan", "%s", err.message);
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
     char label[200], peak[32], need[32], has[32];
     sw_format_bytes(p.peak, peak, sizeof peak);
@@ -104,7 +104,7 @@ int cli_memory_gate(const char *cmd, const sw_tasks *t, const char *limit, int l
     if (sw_memory_plan_make(t, &p, &err)) {
         if (loud)
             cli_error(cmd, "%s", err.message);
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
     ssm_status st = sw_memory_check(t, &p, &rank, &err);
     sw_memory_plan_free(&p);

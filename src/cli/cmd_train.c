@@ -102,7 +102,7 @@ int cmd_train(int argc, char **argv)
         long l;
         if (id == OPT_HELP) {
             fputs(train_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         }
         if (id == '?')
             return EXIT_USAGE;
@@ -210,9 +210,9 @@ int cmd_train(int argc, char **argv)
     }
     if (st) {
         cli_error("train", "%s", err.message);
-        return st == SSM_EINVAL || st == SSM_EIO ? EXIT_USAGE : EXIT_FAILURE;
+        return st == SSM_EINVAL || st == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     sw_train_outcome_print(&cfg, &out, stderr);
     sw_train_outcome_free(&out);
-    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }

@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "sweep/ckpt.h"
 
 #include "sweep/coordinator.h"
 #include "sweep/h5out.h"
@@ -31,7 +34,9 @@ static const sw_param_desc poly_params[POLY_N_PARAMS] = {
     [POLY_N] = {"n", SW_INT, "1", 1, 16, NULL, "1", "number of powers"},
     [POLY_REPEAT] = {"repeat", SW_INT, "0", 0, 1e9, NULL, "1", "replica index"},
 };
-static const sw_output_desc poly_scalars[] = {{"cube", "1", "x^3"}, {"rank_seen", "1", "MPI rank that ran it"}};
+static const sw_output_desc poly_scalars[] = {{"cube", "1", "x^3"},
+                                              {"rank_seen", "1", "MPI rank that ran it"},
+                                              {"ckpt_before", "1", "checkpoint files there as it started"}};
 static const sw_curve_desc poly_curves[] = {{"powers", "power", "1", "x^k, k = 0..n-1"}};
 
 static ssm_status poly_check(const sw_value *p, ssm_error *err)
@@ -45,10 +50,32 @@ static double poly_cost(const sw_value *p) { return 1 + (double)p[POLY_N].i; }
 static double poly_memory(const sw_value *p) { return 8 * (double)p[POLY_N].i; }
 static size_t poly_curve_length(const sw_value *p, size_t c) { (void)c; return (size_t)p[POLY_N].i; }
 
+/* Checkpoint files in dir (-1: no such directory). */
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)))
+        n += strstr(e->d_name, ".ckpt") != NULL;
+    closedir(d);
+    return n;
+}
+
+/* Every task leaves a checkpoint as a long one would: the engine, not the
+ * kind, removes those of done tasks, after their records are durable. */
 static ssm_status poly_run(const sw_value *p, uint64_t seed, const sw_task_env *env, sw_result *out, ssm_error *err)
 {
     (void)seed;
-    (void)env;
+    char path[4200];
+    const int before = count_files(env->checkpoint_dir);
+    mkdir(env->checkpoint_dir, 0777);
+    sw_checkpoint_path(path, sizeof path, env->checkpoint_dir, env->task_hash);
+    FILE *f = fopen(path, "w");
+    if (!f || fclose(f) != 0)
+        return ssm_fail(err, SSM_EIO, "cannot write %s", path);
     const double x = p[POLY_X].r;
     const size_t n = (size_t)p[POLY_N].i;
     if (x < 0)
@@ -62,6 +89,7 @@ static ssm_status poly_run(const sw_value *p, uint64_t seed, const sw_task_env *
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     out->scalars[0] = x * x * x;
     out->scalars[1] = rank;
+    out->scalars[2] = before < 0 ? 0 : before;
     sw_result_set_curve(out, 0, powers, n);
     return SSM_OK;
 }
@@ -70,7 +98,7 @@ static const sw_kind poly_kind = {
     .name = "poly",
     .summary = "powers of x (a kind that lives in a test)",
     .params = poly_params, .n_params = POLY_N_PARAMS,
-    .scalars = poly_scalars, .n_scalars = 2,
+    .scalars = poly_scalars, .n_scalars = 3,
     .curves = poly_curves, .n_curves = 1,
     .check = poly_check, .cost = poly_cost, .memory = poly_memory, .curve_length = poly_curve_length,
     .run = poly_run,
@@ -105,6 +133,7 @@ static int failures;
 typedef struct {
     size_t seen, done, failed;
     int ranks_ok;
+    unsigned char ckpt_count_seen[N_TASKS];   /* per count of files a task found */
 } tally;
 
 static int check_rows(void *ctx, const sw_record *recs, const uint64_t *hash, size_t n)
@@ -124,7 +153,10 @@ static int check_rows(void *ctx, const sw_record *recs, const uint64_t *hash, si
             continue;
         }
         t->done += r->status == SW_DONE;
-        CHECK(r->status == SW_DONE && r->result.n_scalars == 2 && r->result.scalars[0] == x * x * x,
+        const double before = r->result.n_scalars == 3 ? r->result.scalars[2] : -1;
+        if (before >= 0 && before < N_TASKS)
+            t->ckpt_count_seen[(size_t)before] = 1;
+        CHECK(r->status == SW_DONE && r->result.n_scalars == 3 && r->result.scalars[0] == x * x * x,
               "task %llu: cube of %g", (unsigned long long)r->task, x);
         t->ranks_ok &= r->result.scalars[1] == r->rank;
         int curve_ok = r->result.n_curves == 1 && r->result.curve_len[0] == len;
@@ -147,6 +179,19 @@ static void check_output(const char *path, int size)
     CHECK(t.seen == N_TASKS && t.done == 10 && t.failed == 2, "%zu rows: %zu done, %zu failed (want 12: 10, 2)",
           t.seen, t.done, t.failed);
     CHECK(t.ranks_ok, "every record names the rank that ran it");
+    /* one rank runs the tasks one after the other, and the journal is
+     * synced only at the end (--sync 1e6): no task may find a checkpoint
+     * of a done task gone, so the 10 done tasks found 10 different counts */
+    size_t counts = 0;
+    for (size_t k = 0; k < N_TASKS; ++k)
+        counts += t.ckpt_count_seen[k];
+    CHECK(size > 1 || counts == 10, "one rank: the done tasks found %zu different checkpoint counts, want 10 (a "
+          "checkpoint went before the journal was synced)", counts);
+    /* after the run the journal is durable: only the failed tasks' checkpoints are left */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s.ckpt", path);
+    CHECK(count_files(dir) == 2, "%d checkpoint files left in %s, want the 2 of the failed tasks", count_files(dir),
+          dir);
     sw_h5_info_free(&info);
     /* the experiments are not linked in: the engine knows only what it was handed */
     sw_tasks other;
@@ -167,7 +212,8 @@ static void remove_dir(const char *dir)
     while (d && (e = readdir(d)))
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
             snprintf(name, sizeof name, "%s/%s", dir, e->d_name);
-            unlink(name);
+            if (unlink(name) != 0)
+                remove_dir(name);   /* OUT.h5.ckpt */
         }
     if (d)
         closedir(d);
@@ -205,7 +251,7 @@ int main(int argc, char **argv)
     CHECK(tasks.n_tasks == N_TASKS, "%zu tasks, want %d", tasks.n_tasks, N_TASKS);
     sw_run_options opt = {.output = path, .spec_path = "poly.yaml", .spec_text = spec,
                           .command_line = "engine_kind", .walltime_margin = -1, .progress_interval = 10,
-                          .sync_interval = 1, .quiet = 1};
+                          .sync_interval = 1e6, .quiet = 1};
     sw_h5_library_begin();
     sw_run_outcome outcome;
     sw_run_status status = sw_coordinate(MPI_COMM_WORLD, &tasks, &opt, &outcome);

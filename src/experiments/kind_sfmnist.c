@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "classrun.h"
+#include "sweep/ckpt.h"
 #include "ssm/rng.h"
 
 /* ---- kind "sfmnist": the deep S4D classifier on sequential Fashion-MNIST --------- */
@@ -189,7 +190,7 @@ static ssm_status sf_run(const sw_value *p, uint64_t seed, const sw_task_env *en
     if (env && env->checkpoint_dir) {
         if (mkdir(env->checkpoint_dir, 0777) != 0 && errno != EEXIST)
             return ssm_fail(err, SSM_EIO, "checkpoint directory %s: %s", env->checkpoint_dir, strerror(errno));
-        snprintf(path, sizeof path, "%s/%016llx.ckpt", env->checkpoint_dir, (unsigned long long)env->task_hash);
+        sw_checkpoint_path(path, sizeof path, env->checkpoint_dir, env->task_hash);
         c.checkpoint = path;
         c.checkpoint_key = ssm_mix64(seed ^ env->task_hash);
     }

@@ -16,6 +16,8 @@
 
 #include <cblas.h>
 
+#include "ckpt.h"
+#include "outbox.h"
 #include "h5out.h"
 #include "journal.h"
 #include "outfiles.h"
@@ -171,69 +173,12 @@ static int bytes_append_record(bytes *b, const sw_record *rec)
     return 0;
 }
 
-/* ---- non-blocking sends ---------------------------------------------------------- */
-
-/* Pending sends, each keeping its buffer until it is done: neither rank 0
- * nor a worker ever waits for the other to receive (rank 0 may be busy;
- * large messages use rendezvous, so blocking sends both ways could also
- * deadlock). */
-typedef struct {
-    MPI_Request *req;
-    void **buf;
-    size_t n, cap;
-} outbox;
-
-static void outbox_reap(outbox *o)
-{
-    for (size_t k = 0; k < o->n;) {
-        int done;
-        MPI_Test(&o->req[k], &done, MPI_STATUS_IGNORE);
-        if (done) {
-            free(o->buf[k]);
-            o->req[k] = o->req[o->n - 1];
-            o->buf[k] = o->buf[o->n - 1];
-            --o->n;
-        } else {
-            ++k;
-        }
-    }
-}
-
-/* Sends count items of buf (malloc'ed; the outbox frees it). */
-static void outbox_send(outbox *o, MPI_Comm comm, void *buf, int count, MPI_Datatype type, int dest, int tag)
-{
-    outbox_reap(o);
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 16;
-        MPI_Request *req = realloc(o->req, cap * sizeof *req);
-        if (req)
-            o->req = req;
-        void **b = realloc(o->buf, cap * sizeof *b);
-        if (!req || !b)
-            MPI_Abort(comm, ABORT_CODE);
-        o->buf = b;
-        o->cap = cap;
-    }
-    MPI_Isend(buf, count, type, dest, tag, comm, &o->req[o->n]);
-    o->buf[o->n++] = buf;
-}
-
-static void outbox_drain(outbox *o)
-{
-    MPI_Waitall((int)o->n, o->req, MPI_STATUSES_IGNORE);
-    for (size_t k = 0; k < o->n; ++k)
-        free(o->buf[k]);
-    free(o->req);
-    free(o->buf);
-    memset(o, 0, sizeof *o);
-}
-
 /* ---- worker ------------------------------------------------------------------- */
 
-static void send_results(outbox *box, MPI_Comm comm, bytes *b, uint32_t flags)
+static void send_results(sw_outbox *box, MPI_Comm comm, bytes *b, uint32_t flags)
 {
     memcpy(b->data, &flags, 4);
-    outbox_send(box, comm, b->data, (int)b->len, MPI_BYTE, 0, TAG_RESULTS);
+    sw_outbox_send(box, comm, b->data, (int)b->len, MPI_BYTE, 0, TAG_RESULTS);
     memset(b, 0, sizeof *b);
     if (bytes_begin_message(b))
         MPI_Abort(comm, ABORT_CODE);
@@ -242,7 +187,7 @@ static void send_results(outbox *box, MPI_Comm comm, bytes *b, uint32_t flags)
 static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir,
                    double flush_interval)
 {
-    outbox box = {0};
+    sw_outbox box = {0};
     bytes b = {0};
     uint64_t *ids = NULL;
     int capacity = 0, zeros = 0;
@@ -284,7 +229,7 @@ static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host,
         /* tasks skipped after a stop request stay pending: resume reruns them */
         send_results(&box, comm, &b, MSG_REQUEST);
     }
-    outbox_drain(&box);
+    sw_outbox_drain(&box);
     free(b.data);
     free(ids);
 }
@@ -474,12 +419,13 @@ typedef struct {
     sw_progress progress;
     ssm_error err;                /* the first output error */
     int io_failed;                /* an output failed: the sweep stops */
+    sw_ckpt_pending ckpt_done;    /* checkpoints of done tasks, removed once the journal is synced */
     int journal_failed, h5_failed;   /* which: the other one still takes what it can */
     /* scheduling */
     int size;
     int *zeros_sent, *greeted;
     int workers_left, workers_greeted;
-    outbox box;
+    sw_outbox box;
     uint64_t *ids;
     local_worker local;
     sw_record *collected;         /* records taken from the local thread */
@@ -540,6 +486,8 @@ static void sync_outputs(master *m)
         else
             m->unsynced = 0;
     }
+    if (!m->journal_failed && !m->unsynced)
+        sw_ckpt_pending_remove(&m->ckpt_done);
     if (flush_buffer(m) == 0 && !m->h5_failed && m->h5 && sw_h5_flush(m->h5, &err) != SSM_OK)
         output_failed(m, &m->h5_failed, &err);
 }
@@ -563,6 +511,8 @@ static void accept_record(master *m, sw_record *rec)
     if (!m->journal_failed && sw_journal_append(m->journal, rec, &err) != SSM_OK)
         output_failed(m, &m->journal_failed, &err);
     ++m->unsynced;
+    if (rec->status == SW_DONE)
+        sw_ckpt_pending_add(&m->ckpt_done, rec->hash);
     count_transition(m, (size_t)rec->task, rec->status);
     m->buffer[m->n_buffer++] = *rec;
     if (m->n_buffer == H5_BATCH)
@@ -690,7 +640,7 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         if (!copy)
             MPI_Abort(comm, ABORT_CODE);
         memcpy(copy, m->ids, n * sizeof *copy);
-        outbox_send(&m->box, comm, copy, (int)n, MPI_UINT64_T, src, TAG_WORK);
+        sw_outbox_send(&m->box, comm, copy, (int)n, MPI_UINT64_T, src, TAG_WORK);
         if (n == 0 && ++m->zeros_sent[src] == CREDITS)
             --m->workers_left;
     }
@@ -816,6 +766,8 @@ static void close_outputs(master *m)
         sw_journal_abandon(m->journal);
     else if (sw_journal_close(m->journal, &close_err) != SSM_OK)
         output_failed(m, &m->journal_failed, &close_err);
+    else
+        sw_ckpt_pending_remove(&m->ckpt_done);
     m->journal = NULL;
     if (sw_h5_close(m->h5, end_utc, &close_err) != SSM_OK)
         output_failed(m, &m->h5_failed, &close_err);
@@ -848,6 +800,7 @@ static void master_free(master *m)
     if (m->h5)
         sw_h5_close(m->h5, NULL, NULL);
     local_left_running = local_stop(&m->local);
+    sw_ckpt_pending_free(&m->ckpt_done);
     free(m->collected);
     free(m->state);
     free(m->queue);
@@ -966,6 +919,7 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
         m.workers_left = size - 1;
         /* tasks that take long (kind sfmnist) checkpoint here between epochs */
         m.ckpt_dir = files.ckpt;
+        m.ckpt_done.dir = files.ckpt;
         m.last_sync = start;
         ssm_status st = master_setup(&m, &files, &prov, host, &out->err);
         status = st == SSM_OK ? SW_RUN_DONE : st == SSM_EINVAL ? SW_RUN_REFUSED : SW_RUN_ERROR;
@@ -998,7 +952,7 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
                                         : status == SW_RUN_ERROR     ? "stopped by an error"
                                                                      : "finished");
         drain_workers(&m, comm, start);
-        outbox_drain(&m.box);
+        sw_outbox_drain(&m.box);
     } else {
         worker(comm, t, rank, host, files.ckpt, opt->sync_interval > 0 ? opt->sync_interval : 1.0);
     }

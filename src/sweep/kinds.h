@@ -60,8 +60,10 @@ typedef struct {
 } sw_result;
 
 /* Where a task runs: long tasks may checkpoint into checkpoint_dir (created
- * on demand; NULL: no checkpoints) under a name made of task_hash, and
- * continue from there when the sweep is resumed. */
+ * on demand; NULL: no checkpoints) in the file sw_checkpoint_path names
+ * (ckpt.h), and continue from there when the sweep is resumed.  A kind
+ * never deletes that file: the engine does, once the task's journal
+ * record is durable. */
 typedef struct {
     const char *checkpoint_dir;
     uint64_t task_hash;

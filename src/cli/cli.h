@@ -22,6 +22,11 @@ enum {
 
 /* Prints "ssmsweep CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error of the libraries as the command line says it: a parameter at
+ * fault spelt as its option ("--tau-max: ..."). */
+void cli_error_text(const ssm_error *err, char *buf, size_t size);
+/* Prints it: "ssmsweep CMD: --tau-max: ...". */
+void cli_fail(const char *cmd, const ssm_error *err);
 
 /* Long options shared by eig, mf and figure1; ids start at 256. */
 enum {

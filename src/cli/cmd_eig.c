@@ -50,7 +50,7 @@ int cmd_eig(int argc, char **argv)
     ssm_spectrum sp;
     ssm_status status = ssm_spectrum_build(&model, &sp, &err);
     if (status) {
-        cli_error("eig", "%s", err.message);
+        cli_fail("eig", &err);
         return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     printf("index,re,im,abs\n");

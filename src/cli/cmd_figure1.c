@@ -112,7 +112,7 @@ int cmd_figure1(int argc, char **argv)
         status = ssm_model_validate(&model, &err);
     }
     if (status) {
-        cli_error("figure1", "%s", err.message);
+        cli_fail("figure1", &err);
         return EXIT_USAGE;
     }
     char what[160];
@@ -149,7 +149,9 @@ int cmd_figure1(int argc, char **argv)
             ssm_spectrum_free(&sp);
         }
         if (status) {
-            cli_error("figure1", "%s: %s", name, err.message);
+            char text[SSM_ERROR_MSG_MAX + SSM_PARAM_NAME_MAX + 8];
+            cli_error_text(&err, text, sizeof text);
+            cli_error("figure1", "%s: %s", name, text);
             ok = 0;
             break;
         }

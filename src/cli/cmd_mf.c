@@ -68,7 +68,7 @@ int cmd_mf(int argc, char **argv)
         status = ssm_mf_model(&model, &opts, &res, &err);
     }
     if (status) {
-        cli_error("mf", "%s", err.message);
+        cli_fail("mf", &err);
         return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     printf("tau,mf\n");

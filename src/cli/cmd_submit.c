@@ -405,7 +405,7 @@ int cmd_submit(int argc, char **argv)
     char *text = NULL;
     ssm_error err;
     if (sw_spec_load(o.spec, &ex_registry, &tasks, &text, &err) != SSM_OK) {
-        cli_error("submit", "%s", err.message);
+        cli_fail("submit", &err);
         return EXIT_USAGE;
     }
     sw_tasks_free(&tasks);

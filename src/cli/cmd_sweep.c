@@ -89,13 +89,13 @@ static int load_tasks(const char *cmd, const char *path, const unsigned long lon
     ssm_error err;
     if (sw_spec_load(path, &ex_registry, tasks, text, &err) != SSM_OK) {
         if (loud)
-            cli_error(cmd, "%s", err.message);
+            cli_fail(cmd, &err);
         return EXIT_USAGE;
     }
     if (shard[1] == 0 || sw_tasks_select_shard(tasks, shard[0], shard[1], &err) == SSM_OK)
         return 0;
     if (loud)
-        cli_error(cmd, "%s", err.message);
+        cli_fail(cmd, &err);
     sw_tasks_free(tasks);
     free(*text);
     *text = NULL;
@@ -470,7 +470,7 @@ int cmd_sweep_run(int argc, char **argv)
     ssm_error err;
     if (sw_outfiles_init(&names, opt.output, &err) != SSM_OK) {
         if (loud)
-            cli_error("run", "%s", err.message);
+            cli_fail("run", &err);
         return EXIT_USAGE;
     }
     sw_tasks tasks;
@@ -498,8 +498,11 @@ int cmd_sweep_run(int argc, char **argv)
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     code = exit_of(sw_coordinate(MPI_COMM_WORLD, &tasks, &opt, &outcome));
-    if (rank == 0 && (outcome.status == SW_RUN_REFUSED || outcome.status == SW_RUN_ERROR))
-        fprintf(stderr, "%sssmsweep run: %s\n", outcome.after_progress ? "\n" : "", outcome.err.message);
+    if (rank == 0 && (outcome.status == SW_RUN_REFUSED || outcome.status == SW_RUN_ERROR)) {
+        char why[SSM_ERROR_MSG_MAX + SSM_PARAM_NAME_MAX + 8];
+        cli_error_text(&outcome.err, why, sizeof why);
+        fprintf(stderr, "%sssmsweep run: %s\n", outcome.after_progress ? "\n" : "", why);
+    }
     MPI_Finalize();
     code = sw_coordinate_end(code);
     sw_h5_library_end();
@@ -531,13 +534,13 @@ int cmd_sweep_status(int argc, char **argv)
     sw_journal_status s;
     ssm_error err;
     if (sw_outfiles_init(&names, output, &err) != SSM_OK) {
-        cli_error("status", "%s", err.message);
+        cli_fail("status", &err);
         return EXIT_USAGE;
     }
     const char *path = names.journal;
     ssm_status st = sw_journal_status_read(path, &s, &err);
     if (st) {
-        cli_error("status", "%s", err.message);
+        cli_fail("status", &err);
         return st == SSM_EINVAL ? EXIT_USAGE : EXIT_ERROR;
     }
     const sw_journal_header h = s.header;
@@ -666,7 +669,7 @@ static int merge(void *ctx)
     ssm_status st = sw_merge(job->inputs, (size_t)job->n, output, job->opt, &sum, &err);
     sw_h5_library_end();
     if (st != SSM_OK) {
-        cli_error("merge", "%s", err.message);
+        cli_fail("merge", &err);
         return sum.bad_input ? EXIT_USAGE : EXIT_ERROR;
     }
     if (!job->quiet)
@@ -709,7 +712,7 @@ static int report(void *ctx)
     if (st == SSM_OK)
         sw_summary_print(&s, stdout);
     else
-        cli_error("report", "%s", err.message);
+        cli_fail("report", &err);
     sw_summary_free(&s);
     sw_h5_library_end();
     if (st != SSM_OK)

@@ -117,7 +117,7 @@ int cmd_train(int argc, char **argv)
         switch (id) {
         case OPT_TASK:
             if (ssm_task_parse(optarg, &cfg.task.type, &err)) {
-                cli_error("train", "%s", err.message);
+                cli_fail("train", &err);
                 return EXIT_USAGE;
             }
             break;
@@ -130,7 +130,7 @@ int cmd_train(int argc, char **argv)
             break;
         case OPT_FREEZE:
             if (strcmp(optarg, "none") != 0 && ssm_groups_parse(optarg, &cfg.train.frozen, &err)) {
-                cli_error("train", "%s", err.message);
+                cli_fail("train", &err);
                 return EXIT_USAGE;
             }
             break;
@@ -209,7 +209,7 @@ int cmd_train(int argc, char **argv)
         st = sw_train_run(&cfg, print_epoch, NULL, &out, &err);
     }
     if (st) {
-        cli_error("train", "%s", err.message);
+        cli_fail("train", &err);
         return st == SSM_EINVAL || st == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     sw_train_outcome_print(&cfg, &out, stderr);

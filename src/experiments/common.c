@@ -26,26 +26,6 @@ void ex_model_from_params(const sw_value *p, uint64_t seed, ssm_model *m)
     m->seed = seed;
 }
 
-ssm_status ex_as_spec_key(ssm_status status, ssm_error *err)
-{
-    if (status == SSM_OK || !err)
-        return status;
-    char *out = err->message;
-    const char *in = err->message;
-    while (*in) {
-        if (in[0] == '-' && in[1] == '-' && (in == err->message || in[-1] == ' ') &&
-            ((in[2] >= 'a' && in[2] <= 'z') || (in[2] >= 'A' && in[2] <= 'Z'))) {
-            in += 2;   /* drop "--", turn the option's dashes into underscores */
-            while ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') || *in == '-')
-                *out++ = *in == '-' ? '_' : *in, ++in;
-        } else {
-            *out++ = *in++;
-        }
-    }
-    *out = '\0';
-    return status;
-}
-
 double *ex_copy_of(const double *src, size_t n)
 {
     double *dst = malloc((n ? n : 1) * sizeof *dst);

@@ -33,10 +33,6 @@ extern const char *const ex_disc_choices[];
  * entry); the choices were checked by the spec parser. */
 void ex_model_from_params(const sw_value *p, uint64_t seed, ssm_model *m);
 
-/* Library messages name CLI options ("--tau-max: ... shorter than --T");
- * in a sweep the same values are the spec keys tau_max and T. */
-ssm_status ex_as_spec_key(ssm_status status, ssm_error *err);
-
 /* Copies of result arrays for a record (malloc'ed; NULL when out of memory). */
 double *ex_copy_of(const double *src, size_t n);
 double *ex_parts_of(const double complex *z, size_t n, int imag);

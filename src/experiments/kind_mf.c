@@ -75,8 +75,8 @@ static ssm_status mf_check(const sw_value *p, ssm_error *err)
     if (st == SSM_OK)
         st = ssm_mf_options_validate(&o, err);
     if (st == SSM_OK && m.init == SSM_INIT_LEGS_DENSE && o.method == SSM_MF_BLASCHKE)
-        st = ssm_fail(err, SSM_EINVAL, "method: blaschke needs a diagonal system, not legs-dense");
-    return ex_as_spec_key(st, err);
+        st = ssm_fail_param(err, SSM_EINVAL, "method", "blaschke needs a diagonal system, not legs-dense");
+    return st;
 }
 
 /* flops, roughly: what dominates each engine */
@@ -150,7 +150,7 @@ static ssm_status mf_run(const sw_value *p, uint64_t seed, const sw_task_env *en
     mf_setup(p, seed, &m, &o);
     ssm_status st = ssm_mf_model(&m, &o, &res, err);
     if (st)
-        return ex_as_spec_key(st, err);
+        return st;
     int finite = isfinite(res.mc);
     for (size_t t = 0; finite && t < res.n_tau; ++t)
         finite = isfinite(res.mf[t]);

@@ -129,12 +129,12 @@ static ssm_status sf_check(const sw_value *p, ssm_error *err)
     sw_class_config c;
     sf_setup(p, 0, &c);
     if (c.model.eig.init == SSM_INIT_FILE || c.model.eig.init == SSM_INIT_LEGS_DENSE)
-        return ssm_fail(err, SSM_EINVAL, "init: %s is not a diagonal family the deep model can start from",
+        return ssm_fail_param(err, SSM_EINVAL, "init", "%s is not a diagonal family the deep model can start from",
                         p[SF_INIT].s);
     ssm_status st = ssm_deep_config_validate(&c.model, err);
     if (st == SSM_OK)
         st = ssm_optim_validate(&c.train.optim, err);
-    return ex_as_spec_key(st, err);
+    return st;
 }
 
 static double sf_cost(const sw_value *p)
@@ -196,7 +196,7 @@ static ssm_status sf_run(const sw_value *p, uint64_t seed, const sw_task_env *en
     }
     ssm_status st = sw_class_run(&c, &o, err);
     if (st)
-        return ex_as_spec_key(st, err);
+        return st;
     double *sc = out->scalars;
     const size_t E = o.n_epochs, L = o.n_layers;
     const ssm_deep_epoch *last = &o.epochs[E - 1];

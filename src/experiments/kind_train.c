@@ -100,13 +100,13 @@ static ssm_status train_setup(const sw_value *p, uint64_t seed, sw_train_config 
         while (*s) {
             long v = strtol(s, &end, 10);
             if (end == s || v < 0 || (*end && *end != ',') || c->task.n_delays == SSM_MAX_OUTPUTS)
-                return ssm_fail(err, SSM_EINVAL, "delays: expected up to %d integers separated by commas, got '%s'",
+                return ssm_fail_param(err, SSM_EINVAL, "delays", "expected up to %d integers separated by commas, got '%s'",
                                 SSM_MAX_OUTPUTS, p[TR_DELAYS].s);
             c->task.delays[c->task.n_delays++] = (size_t)v;
             s = *end ? end + 1 : end;
         }
         if (!c->task.n_delays)
-            return ssm_fail(err, SSM_EINVAL, "delays: multi-delay needs a list such as \"10,100,500\"");
+            return ssm_fail_param(err, SSM_EINVAL, "delays", "multi-delay needs a list such as \"10,100,500\"");
     }
     c->task.length = (size_t)p[TR_LENGTH].i;
     c->task.noise = p[TR_NOISE].r;
@@ -135,13 +135,6 @@ static ssm_status train_check(const sw_value *p, ssm_error *err)
     ssm_status st = train_setup(p, 0, &c, err);
     if (st == SSM_OK)
         st = sw_train_validate(&c, err);
-    st = ex_as_spec_key(st, err);
-    /* the CLI's --tau is the spec's delay (tau is the name of an axis) */
-    if (st && strncmp(err->message, "tau:", 4) == 0) {
-        char rest[SSM_ERROR_MSG_MAX];
-        snprintf(rest, sizeof rest, "%s", err->message + 4);
-        snprintf(err->message, sizeof err->message, "delay:%.300s", rest);
-    }
     return st;
 }
 
@@ -182,7 +175,7 @@ static ssm_status train_run(const sw_value *p, uint64_t seed, const sw_task_env 
     if (st == SSM_OK)
         st = sw_train_run(&c, NULL, NULL, &o, err);
     if (st)
-        return ex_as_spec_key(st, err);
+        return st;
     double *sc = out->scalars;
     sc[TS_INIT_VAL] = o.summary.init_val_loss;
     sc[TS_FINAL_VAL] = o.summary.final_val_loss;

@@ -108,7 +108,7 @@ ssm_status ssm_continuous_eigenvalues(const ssm_model *m, double complex *a, siz
         *count = n;
         return SSM_OK;
     default:
-        return ssm_fail(err, SSM_EINVAL, "--init %s is not a continuous-time family",
+        return ssm_fail_param(err, SSM_EINVAL, "init", "%s is not a continuous-time family",
                         ssm_init_name(m->init));
     }
 }
@@ -306,14 +306,14 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
     out->lambda = NULL;
     fp = fopen(path, "r");
     if (!fp) {
-        status = ssm_fail(err, SSM_EIO, "--file: cannot open '%s': %s", path, strerror(errno));
+        status = ssm_fail_param(err, SSM_EIO, "file", "cannot open '%s': %s", path, strerror(errno));
         goto done;
     }
     while ((got = read_line(fp, line, &total)) == 1) {
         char *field[CSV_MAX_FIELDS + 1];
         ++line_no;
         if (total > SSM_CSV_MAX_BYTES) {
-            status = ssm_fail(err, SSM_EIO, "--file: '%s' is larger than %d MiB, the cap of an eigenvalue file",
+            status = ssm_fail_param(err, SSM_EIO, "file", "'%s' is larger than %d MiB, the cap of an eigenvalue file",
                               path, (int)(SSM_CSV_MAX_BYTES >> 20));
             goto done;
         }
@@ -353,7 +353,7 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
             goto done;
         }
         if (count == SSM_MAX_N) {
-            status = ssm_fail(err, SSM_EIO, "--file: '%s' holds more than %ld eigenvalues, the limit of N",
+            status = ssm_fail_param(err, SSM_EIO, "file", "'%s' holds more than %ld eigenvalues, the limit of N",
                               path, SSM_MAX_N);
             goto done;
         }
@@ -379,11 +379,11 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
         goto done;
     }
     if (got == -3) {
-        status = ssm_fail(err, SSM_EIO, "--file: error reading '%s': %s", path, strerror(errno));
+        status = ssm_fail_param(err, SSM_EIO, "file", "error reading '%s': %s", path, strerror(errno));
         goto done;
     }
     if (count == 0) {
-        status = ssm_fail(err, SSM_EIO, "--file: '%s' holds no eigenvalues", path);
+        status = ssm_fail_param(err, SSM_EIO, "file", "'%s' holds no eigenvalues", path);
         goto done;
     }
     out->n = count;

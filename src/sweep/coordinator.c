@@ -124,7 +124,7 @@ static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, c
         rec->status = SW_DONE;
     } else {
         rec->status = SW_FAILED;
-        snprintf(rec->error, sizeof rec->error, "%s", err.message);
+        sw_error_text(&err, rec->error, sizeof rec->error);
         sw_result_free(&rec->result);   /* a failed record carries no values */
     }
 }

@@ -3,8 +3,17 @@
 #include "kinds.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void sw_error_text(const ssm_error *err, char *buf, size_t size)
+{
+    if (err->param[0])
+        snprintf(buf, size, "%s: %s", err->param, err->message);
+    else
+        snprintf(buf, size, "%s", err->message);
+}
 
 const sw_kind *sw_registry_find(const sw_registry *registry, const char *name)
 {

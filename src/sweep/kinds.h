@@ -108,6 +108,10 @@ const sw_kind *sw_registry_find(const sw_registry *registry, const char *name);
 /* Index of a parameter by name, or -1. */
 int sw_kind_param_index(const sw_kind *kind, const char *name);
 
+/* An error as a sweep shows it: "param: message" when a parameter is at
+ * fault (its name is the spec key), else the message. */
+void sw_error_text(const ssm_error *err, char *buf, size_t size);
+
 /* Result records. */
 ssm_status sw_result_init(sw_result *r, const sw_kind *kind, ssm_error *err);
 /* Takes ownership of values (malloc'ed, len doubles) as curve c. */

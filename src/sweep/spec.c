@@ -682,14 +682,14 @@ static ssm_status check_task(const parser *p, size_t id, const sw_value *v)
         snprintf(shown, sizeof shown, " (%s)", values);
     const char *key = "kind";
     yaml_mark_t mark = p->kind_key->start_mark;
-    size_t named = strcspn(why.message, ": ");
-    for (size_t k = 0; k < p->kind->n_params; ++k)
-        if (p->set_at[k] && strlen(p->kind->params[k].name) == named &&
-            strncmp(why.message, p->kind->params[k].name, named) == 0) {
-            key = p->kind->params[k].name;
-            mark = p->set_at[k]->start_mark;
-        }
-    return spec_fail_at(p, mark, key, "task %zu%s: %s", id, shown, why.message);
+    const int param = why.param[0] ? sw_kind_param_index(p->kind, why.param) : -1;
+    if (param >= 0 && p->set_at[param]) {
+        key = p->kind->params[param].name;
+        mark = p->set_at[param]->start_mark;
+    }
+    char text[SSM_ERROR_MSG_MAX + SSM_PARAM_NAME_MAX];
+    sw_error_text(&why, text, sizeof text);
+    return spec_fail_at(p, mark, key, "task %zu%s: %s", id, shown, text);
 }
 
 static ssm_status enumerate(parser *p, uint64_t seed, size_t repeats)

@@ -12,8 +12,7 @@ static const char eig_usage[] =
     "\n"
     "Prints the N discrete eigenvalues (conjugates included) as CSV index,re,im,abs.\n"
     "\n"
-    "  --init NAME       s4d-inv, s4d-lin, s4d-real, s4d-random, s4d-legs, lin, step,\n"
-    "                    random, file or legs-dense (default s4d-inv)\n"
+    "  --init NAME       an eigenvalue family below (default s4d-inv)\n"
     "  --N N             real state dimension (default 32)\n"
     "  --dt DT           step of the continuous families (default 0.01)\n"
     "  --disc D          zoh (default) or bilinear\n"
@@ -25,7 +24,18 @@ static const char eig_usage[] =
     "  --file F          CSV of eigenvalues for --init file (columns re,im)\n"
     "  -h, --help        this text\n"
     "\n"
-    "Formulas: see ssmsweep(1).\n";
+    "Families (a, s: --real-part, --imag-scale; more in ssmsweep(1)):\n";
+
+/* The usage, then one line per family of the core's table. */
+static void print_usage(void)
+{
+    fputs(eig_usage, stdout);
+    for (int k = 0; k < SSM_INIT_COUNT; ++k) {
+        const ssm_family *f = ssm_family_of((ssm_init_kind)k);
+        printf("  %-12s %-10s %s%s\n", f->name, f->continuous ? "continuous" : "discrete", f->help,
+               f->even_n ? " (N even)" : "");
+    }
+}
 
 int cmd_eig(int argc, char **argv)
 {
@@ -36,7 +46,7 @@ int cmd_eig(int argc, char **argv)
     int id;
     while ((id = cli_next_option("eig", argc, argv, longopts)) != -1) {
         if (id == OPT_HELP) {
-            fputs(eig_usage, stdout);
+            print_usage();
             return EXIT_OK;
         }
         if (id == '?' || cli_apply_option("eig", id, optarg, &model, NULL) < 0)

@@ -137,19 +137,11 @@ int cli_apply_option(const char *cmd, int id, const char *arg, ssm_model *m, ssm
         case OPT_DT:
             if (cli_parse_double(cmd, "dt", arg, &d))
                 return -1;
-            if (!(d > 0)) {
-                cli_error(cmd, "--dt: must be positive, got %s", arg);
-                return -1;
-            }
             m->dt = d;
             return 1;
         case OPT_RHO:
             if (cli_parse_double(cmd, "rho", arg, &d))
                 return -1;
-            if (!(d > 0 && d < 1)) {
-                cli_error(cmd, "--rho: radius must lie in (0, 1), got %s", arg);
-                return -1;
-            }
             m->rho = d;
             return 1;
         case OPT_REAL_PART:

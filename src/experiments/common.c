@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const ex_init_choices[] = {"s4d-inv", "s4d-lin", "s4d-real", "s4d-random", "s4d-legs",
-                                       "lin", "step", "random", "file", "legs-dense", NULL};
+#define EX_FAMILY_NAME(kind, name, continuous, even_n, fill, help) name,
+const char *const ex_init_choices[] = {SSM_FAMILIES(EX_FAMILY_NAME) NULL};
+#undef EX_FAMILY_NAME
 const char *const ex_disc_choices[] = {"zoh", "bilinear", NULL};
 
 void ex_model_from_params(const sw_value *p, uint64_t seed, ssm_model *m)

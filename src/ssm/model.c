@@ -3,15 +3,17 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-static const char *const init_names[SSM_INIT_COUNT] = {
-    [SSM_INIT_S4D_INV] = "s4d-inv",       [SSM_INIT_S4D_LIN] = "s4d-lin",
-    [SSM_INIT_S4D_REAL] = "s4d-real",     [SSM_INIT_S4D_RANDOM] = "s4d-random",
-    [SSM_INIT_S4D_LEGS] = "s4d-legs",     [SSM_INIT_LIN] = "lin",
-    [SSM_INIT_STEP] = "step",             [SSM_INIT_RANDOM] = "random",
-    [SSM_INIT_FILE] = "file",             [SSM_INIT_LEGS_DENSE] = "legs-dense",
-};
+#define SSM_FAMILY_ROW(kind, name, continuous, even_n, fill, help) [kind] = {name, continuous, even_n, help},
+static const ssm_family families[SSM_INIT_COUNT] = {SSM_FAMILIES(SSM_FAMILY_ROW)};
+#undef SSM_FAMILY_ROW
+
+const ssm_family *ssm_family_of(ssm_init_kind kind)
+{
+    return (unsigned)kind < SSM_INIT_COUNT ? &families[kind] : NULL;
+}
 
 void ssm_model_defaults(ssm_model *model)
 {
@@ -30,20 +32,23 @@ void ssm_model_defaults(ssm_model *model)
 
 const char *ssm_init_name(ssm_init_kind kind)
 {
-    return (unsigned)kind < SSM_INIT_COUNT ? init_names[kind] : "?";
+    return (unsigned)kind < SSM_INIT_COUNT ? families[kind].name : "?";
 }
 
 ssm_status ssm_init_parse(const char *name, ssm_init_kind *kind, ssm_error *err)
 {
-    for (int k = 0; k < SSM_INIT_COUNT; ++k)
-        if (strcmp(name, init_names[k]) == 0) {
+    char known[256] = "";
+    size_t len = 0;
+    for (int k = 0; k < SSM_INIT_COUNT; ++k) {
+        if (strcmp(name, families[k].name) == 0) {
             *kind = (ssm_init_kind)k;
             return SSM_OK;
         }
-    return ssm_fail_param(err, SSM_EINVAL,
-                    "init", "unknown initialization '%s' (expected s4d-inv, s4d-lin, "
-                    "s4d-real, s4d-random, s4d-legs, lin, step, random, file or legs-dense)",
-                    name);
+        const char *sep = k == 0 ? "" : k == SSM_INIT_COUNT - 1 ? " or " : ", ";
+        len += (size_t)snprintf(known + len, len < sizeof known ? sizeof known - len : 0, "%s%s", sep,
+                                families[k].name);
+    }
+    return ssm_fail_param(err, SSM_EINVAL, "init", "unknown initialization '%s' (expected %s)", name, known);
 }
 
 const char *ssm_disc_name(ssm_disc disc)
@@ -65,20 +70,7 @@ ssm_status ssm_disc_parse(const char *name, ssm_disc *disc, ssm_error *err)
 
 int ssm_init_is_continuous(ssm_init_kind kind)
 {
-    switch (kind) {
-    case SSM_INIT_S4D_INV: case SSM_INIT_S4D_LIN: case SSM_INIT_S4D_REAL:
-    case SSM_INIT_S4D_RANDOM: case SSM_INIT_S4D_LEGS: case SSM_INIT_LEGS_DENSE:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* Families whose N/2 continuous modes come with an implicit conjugate. */
-static int needs_even_n(ssm_init_kind kind)
-{
-    return kind == SSM_INIT_S4D_INV || kind == SSM_INIT_S4D_LIN ||
-           kind == SSM_INIT_S4D_RANDOM || kind == SSM_INIT_S4D_LEGS;
+    return (unsigned)kind < SSM_INIT_COUNT && families[kind].continuous;
 }
 
 ssm_status ssm_model_validate(const ssm_model *m, ssm_error *err)
@@ -95,7 +87,7 @@ ssm_status ssm_model_validate(const ssm_model *m, ssm_error *err)
     if (m->n > SSM_MAX_N)
         return ssm_fail_param(err, SSM_EINVAL, "N", "state size %ld exceeds the limit %ld",
                         m->n, SSM_MAX_N);
-    if (needs_even_n(m->init) && m->n % 2 != 0)
+    if (families[m->init].even_n && m->n % 2 != 0)
         return ssm_fail_param(err, SSM_EINVAL,
                         "N", "%s uses N/2 conjugate pairs, so N must be even (got %ld)",
                         ssm_init_name(m->init), m->n);

@@ -29,6 +29,9 @@ void sw_ckpt_pending_add(sw_ckpt_pending *p, uint64_t task_hash)
 void sw_ckpt_pending_remove(sw_ckpt_pending *p)
 {
     char path[4200];
+    /* no directory: no task checkpointed (most kinds never do), nothing to remove */
+    if (p->n && access(p->dir, F_OK) != 0)
+        p->n = 0;
     for (size_t k = 0; k < p->n; ++k) {
         sw_checkpoint_path(path, sizeof path, p->dir, p->hash[k]);
         unlink(path);   /* most tasks never wrote one */

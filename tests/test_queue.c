@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "experiments/registry.h"
 #include "ssm/rng.h"
 #include "sweep/queue.h"
 #include "sweep/record.h"
@@ -62,7 +63,7 @@ static int compare(const char *spec, uint64_t shard_index, uint64_t shard_count,
 {
     sw_tasks t;
     ssm_error err;
-    if (sw_spec_parse_lazy("q.yaml", spec, strlen(spec), &t, &err) != SSM_OK ||
+    if (sw_spec_parse_lazy("q.yaml", spec, strlen(spec), &ex_registry, &t, &err) != SSM_OK ||
         (shard_count > 1 && sw_tasks_select_shard(&t, shard_index, shard_count, &err) != SSM_OK)) {
         fprintf(stderr, "%s\n", err.message);
         return 0;
@@ -120,7 +121,7 @@ int main(void)
     const char *big = "kind: noop\naxes:\n  value: {from: 1, to: 100000, num: 100000}\n";
     sw_tasks t;
     ssm_error err;
-    CHECK(sw_spec_parse_lazy("big.yaml", big, strlen(big), &t, &err) == SSM_OK, "10^5 tasks");
+    CHECK(sw_spec_parse_lazy("big.yaml", big, strlen(big), &ex_registry, &t, &err) == SSM_OK, "10^5 tasks");
     unsigned char *state = calloc(t.n_tasks, 1);
     sw_queue q;
     CHECK(sw_queue_init(&q, &t, state, 0, &err) == SSM_OK && q.n_entries == t.n_tasks && q.left == t.n_tasks,

@@ -232,7 +232,12 @@ static const char *fragment_text(const sw_space *s, size_t p, const size_t *digi
 {
     if ((int)p == s->repeat_param) {
         /* what sw_param_canonical writes for an integer: "repeat=%lld;" */
+        const sw_param_desc *d = &s->kind->params[p];
         char digits[24];
+        if ((d->flags & SW_PARAM_SILENT_DEFAULT) && d->def && (long long)repeat == strtoll(d->def, NULL, 10)) {
+            *len = 0;
+            return buf;
+        }
         size_t n = 0, at = 0;
         do {
             digits[n++] = (char)('0' + repeat % 10);

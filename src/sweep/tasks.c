@@ -60,9 +60,27 @@ static void emit(const sw_text_sink *out, const char *text)
     out->put(out->ctx, text, strlen(text));
 }
 
+/* Whether v is the parameter's default (for SW_PARAM_SILENT_DEFAULT). */
+static int is_default(const sw_param_desc *d, const sw_value *v)
+{
+    if (!d->def)
+        return 0;
+    switch (d->type) {
+    case SW_INT:
+        return v->i == strtoll(d->def, NULL, 10);
+    case SW_REAL:
+        return v->r == strtod(d->def, NULL);
+    case SW_STRING:
+        return v->s && strcmp(v->s, d->def) == 0;
+    }
+    return 0;
+}
+
 void sw_param_canonical(const sw_param_desc *d, const sw_value *v, const sw_text_sink *out)
 {
     char num[64];
+    if ((d->flags & SW_PARAM_SILENT_DEFAULT) && is_default(d, v))
+        return;
     emit(out, d->name);
     emit(out, "=");
     switch (d->type) {

@@ -2,7 +2,9 @@
  *
  * Task i has its parameter vector (one sw_value per parameter of the kind,
  * defaults filled in), a canonical text form "name=value;..." in the
- * kind's parameter order (reals as %.17g, so the text is exact), a 64-bit
+ * kind's parameter order (reals as %.17g, so the text is exact; a
+ * parameter flagged SW_PARAM_SILENT_DEFAULT is left out while it holds its
+ * default), a 64-bit
  * content hash of that text, and a seed derived from (master seed, hash).
  * Ids are positions in enumeration order; the order of axes in the spec
  * fixes it.
@@ -121,7 +123,8 @@ typedef struct {
 
 /* The canonical fragment of one parameter, "name=value;": integers %lld,
  * reals %.17g (distinct doubles, distinct texts), strings with backslash, ';'
- * and '=' escaped by a backslash.  A task's canonical text is the
+ * and '=' escaped by a backslash; nothing for a parameter flagged
+ * SW_PARAM_SILENT_DEFAULT at its default.  A task's canonical text is the
  * fragments of its parameters in the kind's order. */
 void sw_param_canonical(const sw_param_desc *d, const sw_value *v, const sw_text_sink *out);
 

@@ -50,7 +50,7 @@ expect_refusal() {   # LABEL -- COMMAND...: exit 2, one line, nothing written
   "$@" > out 2> err
   code=$?
   if [ $code -ne 2 ]; then fail "$label: exit $code ($(head -c 300 err))"; return 1; fi
-  if [ "$(grep -c 'ssmsweep run:' err)" -ne 1 ] || ! grep -q 'not enough memory: task 1 (init=s4d-inv, N=1024) needs about [0-9.]* MiB ([0-9.]* MiB for the task, [0-9.]* MiB for the rank and its task table), a rank has 100 MiB' err; then
+  if [ "$(grep -c 'ssmsweep run:' err)" -ne 1 ] || ! grep -q 'not enough memory: task 1 (init=s4d-inv, N=1024) needs about [0-9.]* MiB ([0-9.]* MiB for the task, [0-9.]* MiB for the rank and its task state), a rank has 100 MiB' err; then
     fail "$label: message: $(cat err)"; return 1
   fi
   if [ -e out.h5 ] || [ -e out.h5.journal ] || [ -e out.h5.ckpt ]; then fail "$label: wrote files"; return 1; fi

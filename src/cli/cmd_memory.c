@@ -79,7 +79,7 @@ int cli_memory_plan(const sw_tasks *t, const char *limit)
         sw_task_label(t, p.peak_row, label, sizeof label);
         printf("memory:   ~%s for the largest task, %s\n", peak, label);
     }
-    printf("          a rank needs ~%s with its task table and own footprint, has %s (%s): %s\n", need, has,
+    printf("          a rank needs ~%s with its task state and own footprint, has %s (%s): %s\n", need, has,
            rank.source, p.rank_need <= rank.bytes ? "fits" : "DOES NOT FIT, run refuses");
     size_t most = 0;
     for (size_t a = 0; a < t->n_axes; ++a)

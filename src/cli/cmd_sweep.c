@@ -82,10 +82,10 @@ static int parse_shard(const char *cmd, const char *arg, unsigned long long shar
     return -1;
 }
 
-/* Loads the spec lazily and, if shard[1] > 0, keeps shard shard[0] of
- * shard[1]; with materialize, then fills the table of those rows. */
-static int load_tasks(const char *cmd, const char *path, const unsigned long long shard[2], int materialize,
-                      sw_tasks *tasks, char **text, int loud)
+/* Loads the spec (lazily: no table, every task computed from its id)
+ * and, if shard[1] > 0, keeps shard shard[0] of shard[1]. */
+static int load_tasks(const char *cmd, const char *path, const unsigned long long shard[2], sw_tasks *tasks,
+                      char **text, int loud)
 {
     ssm_error err;
     if (sw_spec_load_lazy(path, &ex_registry, tasks, text, &err) != SSM_OK) {
@@ -93,8 +93,7 @@ static int load_tasks(const char *cmd, const char *path, const unsigned long lon
             cli_fail(cmd, &err);
         return EXIT_USAGE;
     }
-    if ((shard[1] == 0 || sw_tasks_select_shard(tasks, shard[0], shard[1], &err) == SSM_OK) &&
-        (!materialize || sw_tasks_materialize(tasks, &err) == SSM_OK))
+    if (shard[1] == 0 || sw_tasks_select_shard(tasks, shard[0], shard[1], &err) == SSM_OK)
         return 0;
     if (loud)
         cli_fail(cmd, &err);
@@ -264,7 +263,7 @@ int cmd_sweep_plan(int argc, char **argv)
         return EXIT_USAGE;
     sw_tasks t;
     char *text = NULL;
-    int code = load_tasks("plan", spec, shard, 0, &t, &text, 1);
+    int code = load_tasks("plan", spec, shard, &t, &text, 1);
     if (code)
         return code;
     if (list) {
@@ -514,7 +513,7 @@ int cmd_sweep_run(int argc, char **argv)
     }
     sw_tasks tasks;
     char *text = NULL;
-    int code = load_tasks("run", opt.spec_path, shard, 1, &tasks, &text, loud);
+    int code = load_tasks("run", opt.spec_path, shard, &tasks, &text, loud);
     if (code == 0 && (code = cli_memory_gate("run", &tasks, memory_limit, loud))) {
         sw_tasks_free(&tasks);
         free(text);

@@ -23,6 +23,7 @@
 #include "outfiles.h"
 #include "progress.h"
 #include "provenance.h"
+#include "queue.h"
 #include "record.h"
 #include "resume.h"
 
@@ -102,22 +103,26 @@ static void nap(double seconds)
     nanosleep(&ts, NULL);
 }
 
-/* Runs task id into rec: the only place a task is executed.  A task may
- * keep checkpoints under ckpt_dir (OUT.h5.ckpt), named by its hash. */
-static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, const char *ckpt_dir,
+/* Runs task id (a row) into rec: the only place a task is executed.  Its
+ * parameters, hash and seed come from the thread's cursor (computed from
+ * the id: no rank holds a table).  A task may keep checkpoints under
+ * ckpt_dir (OUT.h5.ckpt), named by its hash. */
+static void run_task(sw_task_cursor *c, size_t id, int rank, const char *host, const char *ckpt_dir,
                      sw_record *rec)
 {
     ssm_error err;
+    const sw_kind *kind = c->t->kind;
+    sw_task_cursor_at(c, id);
     memset(rec, 0, sizeof *rec);
     rec->task = id;
-    rec->hash = t->hash[id];
+    rec->hash = c->hash;
     rec->rank = rank;
     snprintf(rec->host, sizeof rec->host, "%s", host);
     double start = sw_now();
-    const sw_task_env env = {ckpt_dir, t->hash[id]};
-    ssm_status st = sw_result_init(&rec->result, t->kind, &err);
+    const sw_task_env env = {ckpt_dir, c->hash};
+    ssm_status st = sw_result_init(&rec->result, kind, &err);
     if (st == SSM_OK)
-        st = t->kind->run(sw_task_params(t, id), t->seed[id], &env, &rec->result, &err);
+        st = kind->run(c->values, c->seed, &env, &rec->result, &err);
     rec->elapsed = sw_now() - start;
     rec->finished = sw_wall_clock();
     if (st == SSM_OK) {
@@ -191,7 +196,9 @@ static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host,
     bytes b = {0};
     uint64_t *ids = NULL;
     int capacity = 0, zeros = 0;
-    if (bytes_begin_message(&b))
+    sw_task_cursor cursor;
+    ssm_error err;
+    if (bytes_begin_message(&b) || sw_task_cursor_start(&cursor, t, &err) != SSM_OK)
         MPI_Abort(comm, ABORT_CODE);
     for (int c = 0; c < CREDITS; ++c)
         send_results(&box, comm, &b, MSG_REQUEST);
@@ -215,7 +222,7 @@ static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host,
         double last_sent = sw_now();
         for (int k = 0; k < count && !stop_signal; ++k) {
             sw_record rec;
-            run_task(t, (size_t)ids[k], rank, host, ckpt_dir, &rec);
+            run_task(&cursor, (size_t)ids[k], rank, host, ckpt_dir, &rec);
             int full = bytes_append_record(&b, &rec);
             sw_record_free(&rec);
             if (full)
@@ -230,6 +237,7 @@ static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host,
         send_results(&box, comm, &b, MSG_REQUEST);
     }
     sw_outbox_drain(&box);
+    sw_task_cursor_end(&cursor);
     free(b.data);
     free(ids);
 }
@@ -244,7 +252,7 @@ typedef struct {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake_thread, wake_main;
-    const sw_tasks *tasks;
+    sw_task_cursor cursor;       /* the thread's view of the tasks */
     const char *host, *ckpt_dir;
     uint64_t *ids;               /* the batch */
     size_t n_ids, next;
@@ -277,7 +285,7 @@ static void *local_main(void *arg)
         w->in_task = 1;
         pthread_mutex_unlock(&w->lock);
         sw_record rec;
-        run_task(w->tasks, id, 0, w->host, w->ckpt_dir, &rec);
+        run_task(&w->cursor, id, 0, w->host, w->ckpt_dir, &rec);
         pthread_mutex_lock(&w->lock);
         w->in_task = 0;
         if (w->n_done == w->cap_done) {
@@ -302,12 +310,12 @@ static void *local_main(void *arg)
 
 static int local_start(local_worker *w, const sw_tasks *t, const char *host, const char *ckpt_dir)
 {
+    ssm_error err;
     memset(w, 0, sizeof *w);
-    w->tasks = t;
     w->host = host;
     w->ckpt_dir = ckpt_dir;
     w->ids = malloc(MAX_BATCH * sizeof *w->ids);
-    if (!w->ids || pthread_mutex_init(&w->lock, NULL) || pthread_cond_init(&w->wake_thread, NULL) ||
+    if (!w->ids || sw_task_cursor_start(&w->cursor, t, &err) != SSM_OK || pthread_mutex_init(&w->lock, NULL) || pthread_cond_init(&w->wake_thread, NULL) ||
         pthread_cond_init(&w->wake_main, NULL))
         return -1;
     if (pthread_create(&w->thread, NULL, local_main, w) != 0)
@@ -380,8 +388,12 @@ static void local_abandon(local_worker *w)
  * was left running. */
 static int local_stop(local_worker *w)
 {
-    if (!w->started)
+    if (!w->started) {   /* nothing, or what a failed start left */
+        sw_task_cursor_end(&w->cursor);
+        free(w->ids);
+        w->ids = NULL;
         return 0;
+    }
     pthread_mutex_lock(&w->lock);
     w->quit = 1;
     int busy = w->in_task;
@@ -394,6 +406,7 @@ static int local_stop(local_worker *w)
         sw_record_free(&w->done[k]);
     free(w->done);
     free(w->ids);
+    sw_task_cursor_end(&w->cursor);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->wake_thread);
     pthread_cond_destroy(&w->wake_main);
@@ -408,10 +421,10 @@ typedef struct {
     const char *ckpt_dir;
     sw_journal *journal;
     sw_h5 *h5;
-    unsigned char *state;         /* sw_status per task */
+    unsigned char *state;         /* sw_status per task: with the queue all rank 0 holds per task */
     size_t n_done, n_failed;
-    size_t *queue, head, tail;    /* pending tasks, most expensive first */
-    double queue_cost;
+    sw_queue queue;               /* tasks to run, most expensive first */
+    sw_task_cursor check;         /* the main thread's view of the tasks: hashes of arriving records */
     sw_record *buffer;            /* records waiting for the HDF5 write */
     size_t n_buffer;
     size_t unsynced;
@@ -496,7 +509,9 @@ static void sync_outputs(master *m)
 static void accept_record(master *m, sw_record *rec)
 {
     const sw_tasks *t = m->tasks;
-    if (rec->task >= t->n_tasks || rec->hash != t->hash[rec->task]) {   /* cannot happen with our workers */
+    if (rec->task < t->n_tasks)   /* records arrive in batches of neighbours: cheap */
+        sw_task_cursor_at(&m->check, (size_t)rec->task);
+    if (rec->task >= t->n_tasks || rec->hash != m->check.hash) {   /* cannot happen with our workers */
         say(m->opt, 0, "a result names task %llu with hash %016llx, which this task table does not have",
             (unsigned long long)rec->task, (unsigned long long)rec->hash);
         MPI_Abort(MPI_COMM_WORLD, ABORT_CODE);
@@ -528,16 +543,7 @@ static void accept_record(master *m, sw_record *rec)
  * rank 0's thread from the tail (cheapest), so it is soon free again. */
 static size_t next_batch(master *m, int from_tail, uint64_t *ids)
 {
-    double target = m->queue_cost / (4.0 * m->size);
-    double cost = 0;
-    size_t n = 0;
-    while (m->head < m->tail && n < MAX_BATCH && (n == 0 || cost < target)) {
-        size_t id = from_tail ? m->queue[--m->tail] : m->queue[m->head++];
-        cost += m->tasks->cost[id];
-        m->queue_cost -= m->tasks->cost[id];
-        ids[n++] = id;
-    }
-    return n;
+    return sw_queue_take(&m->queue, from_tail, m->queue.cost / (4.0 * m->size), MAX_BATCH, ids);
 }
 
 /* One RESULTS message: its records, and whether it asks for work. */
@@ -675,12 +681,12 @@ static void master_loop(master *m, MPI_Comm comm, double start)
          * for work: a task of minutes (kind sfmnist) begun before the first
          * requests arrive would leave the workers idle for its whole
          * length */
-        if (!m->stopping && idle && m->head < m->tail && m->local.started &&
+        if (!m->stopping && idle && !sw_queue_empty(&m->queue) && m->local.started &&
             ((size <= MASTER_COMPUTES_MAX_RANKS && m->workers_greeted == size - 1) || m->workers_left == 0)) {
             local_give(&m->local, m->ids, next_batch(m, 1, m->ids));
             idle = 0;
         }
-        if (m->workers_left == 0 && idle && (m->stopping || m->head == m->tail))
+        if (m->workers_left == 0 && idle && (m->stopping || sw_queue_empty(&m->queue)))
             break;
         if (m->stopping && m->urgent && sw_now() >= m->deadline)
             break;   /* what still runs is abandoned */
@@ -709,50 +715,6 @@ static void drain_workers(master *m, MPI_Comm comm, double start)
 
 /* ---- the queue --------------------------------------------------- */
 
-
-typedef struct {
-    double cost;
-    size_t id;
-} queue_entry;
-
-/* Decreasing cost, then increasing id: a total order, so the schedule does
- * not depend on the sort algorithm. */
-static int by_cost_then_id(const void *pa, const void *pb)
-{
-    const queue_entry *a = pa, *b = pb;
-    if (a->cost != b->cost)
-        return a->cost > b->cost ? -1 : 1;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-static void sort_queue(size_t *queue, size_t n, const double *cost)
-{
-    queue_entry *e = malloc((n ? n : 1) * sizeof *e);
-    if (!e)
-        return;   /* id order: still correct, only less well balanced */
-    for (size_t k = 0; k < n; ++k)
-        e[k] = (queue_entry){cost[queue[k]], queue[k]};
-    qsort(e, n, sizeof *e, by_cost_then_id);
-    for (size_t k = 0; k < n; ++k)
-        queue[k] = e[k].id;
-    free(e);
-}
-
-/* Fills the queue with what is not done (failed ones only with
- * --retry-failed), most expensive first; ties keep id order so runs are
- * comparable. */
-static void fill_queue(master *m)
-{
-    const sw_tasks *t = m->tasks;
-    for (size_t id = 0; id < t->n_tasks; ++id) {
-        sw_status s = (sw_status)m->state[id];
-        if (s == SW_PENDING || (s == SW_FAILED && m->opt->retry_failed)) {
-            m->queue[m->tail++] = id;
-            m->queue_cost += t->cost[id];
-        }
-    }
-    sort_queue(m->queue, m->tail, t->cost);
-}
 
 /* The outputs closed: the journal, then the HDF5 file with its counts. */
 static void close_outputs(master *m)
@@ -803,7 +765,8 @@ static void master_free(master *m)
     sw_ckpt_pending_free(&m->ckpt_done);
     free(m->collected);
     free(m->state);
-    free(m->queue);
+    sw_queue_free(&m->queue);
+    sw_task_cursor_end(&m->check);
     free(m->buffer);
     free(m->zeros_sent);
     free(m->greeted);
@@ -820,15 +783,16 @@ static ssm_status master_setup(master *m, const sw_outfiles *files, const sw_pro
     const sw_run_options *opt = m->opt;
     size_t n = t->n_tasks ? t->n_tasks : 1;
     m->state = calloc(n, 1);
-    m->queue = malloc(n * sizeof *m->queue);
     m->buffer = malloc(H5_BATCH * sizeof *m->buffer);
     m->zeros_sent = calloc((size_t)m->size, sizeof *m->zeros_sent);
     m->greeted = calloc((size_t)m->size, sizeof *m->greeted);
     m->ids = malloc(MAX_BATCH * sizeof *m->ids);
-    if (!m->state || !m->queue || !m->buffer || !m->zeros_sent || !m->greeted || !m->ids) {
+    if (!m->state || !m->buffer || !m->zeros_sent || !m->greeted || !m->ids) {
         return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu tasks", t->n_tasks);
     }
-    ssm_status st = sw_lock_take(&m->lock, files, "run", err);
+    ssm_status st = sw_task_cursor_start(&m->check, t, err);
+    if (st == SSM_OK)
+        st = sw_lock_take(&m->lock, files, "run", err);
     if (st != SSM_OK)
         return st;
     sw_resume_request rq = {t, files, prov, opt->resume, opt->force, opt->quiet, opt->say, opt->say_ctx};
@@ -839,7 +803,10 @@ static ssm_status master_setup(master *m, const sw_outfiles *files, const sw_pro
     m->h5 = out.h5;
     m->n_done = out.n_done;
     m->n_failed = out.n_failed;
-    fill_queue(m);
+    /* what is not done (failed ones only with --retry-failed), most
+     * expensive first; ties keep id order so runs are comparable */
+    if ((st = sw_queue_init(&m->queue, t, m->state, opt->retry_failed, err)) != SSM_OK)
+        return st;
     if (m->size <= MASTER_COMPUTES_MAX_RANKS && local_start(&m->local, t, host, m->ckpt_dir) != 0) {
         return ssm_fail(err, SSM_EIO, "cannot start rank 0's compute thread");
     }

@@ -203,10 +203,10 @@ void h5_column_value(const column *c, const sw_record *r, void *dst)
 
 /* ---- sw_h5 lifetime ------------------------------------------------------------ */
 
-static hid_t fixed_string(size_t size)
+hid_t h5_fixed_string(size_t size, H5T_str_t pad)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, size) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+    if (t >= 0 && (H5Tset_size(t, size ? size : 1) < 0 || H5Tset_strpad(t, pad) < 0 ||
                    H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
         H5Tclose(t);
         t = H5I_INVALID_HID;
@@ -214,24 +214,48 @@ static hid_t fixed_string(size_t size)
     return t;
 }
 
+/* The longest curve of each kind curve over the tasks of t. */
+typedef struct {
+    const sw_kind *kind;
+    hsize_t *len;
+} curve_lengths;
+
+static void longest_curves(void *ctx, size_t row, const sw_value *v)
+{
+    curve_lengths *c = ctx;
+    (void)row;
+    for (size_t k = 0; k < c->kind->n_curves; ++k) {
+        hsize_t len = c->kind->curve_length(v, k);
+        if (len > c->len[k])
+            c->len[k] = len;
+    }
+}
+
 /* Curve axes: one per distinct axis name, as long as the longest curve
- * on it over all tasks (known before anything runs). */
-static void axes_describe(sw_h5 *h, const sw_tasks *t)
+ * on it over all tasks (known before anything runs; curve lengths do not
+ * depend on `repeat`: once per combination). */
+static int axes_describe(sw_h5 *h, const sw_tasks *t)
 {
     const sw_kind *kind = h->kind;
-    for (size_t c = 0; c < kind->n_curves; ++c) {
+    hsize_t *len = calloc(kind->n_curves ? kind->n_curves : 1, sizeof *len);
+    curve_lengths c = {kind, len};
+    ssm_error ignored;
+    if (!len || sw_tasks_each_combo(t, longest_curves, &c, &ignored) != SSM_OK) {
+        free(len);
+        return -1;
+    }
+    for (size_t k = 0; k < kind->n_curves; ++k) {
         size_t a = 0;
-        while (a < h->n_axes && strcmp(h->axes[a].name, kind->curves[c].axis) != 0)
+        while (a < h->n_axes && strcmp(h->axes[a].name, kind->curves[k].axis) != 0)
             ++a;
         if (a == h->n_axes)
-            h->axes[h->n_axes++] = (axis){kind->curves[c].axis, 0};
-        h->curve_axis[c] = a;
-        for (size_t id = 0; t && id < t->n_tasks; ++id) {
-            hsize_t len = kind->curve_length(sw_task_params(t, id), c);
-            if (len > h->axes[a].len)
-                h->axes[a].len = len;
-        }
+            h->axes[h->n_axes++] = (axis){kind->curves[k].axis, 0};
+        h->curve_axis[k] = a;
+        if (len[k] > h->axes[a].len)
+            h->axes[a].len = len[k];
     }
+    free(len);
+    return 0;
 }
 
 
@@ -252,8 +276,8 @@ sw_h5 *h5_new(const char *path, const sw_tasks *t, ssm_error *err)
     h->curve_axis = calloc(nc ? nc : 1, sizeof *h->curve_axis);
     h->axes = calloc(nc ? nc : 1, sizeof *h->axes);
     h->had_error = calloc(t->n_tasks ? t->n_tasks : 1, 1);
-    h->str_host = fixed_string(SW_HOST_MAX);
-    h->str_error = fixed_string(SW_ERROR_MAX);
+    h->str_host = h5_fixed_string(SW_HOST_MAX, H5T_STR_NULLTERM);
+    h->str_error = h5_fixed_string(SW_ERROR_MAX, H5T_STR_NULLTERM);
     if (!h->cols || !h->curve || !h->curve_axis || !h->axes || !h->had_error || h->str_host < 0 ||
         h->str_error < 0) {
         ssm_fail(err, SSM_ENOMEM, "out of memory for %s", path);
@@ -265,7 +289,13 @@ sw_h5 *h5_new(const char *path, const sw_tasks *t, ssm_error *err)
     for (size_t c = 0; c < nc; ++c)
         h->curve[c] = H5I_INVALID_HID;
     columns_describe(h);
-    axes_describe(h, t);
+    if (axes_describe(h, t) < 0) {
+        ssm_fail(err, SSM_ENOMEM, "out of memory for %s", path);
+        h5_close_id(&h->str_host, H5Tclose);
+        h5_close_id(&h->str_error, H5Tclose);
+        h5_free(h);
+        return NULL;
+    }
     return h;
 }
 
@@ -300,6 +330,7 @@ void h5_free(sw_h5 *h)
     free(h->curve_axis);
     free(h->axes);
     free(h->had_error);
+    free(h->fill);
     free(h->order);
     free(h->row);
     free(h->len);

@@ -53,6 +53,17 @@ typedef struct {
     hid_t dset;
 } column;
 
+/* Columns written once at creation (task scales, parameters, hashes,
+ * seeds): filled in slabs of this many rows after every object exists. */
+#define SLAB_ROWS 16384
+typedef enum { FILL_ID, FILL_HASH, FILL_SEED, FILL_PARAM } fill_what;
+typedef struct {
+    hid_t dset, mem_type;
+    size_t elem;           /* bytes per row in memory */
+    fill_what what;
+    int param;             /* FILL_PARAM: which */
+} fill_col;
+
 /* A curve axis (tau, epoch): a dimension scale shared by the curves on it. */
 typedef struct {
     const char *name;
@@ -71,6 +82,8 @@ struct sw_h5 {
     axis *axes;
     size_t n_axes;
     unsigned char *had_error;     /* per task: its row holds a failure's reason */
+    fill_col *fill;               /* static columns waiting for fill_static (creation only) */
+    size_t n_fill, cap_fill;
     int failed;                   /* a write or flush failed: the file is not finished */
     /* scratch of sw_h5_write, grown as needed */
     batch_entry *order;
@@ -94,6 +107,9 @@ void h5_copy_text(void *dst, const char *src, size_t size);
 extern _Thread_local int h5_failure_errno;
 ssm_status h5_finish_provenance(const char *path, const char *end_utc, ssm_error *err);
 hid_t h5_group_create(hid_t file, const char *name);
+/* A fixed-length UTF-8 string type of size bytes (at least 1), padded with
+ * pad (H5T_STR_NULLTERM or H5T_STR_NULLPAD). */
+hid_t h5_fixed_string(size_t size, H5T_str_t pad);
 ssm_status h5_fail(ssm_error *err, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void h5_free(sw_h5 *h);
 sw_h5 *h5_new(const char *path, const sw_tasks *t, ssm_error *err);

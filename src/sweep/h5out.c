@@ -102,43 +102,146 @@ static hid_t dataset_create(hid_t group, const char *name, storage how, hid_t ty
     return dset;
 }
 
-/* A [task] column written once, at creation (ids, parameters, hashes);
- * it is closed again, and attached to scale unless it is the scale. */
-static herr_t static_column(hid_t group, hid_t scale, const char *name, hid_t file_type, hid_t mem_type,
-                            hsize_t n, const void *data, const char *units, const char *long_name, hid_t *keep)
+/* A [task] column written once, at creation (ids, parameters, hashes,
+ * seeds): created and attached to scale (unless it is the scale) now,
+ * filled later in slabs by fill_static, so no column is ever whole in
+ * memory. */
+static herr_t static_column(sw_h5 *h, hid_t group, hid_t scale, const char *name, hid_t file_type, hid_t mem_type,
+                            fill_what what, int param, const char *units, const char *long_name, hid_t *keep)
 {
-    hid_t dset = dataset_create(group, name, STORE_ONCE, file_type, 1, &n, mem_type, NULL, units, long_name);
-    herr_t rc = dset >= 0 && (n == 0 || H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) ? 0 : -1;
+    if (h->n_fill == h->cap_fill) {
+        size_t cap = h->cap_fill ? 2 * h->cap_fill : 32;
+        fill_col *bigger = realloc(h->fill, cap * sizeof *bigger);
+        if (!bigger)
+            return -1;
+        h->fill = bigger;
+        h->cap_fill = cap;
+    }
+    hid_t dset = dataset_create(group, name, STORE_ONCE, file_type, 1, &h->n_tasks, mem_type, NULL, units, long_name);
+    herr_t rc = dset >= 0 ? 0 : -1;
     if (rc == 0 && scale >= 0)
         rc = H5DSattach_scale(dset, scale, 0);
-    if (keep && rc == 0)
-        *keep = dset;
-    else
+    if (rc == 0 && H5Tget_class(file_type) == H5T_STRING)   /* xarray decodes fixed-length strings to str with it */
+        rc = h5_attr_text(dset, "_Encoding", "utf-8");
+    if (rc < 0) {
         h5_close_id(&dset, H5Dclose);
-    return rc;
+        return rc;
+    }
+    h->fill[h->n_fill++] = (fill_col){dset, H5Tcopy(mem_type), H5Tget_size(mem_type), what, param};
+    if (keep)
+        *keep = H5Dopen2(group, name, H5P_DEFAULT);   /* a handle of the caller's: the fill closes its own */
+    return keep && *keep < 0 ? -1 : 0;
 }
 
-/* A dimension scale "name" in group: int64 values[0..n), or 0..n-1 if
- * values is NULL. */
-static hid_t scale_create(hid_t group, const char *name, hsize_t n, const uint64_t *values, const char *long_name)
+/* A dimension scale "name" in group: int64 0..n-1, written now (curve
+ * axes: as long as the longest curve, which one task holds anyway). */
+static hid_t scale_create(hid_t group, const char *name, hsize_t n, const char *long_name)
 {
-    hid_t scale = H5I_INVALID_HID;
+    hid_t scale = dataset_create(group, name, STORE_ONCE, H5T_STD_I64LE, 1, &n, H5T_NATIVE_INT64, NULL, "1",
+                                 long_name);
     int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
     for (hsize_t k = 0; ids && k < n; ++k)
-        ids[k] = (int64_t)(values ? values[k] : k);
-    if (ids && static_column(group, H5I_INVALID_HID, name, H5T_STD_I64LE, H5T_NATIVE_INT64, n, ids, "1",
-                             long_name, &scale) == 0 &&
-        H5DSset_scale(scale, name) < 0)
+        ids[k] = (int64_t)k;
+    if (scale >= 0 && (!ids || (n && H5Dwrite(scale, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids) < 0) ||
+                       H5DSset_scale(scale, name) < 0))
         h5_close_id(&scale, H5Dclose);
     free(ids);
     return scale;
 }
 
 /* The task scale of a group: the tasks' ids in the whole spec, so rows
- * of a shard file say which tasks they are (0..n-1 for a whole spec). */
-static hid_t task_scale(hid_t group, const sw_tasks *t)
+ * of a shard file say which tasks they are (0..n-1 for a whole spec);
+ * filled with the other static columns. */
+static hid_t task_scale(sw_h5 *h, hid_t group)
 {
-    return scale_create(group, "task", t->n_tasks, t->global_id, "task id");
+    hid_t scale = H5I_INVALID_HID;
+    if (static_column(h, group, H5I_INVALID_HID, "task", H5T_STD_I64LE, H5T_NATIVE_INT64, FILL_ID, -1, "1",
+                      "task id", &scale) < 0 || H5DSset_scale(scale, "task") < 0)
+        h5_close_id(&scale, H5Dclose);
+    return scale;
+}
+
+/* Row row's value of static column f into dst. */
+static void fill_value(const fill_col *f, const sw_tasks *t, const sw_task_cursor *c, size_t row, void *dst)
+{
+    int64_t id;
+    switch (f->what) {
+    case FILL_ID:
+        id = (int64_t)sw_task_id(t, row);
+        memcpy(dst, &id, sizeof id);
+        return;
+    case FILL_HASH:
+        memcpy(dst, &c->hash, sizeof c->hash);
+        return;
+    case FILL_SEED:
+        memcpy(dst, &c->seed, sizeof c->seed);
+        return;
+    case FILL_PARAM:
+        break;
+    }
+    const sw_value *v = &c->values[f->param];
+    if (v->type == SW_INT) {
+        int64_t i = v->i;
+        memcpy(dst, &i, sizeof i);
+    } else if (v->type == SW_REAL) {
+        memcpy(dst, &v->r, sizeof v->r);
+    } else {   /* the type is as long as the longest value: padded with NULs */
+        const char *text = v->s ? v->s : "";
+        size_t len = strlen(text);
+        memset(dst, 0, f->elem);
+        memcpy(dst, text, len < f->elem ? len : f->elem);
+    }
+}
+
+/* Closes what static_column opened (after fill_static, or a failure). */
+static void close_static(sw_h5 *h)
+{
+    for (size_t k = 0; k < h->n_fill; ++k) {
+        h5_close_id(&h->fill[k].dset, H5Dclose);
+        h5_close_id(&h->fill[k].mem_type, H5Tclose);
+    }
+    h->n_fill = 0;
+}
+
+/* Fills the static columns, SLAB_ROWS rows at a time, from a cursor over
+ * the rows (no rank holds a table: values, hashes and seeds are computed
+ * from the ids), and closes them. */
+static herr_t fill_static(sw_h5 *h, const sw_tasks *t)
+{
+    size_t row_bytes = 0;
+    for (size_t k = 0; k < h->n_fill; ++k)
+        row_bytes += h->fill[k].elem;
+    unsigned char *buf = malloc(SLAB_ROWS * (row_bytes ? row_bytes : 1));
+    sw_task_cursor c;
+    ssm_error ignored;
+    herr_t rc = buf && sw_task_cursor_start(&c, t, &ignored) == SSM_OK ? 0 : -1;
+    for (hsize_t row0 = 0; rc == 0 && row0 < h->n_tasks; row0 += SLAB_ROWS) {
+        hsize_t n = h->n_tasks - row0 < SLAB_ROWS ? h->n_tasks - row0 : SLAB_ROWS;
+        for (hsize_t r = 0; r < n; ++r) {
+            sw_task_cursor_at(&c, (size_t)(row0 + r));
+            unsigned char *at = buf;
+            for (size_t k = 0; k < h->n_fill; ++k) {
+                const fill_col *f = &h->fill[k];
+                fill_value(f, t, &c, (size_t)(row0 + r), at + r * f->elem);
+                at += SLAB_ROWS * f->elem;
+            }
+        }
+        unsigned char *at = buf;
+        for (size_t k = 0; rc == 0 && k < h->n_fill; ++k) {
+            const fill_col *f = &h->fill[k];
+            hid_t file_space = H5Dget_space(f->dset), mem_space = H5Screate_simple(1, &n, NULL);
+            rc = file_space >= 0 && mem_space >= 0 &&
+                 H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &row0, NULL, &n, NULL) >= 0 &&
+                 H5Dwrite(f->dset, f->mem_type, mem_space, file_space, H5P_DEFAULT, at) >= 0 ? 0 : -1;
+            h5_close_id(&file_space, H5Sclose);
+            h5_close_id(&mem_space, H5Sclose);
+            at += SLAB_ROWS * f->elem;
+        }
+    }
+    if (buf && c.t)
+        sw_task_cursor_end(&c);
+    free(buf);
+    return rc;
 }
 
 /* A group that lists its members in creation order (kind order). */
@@ -153,32 +256,25 @@ hid_t h5_group_create(hid_t file, const char *name)
 
 /* ---- creation ----------------------------------------------------------------- */
 
-static herr_t write_params(hid_t group, hid_t scale, const sw_tasks *t, const char **failed)
+/* The parameter columns: int64, float64, or fixed-length UTF-8 strings
+ * as long as the longest value (not one variable-length string per row:
+ * 10^7 rows of those cost 10^7 heap objects and minutes to write). */
+static herr_t create_params(sw_h5 *h, hid_t group, hid_t scale, const sw_tasks *t, const char **failed)
 {
     const sw_kind *kind = t->kind;
-    hsize_t n = t->n_tasks;
-    void *buf = malloc((n ? n : 1) * 8);
-    hid_t vstr = H5Tcopy(H5T_C_S1);
-    herr_t rc = buf && vstr >= 0 && H5Tset_size(vstr, H5T_VARIABLE) >= 0 && H5Tset_cset(vstr, H5T_CSET_UTF8) >= 0
-                    ? 0 : -1;
+    herr_t rc = 0;
     for (size_t p = 0; rc == 0 && p < kind->n_params; ++p) {
         const sw_param_desc *d = &kind->params[p];
-        hid_t file_type = d->type == SW_INT ? H5T_STD_I64LE : d->type == SW_REAL ? H5T_IEEE_F64LE : vstr;
-        hid_t mem_type = d->type == SW_INT ? H5T_NATIVE_INT64 : d->type == SW_REAL ? H5T_NATIVE_DOUBLE : vstr;
-        for (hsize_t id = 0; id < n; ++id) {
-            const sw_value *v = &sw_task_params(t, id)[p];
-            if (d->type == SW_INT)
-                ((int64_t *)buf)[id] = v->i;
-            else if (d->type == SW_REAL)
-                ((double *)buf)[id] = v->r;
-            else
-                ((const char **)buf)[id] = v->s ? v->s : "";
-        }
+        hid_t str = d->type == SW_STRING ? h5_fixed_string(sw_tasks_max_strlen(t, (int)p), H5T_STR_NULLPAD)
+                                         : H5I_INVALID_HID;
+        hid_t file_type = d->type == SW_INT ? H5T_STD_I64LE : d->type == SW_REAL ? H5T_IEEE_F64LE : str;
+        hid_t mem_type = d->type == SW_INT ? H5T_NATIVE_INT64 : d->type == SW_REAL ? H5T_NATIVE_DOUBLE : str;
         *failed = d->name;
-        rc = static_column(group, scale, d->name, file_type, mem_type, n, buf, d->units, d->long_name, NULL);
+        rc = file_type >= 0 ? static_column(h, group, scale, d->name, file_type, mem_type, FILL_PARAM, (int)p, d->units,
+                                            d->long_name, NULL)
+                            : -1;
+        h5_close_id(&str, H5Tclose);
     }
-    h5_close_id(&vstr, H5Tclose);
-    free(buf);
     return rc;
 }
 
@@ -219,24 +315,24 @@ static herr_t create_run_columns(sw_h5 *h, hid_t g, const char *group, hid_t sca
 }
 
 /* /tasks: the run's columns, then the content hashes and seeds. */
-static ssm_status create_tasks_group(sw_h5 *h, const sw_tasks *t, ssm_error *err)
+static ssm_status create_tasks_group(sw_h5 *h, ssm_error *err)
 {
     const char *what = "";
     hid_t g = h5_group_create(h->file, "tasks"), scale = H5I_INVALID_HID;
     herr_t rc = g >= 0 ? 0 : -1;
     if (rc == 0) {
         what = "task";
-        scale = task_scale(g, t);
+        scale = task_scale(h, g);
         rc = scale >= 0 ? create_run_columns(h, g, "tasks", scale, &what) : -1;
     }
     if (rc == 0) {
         what = "hash";
-        rc = static_column(g, scale, "hash", H5T_STD_U64LE, H5T_NATIVE_UINT64, h->n_tasks, t->hash, "1",
+        rc = static_column(h, g, scale, "hash", H5T_STD_U64LE, H5T_NATIVE_UINT64, FILL_HASH, -1, "1",
                            "64-bit hash of the task's canonical parameters", NULL);
     }
     if (rc == 0) {
         what = "seed";
-        rc = static_column(g, scale, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, h->n_tasks, t->seed, "1",
+        rc = static_column(h, g, scale, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, FILL_SEED, -1, "1",
                            "random seed of the task", NULL);
     }
     h5_close_id(&scale, H5Dclose);
@@ -248,7 +344,7 @@ static ssm_status create_tasks_group(sw_h5 *h, const sw_tasks *t, ssm_error *err
 
 /* /results: scalars [task] and curves [task, axis], each group with its
  * own task scale (see the layout note in h5out.h). */
-static ssm_status create_results_group(sw_h5 *h, const sw_tasks *t, ssm_error *err)
+static ssm_status create_results_group(sw_h5 *h, ssm_error *err)
 {
     const char *what = "";
     hid_t g = h5_group_create(h->file, "results"), scale = H5I_INVALID_HID;
@@ -258,12 +354,12 @@ static ssm_status create_results_group(sw_h5 *h, const sw_tasks *t, ssm_error *e
     herr_t rc = g >= 0 && axis_scale ? 0 : -1;
     if (rc == 0) {
         what = "task";
-        scale = task_scale(g, t);
+        scale = task_scale(h, g);
         rc = scale >= 0 ? 0 : -1;
     }
     for (size_t a = 0; rc == 0 && a < h->n_axes; ++a) {
         what = h->axes[a].name;
-        axis_scale[a] = scale_create(g, h->axes[a].name, h->axes[a].len, NULL, h->axes[a].name);
+        axis_scale[a] = scale_create(g, h->axes[a].name, h->axes[a].len, h->axes[a].name);
         rc = axis_scale[a] >= 0 ? 0 : -1;
     }
     if (rc == 0)
@@ -296,8 +392,8 @@ static ssm_status create_params_group(sw_h5 *h, const sw_tasks *t, ssm_error *er
     herr_t rc = g >= 0 ? 0 : -1;
     if (rc == 0) {
         what = "task";
-        scale = task_scale(g, t);
-        rc = scale >= 0 ? write_params(g, scale, t, &what) : -1;
+        scale = task_scale(h, g);
+        rc = scale >= 0 ? create_params(h, g, scale, t, &what) : -1;
     }
     h5_close_id(&scale, H5Dclose);
     h5_close_id(&g, H5Gclose);
@@ -336,6 +432,20 @@ static ssm_status check_names(const sw_h5 *h, ssm_error *err)
 
 static ssm_status start_swmr(sw_h5 *h, ssm_error *err);
 
+/* The root attribute axes: the spec's axes as JSON (sw_space_axes_json),
+ * so that a reader can shape the columns without parsing the spec. */
+static ssm_status write_axes(sw_h5 *h, const sw_tasks *t, ssm_error *err)
+{
+    if (!t->space)   /* a table built by hand (tests) has no axes */
+        return SSM_OK;
+    char *text = sw_space_axes_json(t->space);
+    hid_t root = H5Gopen2(h->file, "/", H5P_DEFAULT);
+    herr_t rc = text && root >= 0 && h5_attr_text(root, "axes", text) >= 0 ? 0 : -1;
+    h5_close_id(&root, H5Gclose);
+    free(text);
+    return rc < 0 ? h5_fail(err, h->path, "write the attribute axes") : SSM_OK;
+}
+
 ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_provenance *prov, sw_h5 **out,
                         ssm_error *err)
 {
@@ -365,11 +475,16 @@ ssm_status sw_h5_create(const char *path, const sw_tasks *tasks, const sw_proven
     if (st == SSM_OK)
         st = h5_write_provenance(h, tasks, prov, err);
     if (st == SSM_OK)
+        st = write_axes(h, tasks, err);
+    if (st == SSM_OK)
         st = create_params_group(h, tasks, err);
     if (st == SSM_OK)
-        st = create_results_group(h, tasks, err);
+        st = create_results_group(h, err);
     if (st == SSM_OK)
-        st = create_tasks_group(h, tasks, err);
+        st = create_tasks_group(h, err);
+    if (st == SSM_OK && fill_static(h, tasks) < 0)
+        st = h5_fail(err, path, "write the parameters, task ids, hashes and seeds");
+    close_static(h);
     if (st == SSM_OK)
         st = start_swmr(h, err);
     if (st == SSM_OK && rename(building, path) != 0)

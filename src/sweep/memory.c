@@ -248,8 +248,15 @@ double sw_task_memory(const sw_kind *kind, const sw_value *params)
 
 double sw_tasks_table_bytes(const sw_tasks *t)
 {
-    const double per_task = (double)(t->kind->n_params * sizeof(sw_value)) + 3 * 8 + (t->shard.count ? 8 : 0);
-    return (double)t->n_tasks * per_task;
+    if (t->values) {   /* a table in arrays (tests) */
+        const double per_task = (double)(t->kind->n_params * sizeof(sw_value)) + 3 * 8 + (t->shard.count ? 8 : 0);
+        return (double)t->n_tasks * per_task;
+    }
+    /* rank 0: a status byte per task for the coordinator and one for the
+     * writer; the queue, 4 bytes per combination and 16 more while it is
+     * sorted (workers hold nothing per task) */
+    const double combos = t->space && t->space->n_combos < t->n_tasks ? (double)t->space->n_combos : (double)t->n_tasks;
+    return 2.0 * (double)t->n_tasks + 20.0 * combos;
 }
 
 /* Folds estimate m of the task in row (id) into the plan: the first row
@@ -359,7 +366,7 @@ ssm_status sw_memory_check(const sw_tasks *t, const sw_memory_plan *p, const sw_
     sw_format_bytes(p->rank_need - p->peak, other, sizeof other);
     sw_format_bytes(rank->bytes, has, sizeof has);
     return ssm_fail(err, SSM_EINVAL, "not enough memory: %s needs about %s (%s for the task, %s for the rank and "
-                    "its task table), a rank has %s (%s)", label, need, task, other, has, rank->source);
+                    "its task state), a rank has %s (%s)", label, need, task, other, has, rank->source);
 }
 
 void sw_memory_by_axis(const sw_tasks *t, const sw_memory_plan *p, size_t a, double *per_value, size_t *row_of)

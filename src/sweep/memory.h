@@ -63,7 +63,8 @@ void sw_format_bytes(double bytes, char *buf, size_t size);
  * twice (the result and its packed copy). */
 double sw_task_memory(const sw_kind *kind, const sw_value *params);
 
-/* Bytes of the task table (every rank holds all of it). */
+/* Bytes a rank holds per task: for a lazy table what rank 0 holds (status
+ * bytes and its queue; other ranks less), for a table in arrays all of it. */
 double sw_tasks_table_bytes(const sw_tasks *t);
 
 /* What the tasks of a table need: estimated once per combination of axis

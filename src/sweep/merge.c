@@ -17,11 +17,14 @@
 #include "spec.h"
 
 typedef struct {
-    const sw_tasks *t;          /* the whole spec */
+    const sw_tasks *t;          /* the whole spec (lazy) */
+    sw_task_cursor cur;         /* its tasks' hashes */
+    const char *const *inputs;  /* all of them, */
+    const sw_h5_info *info;     /* with what they hold */
+    size_t n_inputs;
     const char *path;           /* the input being read */
     sw_shard shard;             /* what it holds */
-    unsigned char *seen;        /* per task: a record came from some input */
-    const char **seen_in;       /* ... from which one */
+    unsigned char *seen;        /* a bit per task: a record came from some input */
     sw_h5 *h5;
     sw_journal *journal;
     sw_record *batch;
@@ -41,13 +44,20 @@ static ssm_status check_row(merge_ctx *m, const sw_record *r, uint64_t hash)
         return ssm_fail(m->err, SSM_EINVAL, "%s: task %llu is not a task of shard %llu/%llu of its spec", m->path,
                         (unsigned long long)id, (unsigned long long)m->shard.index,
                         (unsigned long long)m->shard.count);
-    if (hash != t->hash[id])
+    sw_task_cursor_at(&m->cur, (size_t)id);
+    if (hash != m->cur.hash)
         return ssm_fail(m->err, SSM_EINVAL, "%s: task %llu has hash %016llx, the spec's task %llu has %016llx",
                         m->path, (unsigned long long)id, (unsigned long long)hash, (unsigned long long)id,
-                        (unsigned long long)t->hash[id]);
-    if (m->seen[id])
-        return ssm_fail(m->err, SSM_EINVAL, "task %llu is in both %s and %s", (unsigned long long)id,
-                        m->seen_in[id], m->path);
+                        (unsigned long long)m->cur.hash);
+    if (m->seen[id / 8] & (1u << (id % 8))) {
+        /* the input of its shard gave it before (inputs hold different shards) */
+        const char *before = m->path;
+        for (size_t k = 0; k < m->n_inputs; ++k)
+            if (m->info[k].shard.index == id % m->shard.count)
+                before = m->inputs[k];
+        return ssm_fail(m->err, SSM_EINVAL, "task %llu is in both %s and %s", (unsigned long long)id, before,
+                        m->path);
+    }
     return SSM_OK;
 }
 
@@ -73,8 +83,7 @@ static int merge_rows(void *ctx, const sw_record *recs, const uint64_t *hash, si
         m->st = check_row(m, r, hash[k]);
         if (m->st)
             return 1;
-        m->seen[r->task] = 1;
-        m->seen_in[r->task] = m->path;
+        m->seen[r->task / 8] |= (unsigned char)(1u << (r->task % 8));
         m->sum->n_done += r->status == SW_DONE;
         m->sum->n_failed += r->status == SW_FAILED;
         m->batch[kept++] = *r;   /* shallow: the values live until we return */
@@ -127,7 +136,8 @@ static ssm_status rebuild_spec(const char *path, const sw_registry *kinds, const
     ssm_error why;
     if (!*info->spec)
         return ssm_fail(err, SSM_EINVAL, "%s has no spec in /provenance to rebuild the task table from", path);
-    if (sw_spec_parse(*info->spec_path ? info->spec_path : path, info->spec, strlen(info->spec), kinds, t, &why) != SSM_OK)
+    if (sw_spec_parse_lazy(*info->spec_path ? info->spec_path : path, info->spec, strlen(info->spec), kinds, t,
+                           &why) != SSM_OK)
         return ssm_fail(err, SSM_EINVAL, "%s: its spec (in /provenance) no longer parses: %s", path, why.message);
     if (t->spec_hash != info->spec_hash || strcmp(t->kind->name, info->kind) != 0)
         return ssm_fail(err, SSM_EINVAL, "%s: its spec gives spec hash %016llx here, the file says %016llx "
@@ -198,18 +208,19 @@ static ssm_status write_output(const char *const *inputs, size_t n, const sw_out
                                ssm_error *err)
 {
     char now[32], text[96];
-    merge_ctx m = {.t = t, .sum = sum, .err = err};
+    merge_ctx m = {.t = t, .inputs = inputs, .info = info, .n_inputs = n, .sum = sum, .err = err};
     char *hosts = join_hosts(info, n);
     ssm_status st = SSM_OK;
     /* left by a merge that was killed */
     unlink(f->creating);
     unlink(f->journal_creating);
-    m.seen = calloc(t->n_tasks ? t->n_tasks : 1, 1);
-    m.seen_in = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *m.seen_in);
-    if (!hosts || !m.seen || !m.seen_in) {
+    m.seen = calloc(t->n_tasks / 8 + 1, 1);
+    if (!hosts || !m.seen) {
         st = ssm_fail(err, SSM_ENOMEM, "out of memory merging into %s", f->output);
         goto done;
     }
+    if ((st = sw_task_cursor_start(&m.cur, t, err)) != SSM_OK)
+        goto done;
     unsigned maj, min, rel;
     char libraries[64];
     H5get_libversion(&maj, &min, &rel);
@@ -259,7 +270,7 @@ done:
     }
     free(m.batch);
     free(m.seen);
-    free(m.seen_in);
+    sw_task_cursor_end(&m.cur);
     free(hosts);
     return st;
 }
@@ -304,7 +315,8 @@ ssm_status sw_merge(const char *const *inputs, size_t n, const char *output, con
     if (st == SSM_OK) {
         sum->n_tasks = t.n_tasks;
         sum->shard_count = info[0].shard.count;
-        present = calloc(t.n_tasks ? t.n_tasks : 1, 1);
+        /* per shard index that holds tasks (check_inputs refuses other counts first) */
+        present = calloc(sum->shard_count < t.n_tasks ? sum->shard_count + 1 : t.n_tasks + 1, 1);
         st = present ? check_inputs(inputs, n, info, &t, present, err)
                      : ssm_fail(err, SSM_ENOMEM, "out of memory for %zu tasks", t.n_tasks);
     }

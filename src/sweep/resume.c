@@ -71,6 +71,7 @@ static int by_winner(const void *pa, const void *pb)
 
 typedef struct {
     const sw_tasks *t;
+    sw_task_cursor cur;        /* hashes of rows, from their ids */
     int by_hash;               /* a record serves every row of its hash */
     int legacy, trusted;       /* records without hashes; vouched for by the spec hash */
     hash_row *index;           /* rows by hash (by_hash) */
@@ -87,12 +88,19 @@ typedef struct {
     ssm_error *err;
 } reuse;
 
+/* The hash of row's task. */
+static uint64_t row_hash(reuse *u, size_t row)
+{
+    sw_task_cursor_at(&u->cur, row);
+    return u->cur.hash;
+}
+
 /* The content hash a record vouches for; 0 if it vouches for none. */
-static uint64_t record_hash(const reuse *u, const sw_record *rec)
+static uint64_t record_hash(reuse *u, const sw_record *rec)
 {
     if (!u->legacy)
         return rec->hash;
-    return u->trusted && rec->task < u->t->n_tasks ? u->t->hash[rec->task] : 0;
+    return u->trusted && rec->task < u->t->n_tasks ? row_hash(u, (size_t)rec->task) : 0;
 }
 
 /* A done record must have this kind's results to be written back. */
@@ -110,7 +118,7 @@ static int plan_record(void *ctx, const sw_record *rec)
     uint64_t hash = record_hash(u, rec);
     if (hash && fits_kind(t->kind, rec)) {
         if (!u->by_hash) {
-            if (rec->task < t->n_tasks && t->hash[rec->task] == hash) {
+            if (rec->task < t->n_tasks && row_hash(u, (size_t)rec->task) == hash) {
                 u->winner[rec->task] = k;   /* the last record of a task wins */
                 taken = 1;
             }
@@ -137,7 +145,7 @@ static int write_record(void *ctx, const sw_record *rec)
     while (u->next_pick < u->n_picks && u->picks[u->next_pick].winner == k) {
         sw_record r = *rec;   /* shallow: the values stay the reader's */
         r.task = u->picks[u->next_pick++].row;
-        r.hash = u->t->hash[r.task];
+        r.hash = row_hash(u, (size_t)r.task);
         if (u->journal && (u->st = sw_journal_append(u->journal, &r, u->err)) != SSM_OK)
             return 1;
         if ((u->st = sw_h5_write(u->h5, &r, 1, u->err)) != SSM_OK)
@@ -151,6 +159,7 @@ static int write_record(void *ctx, const sw_record *rec)
 
 static void reuse_free(reuse *u)
 {
+    sw_task_cursor_end(&u->cur);
     free(u->index);
     free(u->winner);
     free(u->picks);
@@ -167,10 +176,13 @@ static ssm_status reuse_init(reuse *u, const sw_tasks *t, int by_hash, ssm_error
     u->index = by_hash ? malloc(n * sizeof *u->index) : NULL;
     if (!u->winner || (by_hash && !u->index))
         return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu tasks", t->n_tasks);
+    ssm_status st = sw_task_cursor_start(&u->cur, t, err);
+    if (st)
+        return st;
     for (size_t row = 0; row < t->n_tasks; ++row) {
         u->winner[row] = NONE;
         if (by_hash)
-            u->index[row] = (hash_row){t->hash[row], row};
+            u->index[row] = (hash_row){row_hash(u, row), row};
     }
     if (by_hash)
         qsort(u->index, t->n_tasks, sizeof *u->index, by_hash_then_row);

@@ -3,6 +3,7 @@
 
 #include "space.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,123 @@ void sw_space_free(sw_space *s)
     free(s->combo_stride);
     free(s->text);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- the axes as JSON ------------------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int failed;
+} json;
+
+static void json_put(json *j, const char *text, size_t len)
+{
+    if (j->failed)
+        return;
+    if (j->len + len + 1 > j->cap) {
+        size_t cap = j->cap ? j->cap : 1024;
+        while (cap < j->len + len + 1)
+            cap *= 2;
+        char *bigger = realloc(j->buf, cap);
+        if (!bigger) {
+            j->failed = 1;
+            return;
+        }
+        j->buf = bigger;
+        j->cap = cap;
+    }
+    memcpy(j->buf + j->len, text, len);
+    j->len += len;
+    j->buf[j->len] = '\0';
+}
+
+static void json_text(json *j, const char *text)
+{
+    json_put(j, text, strlen(text));
+}
+
+static void json_string(json *j, const char *s)
+{
+    json_put(j, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; ++p) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            json_put(j, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            json_text(j, esc);
+        } else {
+            json_put(j, (const char *)p, 1);
+        }
+    }
+    json_put(j, "\"", 1);
+}
+
+static void json_value(json *j, const sw_value *v)
+{
+    char num[40];
+    if (v->type == SW_STRING) {
+        json_string(j, v->s);
+        return;
+    }
+    if (v->type == SW_INT)
+        snprintf(num, sizeof num, "%lld", v->i);
+    else
+        snprintf(num, sizeof num, "%.17g", v->r);   /* finite: the spec parser refuses others */
+    json_text(j, num);
+}
+
+char *sw_space_axes_json(const sw_space *s)
+{
+    json j = {0};
+    char num[32];
+    json_text(&j, "{\"axes\": [");
+    for (size_t a = 0; a < s->n_axes; ++a) {
+        const sw_space_axis *ax = &s->axes[a];
+        json_text(&j, a ? ", {\"name\": \"" : "{\"name\": \"");
+        for (size_t k = 0; k < ax->n_cols; ++k) {
+            json_text(&j, k ? "+" : "");
+            json_text(&j, s->kind->params[ax->params[k]].name);   /* names are plain identifiers */
+        }
+        json_text(&j, "\", \"params\": [");
+        for (size_t k = 0; k < ax->n_cols; ++k) {
+            json_text(&j, k ? ", " : "");
+            json_string(&j, s->kind->params[ax->params[k]].name);
+        }
+        snprintf(num, sizeof num, "%zu", ax->n_values);
+        json_text(&j, "], \"size\": ");
+        json_text(&j, num);
+        json_text(&j, ", \"values\": {");
+        for (size_t k = 0; k < ax->n_cols; ++k) {
+            json_text(&j, k ? ", " : "");
+            json_string(&j, s->kind->params[ax->params[k]].name);
+            json_text(&j, ": [");
+            for (size_t i = 0; i < ax->n_values; ++i) {
+                json_text(&j, i ? ", " : "");
+                json_value(&j, &ax->values[i * ax->n_cols + k]);
+            }
+            json_text(&j, "]");
+        }
+        json_text(&j, "}}");
+    }
+    snprintf(num, sizeof num, "%llu", (unsigned long long)s->repeats);
+    json_text(&j, "], \"repeats\": ");
+    json_text(&j, num);
+    json_text(&j, ", \"shape\": [");
+    for (size_t a = 0; a <= s->n_axes; ++a) {
+        snprintf(num, sizeof num, "%s%llu", a ? ", " : "",
+                 (unsigned long long)(a < s->n_axes ? s->axes[a].n_values : s->repeats));
+        json_text(&j, num);
+    }
+    json_text(&j, "], \"order\": \"row-major over shape: the first axis slowest, repeats fastest\"}");
+    if (j.failed) {
+        free(j.buf);
+        return NULL;
+    }
+    return j.buf;
 }
 
 /* ---- one task -------------------------------------------------------------------- */

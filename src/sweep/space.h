@@ -80,6 +80,15 @@ ssm_status sw_space_finish(sw_space *s, ssm_error *err);
 ssm_status sw_space_hash_all(sw_space *s, ssm_error *err);
 void sw_space_free(sw_space *s);
 
+/* The axes as JSON (malloc'ed; NULL without memory), for the results
+ * file, so that readers can shape its columns without the spec:
+ *   {"axes": [{"name": "T+tau_max", "params": ["T", "tau_max"], "size": 2,
+ *              "values": {"T": [256, 1024], "tau_max": [255, 1023]}}, ...],
+ *    "repeats": 3, "shape": [2, 3],
+ *    "order": "row-major over shape: the first axis slowest, repeats fastest"}
+ * Reals as %.17g (exact), strings JSON-escaped. */
+char *sw_space_axes_json(const sw_space *s);
+
 /* The parameters of task id (kind->n_params values into out; string
  * values point into the space). */
 void sw_space_params(const sw_space *s, uint64_t id, sw_value *out);

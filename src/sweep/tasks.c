@@ -161,6 +161,47 @@ ssm_status sw_tasks_walk_start(sw_space_walk *w, const sw_tasks *t, int want_has
     return sw_space_walk_start(w, t->space, s.index, s.count, t->space->n_tasks, want_hash, err);
 }
 
+ssm_status sw_tasks_each_combo(const sw_tasks *t, void (*visit)(void *ctx, size_t row, const sw_value *v), void *ctx,
+                               ssm_error *err)
+{
+    if (!t->space) {
+        for (size_t row = 0; row < t->n_tasks; ++row)
+            visit(ctx, row, sw_task_params(t, row));
+        return SSM_OK;
+    }
+    sw_space_walk w;
+    ssm_status st = sw_tasks_walk_start(&w, t, 0, err);
+    for (size_t row = 0; st == SSM_OK && sw_space_walk_next(&w); ++row)
+        if (w.new_combo)
+            visit(ctx, row, w.values);
+    if (st == SSM_OK)
+        sw_space_walk_end(&w);
+    return st;
+}
+
+size_t sw_tasks_max_strlen(const sw_tasks *t, int param)
+{
+    size_t most = 0;
+    if (!t->space) {
+        for (size_t row = 0; row < t->n_tasks; ++row) {
+            const char *v = sw_task_params(t, row)[param].s;
+            size_t len = v ? strlen(v) : 0;
+            most = len > most ? len : most;
+        }
+        return most;
+    }
+    const sw_space *s = t->space;
+    if (s->axis_of[param] < 0)
+        return s->base[param].s ? strlen(s->base[param].s) : 0;
+    const sw_space_axis *a = &s->axes[s->axis_of[param]];
+    for (size_t k = 0; k < a->n_values; ++k) {
+        const char *v = a->values[k * a->n_cols + (size_t)s->col_of[param]].s;
+        size_t len = v ? strlen(v) : 0;
+        most = len > most ? len : most;
+    }
+    return most;
+}
+
 ssm_status sw_task_cursor_start(sw_task_cursor *c, const sw_tasks *t, ssm_error *err)
 {
     memset(c, 0, sizeof *c);

@@ -97,6 +97,17 @@ uint64_t sw_task_seed(const sw_tasks *t, size_t row);
  * its space over the shard's ids: row k is the k-th step). */
 ssm_status sw_tasks_walk_start(sw_space_walk *w, const sw_tasks *t, int want_hash, ssm_error *err);
 
+/* Calls visit with the first row of every combination of axis values among
+ * the rows of t, and its parameters (every row of a table built by hand):
+ * what does not depend on `repeat` (costs, memory, curve lengths) once. */
+ssm_status sw_tasks_each_combo(const sw_tasks *t, void (*visit)(void *ctx, size_t row, const sw_value *v), void *ctx,
+                               ssm_error *err);
+
+/* The longest value (strlen) of string parameter param over the rows of t:
+ * over the spec's values of it (so a shard's file has the column type of
+ * the whole spec's), or over the rows of a table built by hand. */
+size_t sw_tasks_max_strlen(const sw_tasks *t, int param);
+
 /* One thread's view of any table's rows: the parameters, hash and seed of
  * the row it was moved to, computed from what differs from the row before
  * (neighbours, as batches mostly hold, cost little more than a walk). */

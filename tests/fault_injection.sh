@@ -186,13 +186,12 @@ case_kill_rebuild() { finished; ssm_fault pwrite '*/out.h5.rebuild*' 10 - kill -
 case_kill_rewrite() { legacy; ssm_fault write '*/out.h5.journal.rewrite' 2 - kill -- run "$spec" -o "$d/out.h5" --resume --quiet; }
 case_kill_merge() { ssm_fault pwrite '*/out.h5.creating' 10 - kill -- merge "$top/s0.h5" "$top/s1.h5" -o "$d/out.h5"; }
 
-# kill -9 as a deep-S4D task writes its second checkpoint: the first one
-# stays whole, the task continues from it and ends where an uninterrupted
-# run ends
-case_kill_checkpoint() {
+# A one-task deep-S4D spec ($d/one.yaml) and its uninterrupted run
+# ($d/ref.h5); sets $skipped when the data set is missing.
+checkpoint_setup() {
   data=/usr/share/datasets/fashion-mnist
   if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
-    skipped="$data missing (apt-get install dataset-fashion-mnist)"; return
+    skipped="$data missing (apt-get install dataset-fashion-mnist)"; return 1
   fi
   cat > "$d/one.yaml" <<'YAML'
 kind: sfmnist
@@ -201,10 +200,13 @@ fixed: {init: s4d-lin, d_model: 8, layers: 1, N: 8, epochs: 3, subset: 500, n_va
         test_subset: 200, batch: 25, tau_max: 300}
 YAML
   "$SSMSWEEP" run "$d/one.yaml" -o "$d/ref.h5" --quiet 2> "$d/ref.err" || fail "$name: reference: $(cat "$d/ref.err")"
-  ssm_fault fsync '*.ckpt.tmp' 2 - kill -- run "$d/one.yaml" -o "$d/out.h5" --quiet
-  c=$code
+}
+
+# checkpoint_resumed OPTIONS...: the first checkpoint is there; --resume
+# OPTIONS continues from it and ends where the uninterrupted run ends
+checkpoint_resumed() {
   ls "$d/out.h5.ckpt/"*.ckpt > /dev/null 2>&1 || fail "$name: the first checkpoint is not there"
-  "$SSMSWEEP" run "$d/one.yaml" -o "$d/out.h5" --resume --quiet 2> "$d/res.err" || fail "$name: resume: $(cat "$d/res.err")"
+  "$SSMSWEEP" run "$d/one.yaml" -o "$d/out.h5" --resume "$@" --quiet 2> "$d/res.err" || fail "$name: resume: $(cat "$d/res.err")"
   "$PYTHON3" - "$d/ref.h5" "$d/out.h5" > "$d/cmp.txt" 2>&1 <<'PY' && pass "$name: resumed from the first checkpoint, results equal the uninterrupted run" || fail "$name: $(cat "$d/cmp.txt")"
 import sys, h5py
 skip = {"results/train_seconds", "results/epoch_seconds", "results/epoch_time", "results/resumed_at"}
@@ -216,8 +218,35 @@ def cols(path):
 bad = [k for k in a if k not in skip and (a[k].tobytes() if a[k].dtype.kind != "O" else list(a[k])) !=
        (b[k].tobytes() if b[k].dtype.kind != "O" else list(b[k]))]
 print("resumed at epoch", at, "differing:", bad)
-sys.exit(1 if bad or at < 1 else 0)
+sys.exit(1 if bad or at < 2 else 0)
 PY
+}
+
+# kill -9 as a deep-S4D task writes its second checkpoint: the first one
+# stays whole, the task continues from it and ends where an uninterrupted
+# run ends
+case_kill_checkpoint() {
+  checkpoint_setup || return
+  ssm_fault fsync '*.ckpt.tmp' 2 - kill -- run "$d/one.yaml" -o "$d/out.h5" --quiet
+  c=$code
+  checkpoint_resumed
+  code=$c
+}
+
+# the disk fills as the task writes its second checkpoint: the task fails
+# with one line naming the checkpoint and the errno (the sweep ends 4, the
+# run's own files stay valid), the first checkpoint stays whole, and once
+# there is space --retry-failed continues from it
+case_enospc_checkpoint() {
+  checkpoint_setup || return
+  ssm_fault fsync '*.ckpt.tmp' 2 ENOSPC fail -- run "$d/one.yaml" -o "$d/out.h5" --quiet
+  c=$code
+  "$SSMSWEEP" status "$d/out.h5" > "$d/status.txt" 2>&1
+  grep -q 'checkpoint .*No space left on device (ENOSPC)' "$d/status.txt" \
+    && pass "$name: status names the checkpoint and the errno" \
+    || fail "$name: status does not say why the task failed: $(tail -3 "$d/status.txt")"
+  [ -z "$(ls "$d/out.h5.ckpt/" | grep '\.tmp$')" ] || fail "$name: the partial checkpoint was left behind"
+  checkpoint_resumed --retry-failed
   code=$c
 }
 

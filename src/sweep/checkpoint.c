@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "checkpoint.h"
+#include "outfiles.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -84,8 +85,9 @@ ssm_status sw_checkpoint_write(const char *path, const sw_checkpoint_data *c, ss
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return ssm_fail(err, SSM_EIO, "checkpoint %s: path too long", path);
     writer w = {fopen(tmp, "wb"), crc32(0, Z_NULL, 0), 1};
+    char why[128];
     if (!w.fp)
-        return ssm_fail(err, SSM_EIO, "checkpoint %s: %s", tmp, strerror(errno));
+        return ssm_fail(err, SSM_EIO, "checkpoint %s: %s", tmp, sw_errno_text(errno, why, sizeof why));
     unsigned char head[SW_CHECKPOINT_HEADER_BYTES];
     memcpy(head, SW_CHECKPOINT_MAGIC, 8);
     put_u64(head + 8, c->key);
@@ -116,7 +118,7 @@ ssm_status sw_checkpoint_write(const char *path, const sw_checkpoint_data *c, ss
     if (!w.ok || rename(tmp, path) != 0) {
         saved = errno ? errno : saved;
         unlink(tmp);
-        return ssm_fail(err, SSM_EIO, "checkpoint %s: %s", path, strerror(saved ? saved : EIO));
+        return ssm_fail(err, SSM_EIO, "checkpoint %s: %s", path, sw_errno_text(saved ? saved : EIO, why, sizeof why));
     }
     return SSM_OK;
 }

@@ -32,9 +32,6 @@
 
 #ifndef PATH_MAX
 #define PATH_MAX 4096
-/* "No space left on device (ENOSPC)": what messages say of an errno. */
-const char *sw_errno_text(int e, char *buf, size_t size);
-
 #endif
 
 typedef struct {

@@ -182,7 +182,7 @@ def _merge_rows(flats):
 # ---- the grid ---------------------------------------------------------------------------
 
 def _constant(values):
-    return len(values) > 0 and all(v == values[0] for v in values[1:])
+    return len(values) > 0 and bool(np.all(values == values[0]))
 
 
 def _empty_like(var, shape):
@@ -197,23 +197,24 @@ def _empty_like(var, shape):
     return np.full(shape, -1 if kind == "i" else 0, dtype=var.dtype)
 
 
-def _coordinates(flat, axes, index, n_total):
+def _coordinates(flat, axes, index):
     """Per axis, per parameter: its values along the axis, from the rows
     where they hold them and the spec elsewhere; ValueError where the rows
     contradict the spec's structure."""
     coords = {}
     for axis, idx in zip(axes, index):
+        positions, first = np.unique(idx, return_index=True)
         for param in axis.params:
             column = flat[param].values
             values = _spec_values(axis, param, column)
             if len(values) != axis.size:
                 raise ValueError(f"axis {axis.name}: {len(values)} values of {param} for {axis.size} positions")
-            for j in np.unique(idx):
-                seen = column[idx == j]
-                if not _constant(list(seen)):
-                    raise ValueError(f"the rows at {param} position {j} hold different values: the file's /params "
-                                     "do not follow its spec")
-                values[j] = seen[0]
+            # every row at a position must hold what the first one there holds
+            seen = column[first]
+            if len(column) and not np.all(column == seen[np.searchsorted(positions, idx)]):
+                raise ValueError(f"rows at one position of {param} hold different values: the file's /params "
+                                 "do not follow its spec")
+            values[positions] = seen
             coords[param] = (axis.name, values, dict(flat[param].attrs))
     return coords
 
@@ -227,7 +228,7 @@ def _grid(flat, axes, n_total):
     index = _grid_index(axes, ids)
     shape = tuple(a.size for a in axes)
     dims = tuple(a.name for a in axes)
-    coords = _coordinates(flat, axes, index, n_total)
+    coords = _coordinates(flat, axes, index)
     cell = tuple(index)
     task = np.full(shape, -1, dtype=np.int64)
     task[cell] = ids
@@ -244,7 +245,7 @@ def _grid(flat, axes, n_total):
         if var.dims == ("task",):
             # a parameter that no axis varies: one value (a scalar
             # coordinate), or per task where the file says otherwise
-            if _constant(list(var.values)):
+            if _constant(var.values):
                 coords[name] = ((), var.values[0], dict(var.attrs))
             else:
                 grid = _empty_like(var, shape)

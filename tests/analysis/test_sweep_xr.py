@@ -231,22 +231,23 @@ def test_running_file_swmr(tmp):
     """A sweep still writing its file: opened in SWMR mode, the done tasks
     there, the rest pending and NaN."""
     spec = tmp / "slow.yaml"
-    spec.write_text("kind: noop\nfixed: {sleep: 0.25, length: 3}\naxes:\n  value: {from: 0, to: 11, num: 12}\n")
+    # 40 tasks of 0.25 s: 10 s to catch it running (the test stops it once seen), also under load
+    spec.write_text("kind: noop\nfixed: {sleep: 0.25, length: 3}\naxes:\n  value: {from: 0, to: 39, num: 40}\n")
     out = tmp / "slow.h5"
     writer = subprocess.Popen([SSMSWEEP, "run", str(spec), "-o", str(out), "--quiet", "--sync", "0.05"])
     try:
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         ds = None
         while time.time() < deadline:
             time.sleep(0.3)
             if not os.path.exists(out):
                 continue
             ds = ssmsweep.open_sweep(out)
-            if 0 < int((ds.task_status == 1).sum()) < 12:
+            if 0 < int((ds.task_status == 1).sum()) < 40:
                 break
         assert writer.poll() is None, "the sweep ended before it could be seen running"
         done = ds.task_status == 1
-        assert 0 < int(done.sum()) < 12
+        assert 0 < int(done.sum()) < 40
         assert same(ds.square.where(done), (ds.value ** 2).where(done))
         assert ds.square.where(~done).isnull().all() and (ds.task_status.values[~done.values] == 0).all()
     finally:

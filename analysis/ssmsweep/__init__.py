@@ -27,7 +27,22 @@ SsmError (bad input: SsmInvalidInput, also a ValueError) with the core's
 one-line message.  See README.md, "Analysing results in Python"."""
 from .core import METHODS, MFResult, SsmError, SsmInvalidInput, eig, mf
 from .s4d import s4d_eigenvalues
-from .sweep import ABSENT, open_sweep, open_sweeps, sweep_axes
+
+# xarray (and pandas with it) takes a second or more to import: loaded when
+# first asked for, so that ssmsweep-plot and mf() start without it
+_SWEEP_NAMES = ("open_sweep", "open_sweeps", "sweep_axes", "ABSENT")
+
+
+def __getattr__(name):
+    if name in _SWEEP_NAMES:
+        from . import sweep
+        return getattr(sweep, name)
+    raise AttributeError(f"module 'ssmsweep' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SWEEP_NAMES))
+
 
 try:
     from ._install import VERSION as __version__

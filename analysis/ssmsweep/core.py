@@ -14,8 +14,10 @@ METHODS = ("blaschke", "analytic", "finite", "simulate")
 
 
 class SsmError(Exception):
-    """A failure reported by libssm: str(e) is the core's one-line message
-    (the one `ssmsweep mf` prints), e.status its ssm_status name."""
+    """A failure reported by libssm: str(e) is the core's one-line message,
+    after the name of the parameter at fault as the arguments here name it
+    ("tau_max: 200000000 is beyond the limit 1e8", where `ssmsweep mf` says
+    --tau-max); e.status is its ssm_status name."""
 
     def __init__(self, message, code):
         super().__init__(message)
@@ -163,7 +165,7 @@ def eig(init, N=None, **params):
             imag_scale, seed, file; the rest keep their defaults.
 
     Bad input raises SsmInvalidInput with the core's message, e.g.
-    eig("s4d-inv", 7) -> "--N: s4d-inv uses N/2 conjugate pairs, so N must
+    eig("s4d-inv", 7) -> "N: s4d-inv uses N/2 conjugate pairs, so N must
     be even (got 7)"."""
     if N is None and init != "file":
         raise TypeError("eig() needs N (the real state dimension) for init " + repr(init))

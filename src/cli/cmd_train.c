@@ -9,8 +9,8 @@
 #include "cli.h"
 #include "ssm/mf.h"
 #include "ssm/train.h"
-#include "sweep/model_h5.h"
-#include "sweep/trainrun.h"
+#include "experiments/model_h5.h"
+#include "experiments/trainrun.h"
 
 static const char train_usage[] =
     "Usage: ssmsweep train [model options] [--task delay|teacher|multi-delay] [--tau K[,K...]]\n"
@@ -41,13 +41,15 @@ static const char train_usage[] =
     "  --weight-decay W    (default 0.01)   --warmup F  warm-up fraction (default 0.1)\n"
     "  --threshold L       validation loss for epochs-to-threshold (default 0.1)\n"
     "  --ridge R           no gradient training: closed-form ridge readout (RC baseline)\n"
+    "  --precision P       float64 (default) or float32: kernels, FFT convolutions and\n"
+    "                      residuals in that precision (parameters stay float64)\n"
     "  --import F.h5       start from parameters exported earlier\n"
     "  --export F.h5       write the final parameters (HDF5, readable by any framework)\n";
 
 enum {
     OPT_TASK = 500, OPT_TAU, OPT_LENGTH, OPT_NOISE, OPT_TMEM, OPT_TMODES, OPT_TWASHOUT, OPT_NTRAIN, OPT_NVAL,
     OPT_FREEZE, OPT_OPTIMIZER, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LR_SSM, OPT_WD, OPT_WARMUP, OPT_THRESHOLD,
-    OPT_RIDGE, OPT_IMPORT, OPT_EXPORT
+    OPT_RIDGE, OPT_IMPORT, OPT_EXPORT, OPT_PRECISION
 };
 
 static int parse_delays(const char *arg, ssm_task *task)
@@ -90,7 +92,8 @@ int cmd_train(int argc, char **argv)
         {"lr-ssm", required_argument, 0, OPT_LR_SSM}, {"weight-decay", required_argument, 0, OPT_WD},
         {"warmup", required_argument, 0, OPT_WARMUP}, {"threshold", required_argument, 0, OPT_THRESHOLD},
         {"ridge", required_argument, 0, OPT_RIDGE}, {"import", required_argument, 0, OPT_IMPORT},
-        {"export", required_argument, 0, OPT_EXPORT}, {0, 0, 0, 0}};
+        {"export", required_argument, 0, OPT_EXPORT}, {"precision", required_argument, 0, OPT_PRECISION},
+        {0, 0, 0, 0}};
     sw_train_config cfg;
     sw_train_config_defaults(&cfg);
     const char *import_path = NULL, *export_path = NULL;
@@ -102,7 +105,7 @@ int cmd_train(int argc, char **argv)
         long l;
         if (id == OPT_HELP) {
             fputs(train_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         }
         if (id == '?')
             return EXIT_USAGE;
@@ -117,7 +120,7 @@ int cmd_train(int argc, char **argv)
         switch (id) {
         case OPT_TASK:
             if (ssm_task_parse(optarg, &cfg.task.type, &err)) {
-                cli_error("train", "%s", err.message);
+                cli_fail("train", &err);
                 return EXIT_USAGE;
             }
             break;
@@ -130,7 +133,17 @@ int cmd_train(int argc, char **argv)
             break;
         case OPT_FREEZE:
             if (strcmp(optarg, "none") != 0 && ssm_groups_parse(optarg, &cfg.train.frozen, &err)) {
-                cli_error("train", "%s", err.message);
+                cli_fail("train", &err);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_PRECISION:
+            if (strcmp(optarg, "float64") == 0)
+                cfg.train.precision = SSM_F64;
+            else if (strcmp(optarg, "float32") == 0)
+                cfg.train.precision = SSM_F32;
+            else {
+                cli_error("train", "--precision: expected float64 or float32, got '%s'", optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -209,10 +222,10 @@ int cmd_train(int argc, char **argv)
         st = sw_train_run(&cfg, print_epoch, NULL, &out, &err);
     }
     if (st) {
-        cli_error("train", "%s", err.message);
-        return st == SSM_EINVAL || st == SSM_EIO ? EXIT_USAGE : EXIT_FAILURE;
+        cli_fail("train", &err);
+        return st == SSM_EINVAL || st == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     sw_train_outcome_print(&cfg, &out, stderr);
     sw_train_outcome_free(&out);
-    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }

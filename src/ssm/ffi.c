@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,16 +19,15 @@ int ssm_ffi_version(void)
     return SSM_FFI_VERSION;
 }
 
-/* The status of err, its message copied for the caller. */
+/* The status of err; its message copied for the caller, after the name of
+ * the parameter at fault as the core names it (tau_max, T, dt: the names of
+ * the specs and of the Python package's arguments), as the CLI puts its
+ * option name there. */
 static int report(const ssm_error *err, char *message, size_t size)
 {
-    if (message && size) {
-        size_t len = strnlen(err->message, sizeof err->message);
-        if (len >= size)
-            len = size - 1;
-        memcpy(message, err->message, len);
-        message[len] = '\0';
-    }
+    if (message && size)
+        snprintf(message, size, "%.*s%s%.*s", (int)sizeof err->param, err->param, err->param[0] ? ": " : "",
+                 (int)sizeof err->message, err->message);
     return err->code;
 }
 

@@ -40,7 +40,8 @@ enum {
  * mf NULL only checks the arguments (so that a caller can refuse before it
  * allocates tau_max + 1 doubles).  Returns an ssm_status; on failure the
  * one-line message goes into message (message_size bytes, always
- * terminated; NULL: none). */
+ * terminated; NULL: none), after "PARAM: " where one parameter is at
+ * fault (the core's name of it: tau_max, T, method, N, dt, ...). */
 int ssm_ffi_mf(size_t n, const double *re, const double *im, const char *method, size_t tau_max,
                size_t T, double rcond, double *mf, double *stats, char *message, size_t message_size);
 

@@ -107,11 +107,17 @@ def test_b_leaves_out_undriven_modes(spectra):
 
 
 def cli_error(*args):
+    """The CLI's one-line message, its option name (--tau-max) spelled as the
+    core and the package name the parameter (tau_max)."""
     r = cli(*args)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
     prefix = f"ssmsweep {args[0]}: "
     assert r.stderr.startswith(prefix)
-    return r.stderr[len(prefix):].strip()
+    message = r.stderr[len(prefix):].strip()
+    if message.startswith("--"):
+        option, rest = message[2:].split(": ", 1)
+        message = f"{option.replace('-', '_')}: {rest}"
+    return message
 
 
 @pytest.mark.parametrize("case", ["not-real", "T-short", "tau-limit", "unstable", "method"])

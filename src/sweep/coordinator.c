@@ -18,48 +18,28 @@
 #include <yaml.h>
 #include <zlib.h>
 
+#include "farm.h"
 #include "h5out.h"
 #include "journal.h"
+#include "leader.h"
 #include "outfiles.h"
 #include "progress.h"
 #include "record.h"
 #include "resume.h"
 
-enum { TAG_RESULTS = 17, TAG_WORK = 18 };
-
-/* A RESULTS message is [u32 flags] then [u32 len][packed record] ...;
- * with MSG_REQUEST it also asks for the next batch (a worker sends one per
- * batch), without it only delivers results (sent between the tasks of a
- * long batch, so a kill loses at most --sync seconds of a worker's work).
- * One tag for both keeps them in order. */
-#define MSG_REQUEST 1u
-/* Requests each worker keeps outstanding: one batch runs while the next
- * waits in the MPI buffer, so workers do not idle while rank 0 is busy. */
-#define CREDITS 2
 /* Records buffered on rank 0 before they go to HDF5 in one write. */
 #define H5_BATCH 1024
-/* Upper bound of a batch, so one message stays small. */
-#define MAX_BATCH 4096
-/* Up to this many ranks rank 0 computes too (in a thread of its own): on
- * a small machine a pure master would waste a core; on a large job
- * serving every worker promptly matters more than one more worker. */
-#define MASTER_COMPUTES_MAX_RANKS 32
-/* After SIGTERM or SIGINT running tasks get this long before they are
- * abandoned and the files are closed: mpirun sends SIGKILL one second
- * after its SIGTERM (odls_base_sigkill_timeout), SLURM after KillWait. */
-#define URGENT_GRACE 0.5
 /* Records rank 0's compute thread gathers before it wakes the main
  * thread (which also looks on its own every WAIT_SLICE seconds). */
 #define LOCAL_NOTIFY 256
-#define WAIT_SLICE 0.05
 
 /* ---- stop requests ----------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_signal;
+volatile sig_atomic_t sw_stop_signal;
 
 static void on_stop_signal(int sig)
 {
-    stop_signal = sig;
+    sw_stop_signal = sig;
 }
 
 void sw_install_stop_handlers(void)
@@ -91,7 +71,7 @@ static double wall_clock(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void nap(double seconds)
+void sw_nap(double seconds)
 {
     struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
     nanosleep(&ts, NULL);
@@ -124,13 +104,7 @@ static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, c
     }
 }
 
-/* A growable byte buffer for RESULTS messages. */
-typedef struct {
-    unsigned char *data;
-    size_t len, cap;
-} bytes;
-
-static int bytes_reserve(bytes *b, size_t extra)
+int sw_bytes_reserve(sw_bytes *b, size_t extra)
 {
     if (b->len + extra <= b->cap)
         return 0;
@@ -145,22 +119,22 @@ static int bytes_reserve(bytes *b, size_t extra)
     return 0;
 }
 
-static int bytes_begin_message(bytes *b)
+int sw_bytes_begin_message(sw_bytes *b)
 {
     uint32_t flags = 0;
     b->len = 0;
-    if (bytes_reserve(b, 4))
+    if (sw_bytes_reserve(b, 4))
         return -1;
     memcpy(b->data, &flags, 4);
     b->len = 4;
     return 0;
 }
 
-static int bytes_append_record(bytes *b, const sw_record *rec)
+int sw_bytes_append_record(sw_bytes *b, const sw_record *rec)
 {
     size_t need = sw_record_packed_size(rec);
     uint32_t len = (uint32_t)need;
-    if (bytes_reserve(b, need + 4))
+    if (sw_bytes_reserve(b, need + 4))
         return -1;
     memcpy(b->data + b->len, &len, 4);
     sw_record_pack(rec, b->data + b->len + 4);
@@ -170,17 +144,7 @@ static int bytes_append_record(bytes *b, const sw_record *rec)
 
 /* ---- non-blocking sends ---------------------------------------------------------- */
 
-/* Pending sends, each keeping its buffer until it is done: neither rank 0
- * nor a worker ever waits for the other to receive (rank 0 may be busy;
- * large messages use rendezvous, so blocking sends both ways could also
- * deadlock). */
-typedef struct {
-    MPI_Request *req;
-    void **buf;
-    size_t n, cap;
-} outbox;
-
-static void outbox_reap(outbox *o)
+void sw_outbox_reap(sw_outbox *o)
 {
     for (size_t k = 0; k < o->n;) {
         int done;
@@ -197,9 +161,9 @@ static void outbox_reap(outbox *o)
 }
 
 /* Sends count items of buf (malloc'ed; the outbox frees it). */
-static void outbox_send(outbox *o, MPI_Comm comm, void *buf, int count, MPI_Datatype type, int dest, int tag)
+void sw_outbox_send(sw_outbox *o, MPI_Comm comm, void *buf, int count, MPI_Datatype type, int dest, int tag)
 {
-    outbox_reap(o);
+    sw_outbox_reap(o);
     if (o->n == o->cap) {
         size_t cap = o->cap ? 2 * o->cap : 16;
         MPI_Request *req = realloc(o->req, cap * sizeof *req);
@@ -215,7 +179,7 @@ static void outbox_send(outbox *o, MPI_Comm comm, void *buf, int count, MPI_Data
     o->buf[o->n++] = buf;
 }
 
-static void outbox_drain(outbox *o)
+void sw_outbox_drain(sw_outbox *o)
 {
     MPI_Waitall((int)o->n, o->req, MPI_STATUSES_IGNORE);
     for (size_t k = 0; k < o->n; ++k)
@@ -227,26 +191,26 @@ static void outbox_drain(outbox *o)
 
 /* ---- worker ------------------------------------------------------------------- */
 
-static void send_results(outbox *box, MPI_Comm comm, bytes *b, uint32_t flags)
+void sw_send_results(sw_outbox *box, MPI_Comm comm, sw_bytes *b, uint32_t flags)
 {
     memcpy(b->data, &flags, 4);
-    outbox_send(box, comm, b->data, (int)b->len, MPI_BYTE, 0, TAG_RESULTS);
+    sw_outbox_send(box, comm, b->data, (int)b->len, MPI_BYTE, 0, TAG_RESULTS);
     memset(b, 0, sizeof *b);
-    if (bytes_begin_message(b))
+    if (sw_bytes_begin_message(b))
         MPI_Abort(comm, SW_EXIT_ERROR);
 }
 
-static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir,
-                   double flush_interval)
+void sw_worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir,
+               double flush_interval)
 {
-    outbox box = {0};
-    bytes b = {0};
+    sw_outbox box = {0};
+    sw_bytes b = {0};
     uint64_t *ids = NULL;
     int capacity = 0, zeros = 0;
-    if (bytes_begin_message(&b))
+    if (sw_bytes_begin_message(&b))
         MPI_Abort(comm, SW_EXIT_ERROR);
     for (int c = 0; c < CREDITS; ++c)
-        send_results(&box, comm, &b, MSG_REQUEST);
+        sw_send_results(&box, comm, &b, MSG_REQUEST);
     while (zeros < CREDITS) {
         MPI_Status status;
         int count;
@@ -265,62 +229,44 @@ static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host,
             continue;
         }
         double last_sent = sw_now();
-        for (int k = 0; k < count && !stop_signal; ++k) {
+        for (int k = 0; k < count && !sw_stop_signal; ++k) {
             sw_record rec;
             run_task(t, (size_t)ids[k], rank, host, ckpt_dir, &rec);
-            int full = bytes_append_record(&b, &rec);
+            int full = sw_bytes_append_record(&b, &rec);
             sw_record_free(&rec);
             if (full)
                 MPI_Abort(comm, SW_EXIT_ERROR);
             /* a long batch delivers its results as it goes */
             if (k + 1 < count && sw_now() - last_sent >= flush_interval) {
-                send_results(&box, comm, &b, 0);
+                sw_send_results(&box, comm, &b, 0);
                 last_sent = sw_now();
             }
         }
         /* tasks skipped after a stop request stay pending: resume reruns them */
-        send_results(&box, comm, &b, MSG_REQUEST);
+        sw_send_results(&box, comm, &b, MSG_REQUEST);
     }
-    outbox_drain(&box);
+    sw_outbox_drain(&box);
     free(b.data);
     free(ids);
 }
 
 /* ---- rank 0's own tasks: a thread ------------------------------------------------ */
 
-/* Rank 0 computes in a thread of its own, so its main thread stays free to
- * serve the workers, write the outputs and, on a stop request, close the
- * files in time however long the task at hand takes.  Only the main
- * thread calls MPI and HDF5. */
-typedef struct {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake_thread, wake_main;
-    const sw_tasks *tasks;
-    const char *host, *ckpt_dir;
-    uint64_t *ids;               /* the batch */
-    size_t n_ids, next;
-    int in_task;                 /* a task is running */
-    sw_record *done;             /* finished, not yet collected */
-    size_t n_done, cap_done;
-    int quit, abandon, started, no_memory;
-} local_worker;
-
-static int local_idle_locked(const local_worker *w)
+static int local_idle_locked(const sw_local *w)
 {
     return w->next == w->n_ids && !w->in_task;
 }
 
 static void *local_main(void *arg)
 {
-    local_worker *w = arg;
+    sw_local *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->quit && w->next == w->n_ids)
             pthread_cond_wait(&w->wake_thread, &w->lock);
         if (w->quit)
             break;
-        if (w->abandon || stop_signal) {   /* the rest of the batch stays pending */
+        if (w->abandon || sw_stop_signal) {   /* the rest of the batch stays pending */
             w->next = w->n_ids;
             pthread_cond_signal(&w->wake_main);
             continue;
@@ -329,7 +275,7 @@ static void *local_main(void *arg)
         w->in_task = 1;
         pthread_mutex_unlock(&w->lock);
         sw_record rec;
-        run_task(w->tasks, id, 0, w->host, w->ckpt_dir, &rec);
+        run_task(w->tasks, id, w->rank, w->host, w->ckpt_dir, &rec);
         pthread_mutex_lock(&w->lock);
         w->in_task = 0;
         if (w->n_done == w->cap_done) {
@@ -352,10 +298,11 @@ static void *local_main(void *arg)
     return NULL;
 }
 
-static int local_start(local_worker *w, const sw_tasks *t, const char *host, const char *ckpt_dir)
+int sw_local_start(sw_local *w, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir)
 {
     memset(w, 0, sizeof *w);
     w->tasks = t;
+    w->rank = rank;
     w->host = host;
     w->ckpt_dir = ckpt_dir;
     w->ids = malloc(MAX_BATCH * sizeof *w->ids);
@@ -368,7 +315,7 @@ static int local_start(local_worker *w, const sw_tasks *t, const char *host, con
     return 0;
 }
 
-static int local_idle(local_worker *w)
+int sw_local_idle(sw_local *w)
 {
     if (!w->started)
         return 1;
@@ -378,7 +325,7 @@ static int local_idle(local_worker *w)
     return idle;
 }
 
-static void local_give(local_worker *w, const uint64_t *ids, size_t n)
+void sw_local_give(sw_local *w, const uint64_t *ids, size_t n)
 {
     pthread_mutex_lock(&w->lock);
     memcpy(w->ids, ids, n * sizeof *ids);
@@ -391,7 +338,7 @@ static void local_give(local_worker *w, const uint64_t *ids, size_t n)
 /* Waits up to seconds for finished records or the end of the batch; then
  * hands over what is finished (*n records in *recs, the caller's to free;
  * *cap is the capacity of the array it passes in and gets back). */
-static void local_collect(local_worker *w, double seconds, sw_record **recs, size_t *n, size_t *cap)
+void sw_local_collect(sw_local *w, double seconds, sw_record **recs, size_t *n, size_t *cap)
 {
     *n = 0;
     if (!w->started)
@@ -418,7 +365,7 @@ static void local_collect(local_worker *w, double seconds, sw_record **recs, siz
 }
 
 /* Tells the thread to take no further task of its batch. */
-static void local_abandon(local_worker *w)
+void sw_local_abandon(sw_local *w)
 {
     if (!w->started)
         return;
@@ -430,7 +377,7 @@ static void local_abandon(local_worker *w)
 /* Ends the thread unless it is inside a task (then it is left to run: the
  * process ends without waiting, see sw_coordinate_end); returns whether it
  * was left running. */
-static int local_stop(local_worker *w)
+int sw_local_stop(sw_local *w)
 {
     if (!w->started)
         return 0;
@@ -473,12 +420,15 @@ typedef struct {
     int io_failed;                /* an output failed: the sweep stops */
     int journal_failed, h5_failed;   /* which: the other one still takes what it can */
     /* scheduling */
+    MPI_Comm comm;
     int size;
+    const sw_layout *layout;      /* who rank 0 serves, with what weight */
+    int remote_signal;            /* a stop signal a leader received */
     int *zeros_sent, *greeted;
-    int workers_left, workers_greeted;
-    outbox box;
+    int workers_left, workers_greeted;   /* of the clients: workers and leaders */
+    sw_outbox box;
     uint64_t *ids;
-    local_worker local;
+    sw_local local;
     sw_record *collected;         /* records taken from the local thread */
     size_t cap_collected;
     /* stopping */
@@ -571,14 +521,15 @@ static void accept_record(master *m, sw_record *rec)
 
 /* Guided self-scheduling on cost: about a quarter of the fair share of the
  * remaining work, so batches shrink towards the end and the most expensive
- * tasks go out alone.  Workers take from the head (most expensive first),
+ * tasks go out alone; a leader's batch holds that for each of the weight
+ * ranks it feeds.  Workers take from the head (most expensive first),
  * rank 0's thread from the tail (cheapest), so it is soon free again. */
-static size_t next_batch(master *m, int from_tail, uint64_t *ids)
+static size_t next_batch(master *m, int weight, int from_tail, uint64_t *ids)
 {
-    double target = m->queue_cost / (4.0 * m->size);
+    double target = weight * m->queue_cost / (4.0 * m->size);
     double cost = 0;
     size_t n = 0;
-    while (m->head < m->tail && n < MAX_BATCH && (n == 0 || cost < target)) {
+    while (m->head < m->tail && n < (size_t)MAX_BATCH * (size_t)weight && (n == 0 || cost < target)) {
         size_t id = from_tail ? m->queue[--m->tail] : m->queue[m->head++];
         cost += m->tasks->cost[id];
         m->queue_cost -= m->tasks->cost[id];
@@ -587,8 +538,8 @@ static size_t next_batch(master *m, int from_tail, uint64_t *ids)
     return n;
 }
 
-/* One RESULTS message: its records, and whether it asks for work. */
-static int receive_results(master *m, MPI_Comm comm, MPI_Status *status)
+/* One RESULTS message: its records; returns its flags. */
+static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
 {
     int len;
     uint32_t flags = 0;
@@ -615,7 +566,7 @@ static int receive_results(master *m, MPI_Comm comm, MPI_Status *status)
         off += 4 + rlen;
     }
     free(buf);
-    return (flags & MSG_REQUEST) != 0;
+    return flags;
 }
 
 static int stop_requested(const master *m, double start, const char **reason, int *urgent)
@@ -626,9 +577,10 @@ static int stop_requested(const master *m, double start, const char **reason, in
         *urgent = 1;
         return 1;
     }
-    if (stop_signal) {
-        *reason = stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-        *urgent = stop_signal != SIGUSR1;
+    int sig = sw_stop_signal ? sw_stop_signal : m->remote_signal;
+    if (sig) {
+        *reason = sig == SIGUSR1 ? "SIGUSR1" : sig == SIGINT ? "SIGINT" : "SIGTERM";
+        *urgent = sig != SIGUSR1;
         return 1;
     }
     if (m->opt->walltime > 0) {
@@ -651,7 +603,16 @@ static void begin_stop(master *m, const char *reason, int urgent)
     m->stopping = 1;
     m->urgent = urgent;
     m->deadline = sw_now() + (m->io_failed ? 0 : URGENT_GRACE);
-    local_abandon(&m->local);
+    sw_local_abandon(&m->local);
+    /* the leaders still at work drop the tasks they hold */
+    for (int r = 1; r < m->size; ++r)
+        if (m->layout->leads[r] && m->zeros_sent[r] < CREDITS) {
+            int *msg = malloc(sizeof *msg);
+            if (!msg)
+                MPI_Abort(m->comm, SW_EXIT_ERROR);
+            *msg = urgent;
+            sw_outbox_send(&m->box, m->comm, msg, 1, MPI_INT, r, TAG_STOP);
+        }
     sync_outputs(m);
     if (m->opt->quiet || m->io_failed)
         return;
@@ -673,7 +634,10 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         if (!flag)
             return;
         int src = status.MPI_SOURCE;
-        if (!receive_results(m, comm, &status))
+        uint32_t flags = receive_results(m, comm, &status);
+        if (flags >> MSG_SIGNAL_SHIFT && !m->remote_signal)
+            m->remote_signal = (int)(flags >> MSG_SIGNAL_SHIFT & 0xff);
+        if (!(flags & MSG_REQUEST))
             continue;
         if (!m->greeted[src]) {
             m->greeted[src] = 1;
@@ -683,12 +647,12 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         int urgent;
         if (!m->stopping && stop_requested(m, start, &reason, &urgent))
             begin_stop(m, reason, urgent);
-        size_t n = m->stopping ? 0 : next_batch(m, 0, m->ids);
+        size_t n = m->stopping ? 0 : next_batch(m, m->layout->weight[src], 0, m->ids);
         uint64_t *copy = malloc((n ? n : 1) * sizeof *copy);
         if (!copy)
             MPI_Abort(comm, SW_EXIT_ERROR);
         memcpy(copy, m->ids, n * sizeof *copy);
-        outbox_send(&m->box, comm, copy, (int)n, MPI_UINT64_T, src, TAG_WORK);
+        sw_outbox_send(&m->box, comm, copy, (int)n, MPI_UINT64_T, src, TAG_WORK);
         if (n == 0 && ++m->zeros_sent[src] == CREDITS)
             --m->workers_left;
     }
@@ -698,7 +662,7 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
 static void collect_local(master *m, double seconds)
 {
     size_t n = 0;
-    local_collect(&m->local, seconds, &m->collected, &n, &m->cap_collected);
+    sw_local_collect(&m->local, seconds, &m->collected, &n, &m->cap_collected);
     for (size_t k = 0; k < n; ++k)
         accept_record(m, &m->collected[k]);
     if (m->local.no_memory && !m->io_failed) {
@@ -718,14 +682,15 @@ static void master_loop(master *m, MPI_Comm comm, double start)
         collect_local(m, 0);
         if (!m->stopping && stop_requested(m, start, &reason, &urgent))
             begin_stop(m, reason, urgent);
-        int idle = local_idle(&m->local);
+        int idle = sw_local_idle(&m->local);
         /* rank 0 starts work of its own only once every worker has asked
          * for work: a task of minutes (kind sfmnist) begun before the first
          * requests arrive would leave the workers idle for its whole
          * length */
         if (!m->stopping && idle && m->head < m->tail && m->local.started &&
-            ((size <= MASTER_COMPUTES_MAX_RANKS && m->workers_greeted == size - 1) || m->workers_left == 0)) {
-            local_give(&m->local, m->ids, next_batch(m, 1, m->ids));
+            ((size <= MASTER_COMPUTES_MAX_RANKS && m->workers_greeted == m->layout->clients) ||
+             m->workers_left == 0)) {
+            sw_local_give(&m->local, m->ids, next_batch(m, 1, 1, m->ids));
             idle = 0;
         }
         if (m->workers_left == 0 && idle && (m->stopping || m->head == m->tail))
@@ -737,7 +702,7 @@ static void master_loop(master *m, MPI_Comm comm, double start)
         if (m->workers_left == 0 && m->local.started)
             collect_local(m, WAIT_SLICE);
         else
-            nap(200e-6);
+            sw_nap(200e-6);
         if (sw_now() - m->last_sync >= m->opt->sync_interval)
             sync_outputs(m);
         sw_progress_update(&m->progress, m->n_done, m->n_failed, 0);
@@ -751,7 +716,7 @@ static void drain_workers(master *m, MPI_Comm comm, double start)
     while (m->workers_left > 0) {
         serve_workers(m, comm, start);
         if (m->workers_left > 0)
-            nap(1e-3);
+            sw_nap(1e-3);
     }
 }
 
@@ -885,7 +850,7 @@ static void master_free(master *m)
         sw_journal_abandon(m->journal);
     if (m->h5)
         sw_h5_close(m->h5, NULL, NULL);
-    local_left_running = local_stop(&m->local);
+    local_left_running = sw_local_stop(&m->local);
     free(m->collected);
     free(m->state);
     free(m->queue);
@@ -908,7 +873,7 @@ static int master_setup(master *m, const sw_outfiles *files, const sw_provenance
     m->buffer = malloc(H5_BATCH * sizeof *m->buffer);
     m->zeros_sent = calloc((size_t)m->size, sizeof *m->zeros_sent);
     m->greeted = calloc((size_t)m->size, sizeof *m->greeted);
-    m->ids = malloc(MAX_BATCH * sizeof *m->ids);
+    m->ids = malloc((size_t)MAX_BATCH * (size_t)m->layout->max_weight * sizeof *m->ids);
     if (!m->state || !m->queue || !m->buffer || !m->zeros_sent || !m->greeted || !m->ids) {
         fprintf(stderr, "ssmsweep run: out of memory for %zu tasks\n", t->n_tasks);
         return SW_EXIT_ERROR;
@@ -927,7 +892,7 @@ static int master_setup(master *m, const sw_outfiles *files, const sw_provenance
     m->n_done = out.n_done;
     m->n_failed = out.n_failed;
     fill_queue(m);
-    if (m->size <= MASTER_COMPUTES_MAX_RANKS && local_start(&m->local, t, host, m->ckpt_dir) != 0) {
+    if (m->size <= MASTER_COMPUTES_MAX_RANKS && sw_local_start(&m->local, t, 0, host, m->ckpt_dir) != 0) {
         fprintf(stderr, "ssmsweep run: cannot start rank 0's compute thread\n");
         return SW_EXIT_ERROR;
     }
@@ -984,17 +949,27 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
         free(hosts);
         return SW_EXIT_USAGE;
     }
+    sw_layout layout;
+    if (sw_layout_build(comm, &opt->leaders, &layout) != 0) {
+        if (rank == 0)
+            fprintf(stderr, "ssmsweep run: out of memory for the layout of %d ranks\n", size);
+        sw_layout_free(&layout);
+        free(hosts);
+        return SW_EXIT_ERROR;
+    }
     master m;
     memset(&m, 0, sizeof m);
     m.lock.fd = -1;
     double start = sw_now();
     if (rank == 0) {
         sw_provenance prov = {opt->spec_path, opt->spec_text, opt->command_line, start_utc,
-                              hosts ? hosts : host, libraries, size, NULL};
+                              hosts ? hosts : host, libraries, size, NULL, layout.description};
         m.tasks = t;
         m.opt = opt;
+        m.comm = comm;
         m.size = size;
-        m.workers_left = size - 1;
+        m.layout = &layout;
+        m.workers_left = layout.clients;
         /* tasks that take long (kind sfmnist) checkpoint here between epochs */
         m.ckpt_dir = files.ckpt;
         m.last_sync = start;
@@ -1028,14 +1003,21 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
                                         : code == SW_EXIT_ERROR     ? "stopped by an error"
                                                                     : "finished");
         drain_workers(&m, comm, start);
-        outbox_drain(&m.box);
+        sw_outbox_drain(&m.box);
     } else {
-        worker(comm, t, rank, host, files.ckpt, opt->sync_interval > 0 ? opt->sync_interval : 1.0);
+        double flush = opt->sync_interval > 0 ? opt->sync_interval : 1.0;
+        if (layout.role == SW_ROLE_LEADER)
+            local_left_running = sw_leader(comm, &layout, t, rank, host, files.ckpt, flush);
+        else if (layout.role == SW_ROLE_MEMBER)   /* half of --sync to the leader, half from it */
+            sw_worker(layout.group, t, rank, host, files.ckpt, 0.5 * flush);
+        else
+            sw_worker(comm, t, rank, host, files.ckpt, flush);
     }
     MPI_Bcast(&code, 1, MPI_INT, 0, comm);
 done:
     if (rank == 0)
         master_free(&m);
+    sw_layout_free(&layout);
     free(hosts);
     return code;
 }

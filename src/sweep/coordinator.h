@@ -16,6 +16,7 @@
 
 #include <mpi.h>
 
+#include "leader.h"
 #include "tasks.h"
 
 /* Exit statuses of `ssmsweep run` (and merge), for job scripts. */
@@ -38,6 +39,7 @@ typedef struct {
     double progress_interval;    /* seconds between progress lines in batch logs */
     double sync_interval;        /* seconds between journal fsyncs (and HDF5 flushes) */
     int quiet;
+    sw_leaders leaders;          /* --leaders: flat or one leader per node (leader.h) */
 } sw_run_options;
 
 /* The time now as ISO 8601 UTC, "2026-11-23T07:36:00Z" (for provenance). */

@@ -71,6 +71,13 @@ static double wall_clock(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void sw_nap(double seconds)
 {
     struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
@@ -424,6 +431,9 @@ typedef struct {
     int size;
     const sw_layout *layout;      /* who rank 0 serves, with what weight */
     int remote_signal;            /* a stop signal a leader received */
+    /* SSMSWEEP_COORD_STATS: what receiving results costs rank 0 */
+    size_t stat_messages, stat_records;
+    double stat_cpu;              /* main thread CPU seconds in receive_results */
     int *zeros_sent, *greeted;
     int workers_left, workers_greeted;   /* of the clients: workers and leaders */
     sw_outbox box;
@@ -514,6 +524,13 @@ static void accept_record(master *m, sw_record *rec)
     m->buffer[m->n_buffer++] = *rec;
     if (m->n_buffer == H5_BATCH)
         flush_buffer(m);
+}
+
+/* After the records of one message (or of rank 0's thread): durable every
+ * --sync seconds, at once during a stop that lets tasks finish (once per
+ * message: a leader's message holds the records of many ranks). */
+static void records_accepted(master *m)
+{
     if (sw_now() - m->last_sync >= m->opt->sync_interval || (m->stopping && !m->urgent))
         sync_outputs(m);
     sw_progress_update(&m->progress, m->n_done, m->n_failed, 0);
@@ -563,8 +580,10 @@ static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
             MPI_Abort(comm, SW_EXIT_ERROR);
         }
         accept_record(m, &rec);
+        ++m->stat_records;
         off += 4 + rlen;
     }
+    records_accepted(m);
     free(buf);
     return flags;
 }
@@ -634,7 +653,10 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         if (!flag)
             return;
         int src = status.MPI_SOURCE;
+        double cpu = thread_cpu();
         uint32_t flags = receive_results(m, comm, &status);
+        m->stat_cpu += thread_cpu() - cpu;
+        ++m->stat_messages;
         if (flags >> MSG_SIGNAL_SHIFT && !m->remote_signal)
             m->remote_signal = (int)(flags >> MSG_SIGNAL_SHIFT & 0xff);
         if (!(flags & MSG_REQUEST))
@@ -665,6 +687,8 @@ static void collect_local(master *m, double seconds)
     sw_local_collect(&m->local, seconds, &m->collected, &n, &m->cap_collected);
     for (size_t k = 0; k < n; ++k)
         accept_record(m, &m->collected[k]);
+    if (n > 0)
+        records_accepted(m);
     if (m->local.no_memory && !m->io_failed) {
         ssm_error err;
         ssm_fail(&err, SSM_ENOMEM, "out of memory for the results of rank 0");
@@ -912,6 +936,21 @@ static int outcome(master *m)
     return m->n_failed > 0 ? SW_EXIT_TASKS_FAILED : SW_EXIT_OK;
 }
 
+/* SSMSWEEP_COORD_STATS=1: rank 0's cost of the results it received (the
+ * README's "Hierarchical coordination" measures the writer with it). */
+static void print_stats(const master *m)
+{
+    const char *want = getenv("SSMSWEEP_COORD_STATS");
+    if (!want || !*want || strcmp(want, "0") == 0)
+        return;
+    size_t records = m->stat_records ? m->stat_records : 1, messages = m->stat_messages ? m->stat_messages : 1;
+    fprintf(stderr, "coordinator stats: %s; %zu messages with %zu records from the other ranks; rank 0's main thread "
+                    "%.3f s CPU receiving and writing them: %.2f us per record, %.1f us per message, %.0f records "
+                    "per message\n", m->layout->description, m->stat_messages, m->stat_records, m->stat_cpu,
+            1e6 * m->stat_cpu / (double)records, 1e6 * m->stat_cpu / (double)messages,
+            (double)m->stat_records / (double)messages);
+}
+
 /* ---- entry point ---------------------------------------------------------------- */
 
 int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
@@ -1004,6 +1043,7 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
                                                                     : "finished");
         drain_workers(&m, comm, start);
         sw_outbox_drain(&m.box);
+        print_stats(&m);
     } else {
         double flush = opt->sync_interval > 0 ? opt->sync_interval : 1.0;
         if (layout.role == SW_ROLE_LEADER)

@@ -6,7 +6,7 @@ command -v setsid >/dev/null || { echo "SKIP: setsid missing"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # LeakSanitizer's tracer dies at the exit of MPI processes here (see sweep_mpi.sh)
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
-# 240 noop tasks of 50 ms: about 2 s on 6 ranks
+# 240 noop tasks of 0.1 s: about 4 s on 6 ranks
 spec=$TOP_SRCDIR/tests/specs/run/leaders.yaml
 ntasks=240
 slow=${SSM_SLOW_FACTOR:-1}
@@ -69,7 +69,7 @@ start_run() {
 # rank_pid OUT RANK: the pid of that rank of the run writing OUT.
 rank_pid() {
     for p in $(pgrep -f "^$SSMSWEEP run .*$1"); do
-        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$p"; return; }
+        tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$p"; return; }
     done
 }
 

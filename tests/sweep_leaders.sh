@@ -48,8 +48,8 @@ usage_error "SSMSWEEP_LEADERS=nodes" "SSMSWEEP_LEADERS: expected auto, none, nod
 # stop_test LABEL TARGET(mpirun|leader) RESUME-GROUPS
 stop_test() {
     out=$scratch/stop-$1.h5
-    start_run "$out" -np 6 --leaders 2
-    sleep 0.5
+    start_run "$out" -np 6 --leaders 2 --sync 0.2
+    sleep 0.3
     t0=$(date +%s.%N)
     if [ "$2" = leader ]; then
         leader=$(rank_pid "$out" 2)

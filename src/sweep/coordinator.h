@@ -10,7 +10,9 @@
  * remaining_cost / (4 P) of work, at least one task).  Each worker keeps
  * two requests outstanding so a new batch is already waiting when it
  * finishes one, and sends the results of a long batch every --sync
- * seconds.  P = 1 is the same code with no workers. */
+ * seconds.  P = 1 is the same code with no workers.  With node leaders
+ * (--leaders, leader.h) rank 0 serves one leader per node instead of the
+ * node's ranks; the messages and the shared pieces are in farm.h. */
 #ifndef SW_COORDINATOR_H
 #define SW_COORDINATOR_H
 

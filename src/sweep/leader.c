@@ -316,7 +316,8 @@ static int answer_member(leader *l, int src)
     uint64_t *copy = malloc((n ? n : 1) * sizeof *copy);
     if (!copy)
         MPI_Abort(l->world, SW_EXIT_ERROR);
-    memcpy(copy, l->ids, n * sizeof *copy);
+    if (n > 0)   /* l->ids is NULL until the first batch */
+        memcpy(copy, l->ids, n * sizeof *copy);
     sw_outbox_send(&l->box, l->group, copy, (int)n, MPI_UINT64_T, src, TAG_WORK);
     if (n == 0 && ++l->zeros_sent[src] == CREDITS)
         --l->members_left;
@@ -361,6 +362,8 @@ static void answer_waiting(leader *l)
     size_t k = 0;
     while (k < l->n_waiting && answer_member(l, l->waiting[k]))
         ++k;
+    if (k == 0)
+        return;   /* also: l->waiting may be NULL */
     memmove(l->waiting, l->waiting + k, (l->n_waiting - k) * sizeof *l->waiting);
     l->n_waiting -= k;
 }

@@ -80,7 +80,7 @@ for args in "mf --init s4d-inv --N 65536 --tau-max 10" "mf --init s4d-inv --N 40
   # shellcheck disable=SC2086
   usage_error "$args" "not enough memory: " -- "$SSMSWEEP" $args || continue
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
-  [ "$ms" -lt $((2000 * ${SSM_SLOW_FACTOR:-1})) ] && [ ! -e "$scratch/f1" ] &&
+  [ "$ms" -lt $((2000 * time_factor)) ] && [ ! -e "$scratch/f1" ] &&
     pass "$args: refused in $ms ms: $(cat err)" || fail "$args: refused after $ms ms"
 done
 SSMSWEEP_MEMORY_LIMIT=10M "$SSMSWEEP" mf --init s4d-inv --N 64 > out 2> err

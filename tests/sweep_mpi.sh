@@ -160,7 +160,7 @@ t0=$(date +%s.%N)
 "$SSMSWEEP" run "$specs/sleepy.yaml" -o "$scratch/wall.h5" --walltime 1 --walltime-margin 0 --quiet 2> "$scratch/err"
 code=$?
 took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-[ $code -eq 3 ] && awk -v t="$took" -v f="${SSM_SLOW_FACTOR:-1}" 'BEGIN { exit !(t < 4 * f) }' \
+[ $code -eq 3 ] && awk -v t="$took" -v f="$time_factor" 'BEGIN { exit !(t < 4 * f) }' \
   && pass "--walltime 1: stopped after $took s with exit 3" || fail "--walltime: exit $code after $took s"
 "$SSMSWEEP" run "$specs/sleepy.yaml" -o "$scratch/wall.h5" --walltime 00:10 --walltime-margin x 2> "$scratch/err"
 [ $? -eq 2 ] && pass "bad --walltime-margin refused" || fail "bad --walltime-margin accepted"

@@ -26,18 +26,22 @@ KILLS=20 RANKS=2 SYNC=0.05 TASK_SECONDS=0.005
 f=${SSM_SLOW_FACTOR:-1}
 spec="$scratch/killable.yaml"
 out="$scratch/killed.h5"
-cat > "$spec" <<'YAML'
-# 4000 tasks of 5 ms: 10 s on two ranks, long enough for 20 kills even on
-# a loaded machine (each round runs ~0.1 to 0.3 s)
+# 4000 tasks of 5 ms: 10 s on two ranks, long enough for 20 kills (each
+# round runs ~0.1 to 0.3 s); on a loaded machine a round runs longer (the
+# tasks sleep at full speed while the killer waits for the CPU), so the
+# sweep grows with the load, up to 4 times
+scale=$(awk -v t="$time_factor" -v s="$f" 'BEGIN { x = int(t / s); if (x < 1) x = 1; if (x > 4) x = 4; print x }')
+values=$((1000 * scale))
+cat > "$spec" <<YAML
 kind: noop
 name: killable
 seed: 11
 fixed: {sleep: 0.005}
 axes:
-  value: {from: 0, to: 999, num: 1000}
+  value: {from: 0, to: $((values - 1)), num: $values}
   length: [0, 5, 40, 3]
 YAML
-ntasks=4000
+ntasks=$((4 * values))
 
 # the reference: one uninterrupted run
 "$MPIRUN" -np $RANKS "$SSMSWEEP" run "$spec" -o "$scratch/reference.h5" --quiet > "$scratch/ref.log" 2>&1 \

@@ -6,7 +6,7 @@
  *     (/proc/self/clear_refs) after a warm-up: measured / estimate must lie
  *     in [1/FACTOR, FACTOR] (not under AddressSanitizer, whose shadow and
  *     quarantine are not the program's memory);
- *   - ssm_deep_work_size equals what ssm_deep_work_new allocates;
+ *   - ssm_deep_work_size is what ssm_deep_work_new allocates (N modes);
  *   - sizes as text; the probe of a rank's memory from fake physical
  *     memory, launcher and SLURM variables and cgroup v1/v2 files; the
  *     refusal message; the per-axis maxima of a spec. */
@@ -189,8 +189,10 @@ static void deep_work_size(void)
         int ok = ssm_deep_init(&m, &c, 1, &err) == SSM_OK &&
                  ssm_deep_work_new(&m, cases[k].T, cases[k].B, cases[k].prec, &w, &err) == SSM_OK;
         const double size = ssm_deep_work_size(&c, cases[k].T, cases[k].B, cases[k].prec);
-        CHECK(ok && size == (double)ssm_deep_work_bytes(w),
-              "deep workspace H %zu L %zu T %zu B %zu dropout %g %s: estimated %.0f = allocated %zu bytes",
+        /* exact but for the recurrent state's scratch of each of the two slots, counted for N modes */
+        const double slack = 2 * ((double)c.eig.n * 16 + 64);
+        CHECK(ok && size >= (double)ssm_deep_work_bytes(w) && size <= (double)ssm_deep_work_bytes(w) + slack,
+              "deep workspace H %zu L %zu T %zu B %zu dropout %g %s: estimated %.0f >= allocated %zu bytes",
               cases[k].H, cases[k].L, cases[k].T, cases[k].B, cases[k].dropout,
               cases[k].prec == SSM_F32 ? "float32" : "float64", size, ok ? ssm_deep_work_bytes(w) : 0);
         ssm_deep_work_free(w);

@@ -62,26 +62,32 @@ static double loss_at(const ssm_dssm *m, const ssm_dataset *d, size_t washout, s
     return loss;
 }
 
+/* Every gradient of the float64 pass against fourth-order central
+ * differences of the float64 loss; the float32 pass against both. */
 static void gradient_check(const char *name, ssm_model model, ssm_task task)
 {
     ssm_dssm m;
     ssm_dataset data;
-    ssm_grad_work *w;
+    ssm_grad_work *w, *w32;
     ssm_error err;
     size_t washout = 10;
     if (ssm_dssm_init(&m, &model, ssm_task_outputs(&task), &err) != SSM_OK ||
         ssm_dataset_make(&task, 0, &data, &err) != SSM_OK ||
-        ssm_grad_work_new(&m, task.length, data.n_seq, &w, &err) != SSM_OK) {
+        ssm_grad_work_new(&m, task.length, data.n_seq, SSM_F64, &w, &err) != SSM_OK ||
+        ssm_grad_work_new(&m, task.length, data.n_seq, SSM_F32, &w32, &err) != SSM_OK) {
         CHECK(0, "%s: set-up: %s", name, err.message);
         return;
     }
     randomize(&m, 3);
-    double *grad = malloc(m.n_params * sizeof *grad), loss;
+    double *grad = malloc(m.n_params * sizeof *grad), *g32 = malloc(m.n_params * sizeof *g32), loss, l32;
     CHECK(ssm_loss_grad(&m, &data, 0, data.n_seq, washout, w, &loss, grad, &err) == SSM_OK, "%s: loss", name);
+    const ssm_status st32 = ssm_loss_grad(&m, &data, 0, data.n_seq, washout, w32, &l32, g32, &err);
+    CHECK(st32 == SSM_OK && fabs(l32 - loss) <= 1e-6 * loss, "%s: float32 loss %.10g == float64 loss %.10g to 1e-6",
+          name, l32, loss);
     for (int g = 0; g < SSM_GROUP_COUNT; ++g) {
         if (m.length[g] == 0)
             continue;
-        double diff2 = 0, norm2 = 0;
+        double diff2 = 0, norm2 = 0, diff32 = 0, diff32_64 = 0;
         for (size_t i = m.offset[g]; i < m.offset[g] + m.length[g]; ++i) {
             double keep = m.theta[i], h = 1e-5 * fmax(1.0, fabs(keep));
             /* fourth-order central difference: truncation ~h^4 */
@@ -94,19 +100,70 @@ static void gradient_check(const char *name, ssm_model model, ssm_task task)
             m.theta[i] = keep;
             double fd = (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h);
             diff2 += (grad[i] - fd) * (grad[i] - fd);
+            diff32 += (g32[i] - fd) * (g32[i] - fd);
+            diff32_64 += (g32[i] - grad[i]) * (g32[i] - grad[i]);
             norm2 += grad[i] * grad[i];
         }
-        double rel = sqrt(diff2) / fmax(sqrt(norm2), 1e-300);
+        const double norm = fmax(sqrt(norm2), 1e-300), rel = sqrt(diff2) / norm;
         CHECK(rel < 1e-6 && norm2 > 0, "%s: group %s gradient matches finite differences (rel %.2g, |g| %.2g)",
               name, ssm_group_name(g), rel, sqrt(norm2));
+        CHECK(sqrt(diff32) / norm < 1e-4 && sqrt(diff32_64) / norm < 1e-4,
+              "%s: group %s float32 gradient matches finite differences (rel %.2g) and float64 (rel %.2g)", name,
+              ssm_group_name(g), sqrt(diff32) / norm, sqrt(diff32_64) / norm);
     }
     free(grad);
+    free(g32);
     ssm_grad_work_free(w);
+    ssm_grad_work_free(w32);
     ssm_dataset_free(&data);
     ssm_dssm_free(&m);
 }
 
-/* y from the FFT kernel path against the recurrence x = lambda x + bbar u */
+/* The float32 pass at the benchmark's length, with a batch that leaves
+ * its second block of 16 lanes partly empty and a batch of one. */
+static void float32_long(void)
+{
+    ssm_model model = model_of(SSM_INIT_S4D_LIN, 64, 0.01, SSM_DISC_ZOH);
+    ssm_task task = small_task(SSM_TASK_MULTI_DELAY);
+    task.length = 4096;
+    task.n_train = 21;
+    ssm_dssm m;
+    ssm_dataset data;
+    ssm_grad_work *w64 = NULL, *w32 = NULL;
+    ssm_error err;
+    if (ssm_dssm_init(&m, &model, ssm_task_outputs(&task), &err) || ssm_dataset_make(&task, 0, &data, &err) ||
+        ssm_grad_work_new(&m, task.length, task.n_train, SSM_F64, &w64, &err) ||
+        ssm_grad_work_new(&m, task.length, task.n_train, SSM_F32, &w32, &err)) {
+        CHECK(0, "float32 long: set-up: %s", err.message);
+        return;
+    }
+    randomize(&m, 8);
+    double *g64 = malloc(m.n_params * sizeof *g64), *g32 = malloc(m.n_params * sizeof *g32);
+    const size_t washout = ssm_task_washout(&task), counts[3] = {21, 1, 21};
+    for (size_t c = 0; c < 3; ++c) {
+        if (c == 2)   /* again from the inputs' spectra the dataset caches, as ssm_train runs it */
+            ssm_dataset_prepare(&data, &err);
+        double l64, l32, num = 0, den = 0;
+        ssm_loss_grad(&m, &data, 0, counts[c], washout, w64, &l64, g64, &err);
+        ssm_loss_grad(&m, &data, 0, counts[c], washout, w32, &l32, g32, &err);
+        for (size_t i = 0; i < m.n_params; ++i) {
+            num += (g32[i] - g64[i]) * (g32[i] - g64[i]);
+            den += g64[i] * g64[i];
+        }
+        CHECK(fabs(l32 - l64) <= 1e-6 * l64 && sqrt(num / den) < 1e-4,
+              "float32, L = 4096, N = 64, 3 outputs, batch %zu%s: loss rel %.2g, gradient rel %.2g (float64 reference)",
+              counts[c], c == 2 ? ", cached input spectra" : "", fabs(l32 - l64) / l64, sqrt(num / den));
+    }
+    free(g64);
+    free(g32);
+    ssm_grad_work_free(w64);
+    ssm_grad_work_free(w32);
+    ssm_dataset_free(&data);
+    ssm_dssm_free(&m);
+}
+
+/* y from the FFT kernel path (float64 and float32) against the recurrence
+ * x = lambda x + bbar u */
 static void forward_matches_recurrence(void)
 {
     ssm_model model = model_of(SSM_INIT_S4D_INV, 12, 0.05, SSM_DISC_ZOH);
@@ -119,7 +176,7 @@ static void forward_matches_recurrence(void)
     ssm_dssm_init(&m, &model, 1, &err);
     randomize(&m, 5);
     ssm_dataset_make(&task, 0, &data, &err);
-    ssm_grad_work_new(&m, task.length, 1, &w, &err);
+    ssm_grad_work_new(&m, task.length, 1, SSM_F64, &w, &err);
     /* loss over all steps of one sequence, so it determines sum (y - d)^2 */
     double loss;
     ssm_loss_grad(&m, &data, 0, 1, 0, w, &loss, NULL, &err);
@@ -138,6 +195,12 @@ static void forward_matches_recurrence(void)
         sum += (y - data.d[i]) * (y - data.d[i]);
     }
     CHECK_REL(loss, sum / task.length, 1e-12, "FFT convolution == step-by-step recurrence");
+    ssm_grad_work *w32 = NULL;
+    double loss32 = NAN;
+    if (ssm_grad_work_new(&m, task.length, 1, SSM_F32, &w32, &err) == SSM_OK)
+        ssm_loss_grad(&m, &data, 0, 1, 0, w32, &loss32, NULL, &err);
+    CHECK_REL(loss32, sum / task.length, 1e-6, "float32 pass == step-by-step recurrence (float64) to 1e-6");
+    ssm_grad_work_free(w32);
     free(lambda);
     free(bbar);
     free(x);
@@ -201,7 +264,7 @@ static void ridge_matches_memory(void)
     ssm_dataset val;
     ssm_grad_work *w;
     ssm_dataset_make(&task, 1, &val, &err);
-    ssm_grad_work_new(&m, task.length, val.n_seq, &w, &err);
+    ssm_grad_work_new(&m, task.length, val.n_seq, SSM_F64, &w, &err);
     double loss = loss_at(&m, &val, task.washout, w);
     ssm_mf_options_defaults(&o);
     o.method = SSM_MF_BLASCHKE;
@@ -263,6 +326,24 @@ static void training(void)
     CHECK(last == s1.final_val_loss && s1.epochs_run == 15, "callback sees every epoch");
     ssm_train(&b, &task, &opt, NULL, NULL, &s2, &err);
     CHECK(memcmp(a.theta, b.theta, a.n_params * sizeof *a.theta) == 0, "training is bit-reproducible");
+    /* float32: the same run to about float32's rounding, and reproducible */
+    ssm_dssm f1, f2;
+    ssm_train_summary t1, t2;
+    ssm_dssm_init(&f1, &model, 1, &err);
+    ssm_dssm_copy(&f2, &f1, &err);
+    opt.precision = SSM_F32;
+    {
+        const ssm_status st = ssm_train(&f1, &task, &opt, NULL, NULL, &t1, &err);
+        CHECK(st == SSM_OK, "float32 training runs (%s)", st ? err.message : "ok");
+    }
+    ssm_train(&f2, &task, &opt, NULL, NULL, &t2, &err);
+    CHECK(fabs(t1.final_val_loss - s1.final_val_loss) < 1e-3 * s1.final_val_loss &&
+              memcmp(f1.theta, f2.theta, f1.n_params * sizeof *f1.theta) == 0,
+          "float32 training: final validation loss %.6f against float64 %.6f, bit-reproducible", t1.final_val_loss,
+          s1.final_val_loss);
+    opt.precision = SSM_F64;
+    ssm_dssm_free(&f1);
+    ssm_dssm_free(&f2);
     opt.frozen = 1u << SSM_GROUP_A_RE | 1u << SSM_GROUP_A_IM | 1u << SSM_GROUP_DT;
     ssm_train(&c, &task, &opt, NULL, NULL, &s3, &err);
     int same = 1;
@@ -319,6 +400,7 @@ int main(void)
     }
     gradient_check("step (discrete family, a negative real mode) delay",
                    model_of(SSM_INIT_STEP, 8, 0.1, SSM_DISC_ZOH), small_task(SSM_TASK_DELAY));
+    float32_long();
     forward_matches_recurrence();
     teacher_information();
     ridge_matches_memory();

@@ -41,13 +41,15 @@ static const char train_usage[] =
     "  --weight-decay W    (default 0.01)   --warmup F  warm-up fraction (default 0.1)\n"
     "  --threshold L       validation loss for epochs-to-threshold (default 0.1)\n"
     "  --ridge R           no gradient training: closed-form ridge readout (RC baseline)\n"
+    "  --precision P       float64 (default) or float32: kernels, FFT convolutions and\n"
+    "                      residuals in that precision (parameters stay float64)\n"
     "  --import F.h5       start from parameters exported earlier\n"
     "  --export F.h5       write the final parameters (HDF5, readable by any framework)\n";
 
 enum {
     OPT_TASK = 500, OPT_TAU, OPT_LENGTH, OPT_NOISE, OPT_TMEM, OPT_TMODES, OPT_TWASHOUT, OPT_NTRAIN, OPT_NVAL,
     OPT_FREEZE, OPT_OPTIMIZER, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LR_SSM, OPT_WD, OPT_WARMUP, OPT_THRESHOLD,
-    OPT_RIDGE, OPT_IMPORT, OPT_EXPORT
+    OPT_RIDGE, OPT_IMPORT, OPT_EXPORT, OPT_PRECISION
 };
 
 static int parse_delays(const char *arg, ssm_task *task)
@@ -90,7 +92,8 @@ int cmd_train(int argc, char **argv)
         {"lr-ssm", required_argument, 0, OPT_LR_SSM}, {"weight-decay", required_argument, 0, OPT_WD},
         {"warmup", required_argument, 0, OPT_WARMUP}, {"threshold", required_argument, 0, OPT_THRESHOLD},
         {"ridge", required_argument, 0, OPT_RIDGE}, {"import", required_argument, 0, OPT_IMPORT},
-        {"export", required_argument, 0, OPT_EXPORT}, {0, 0, 0, 0}};
+        {"export", required_argument, 0, OPT_EXPORT}, {"precision", required_argument, 0, OPT_PRECISION},
+        {0, 0, 0, 0}};
     sw_train_config cfg;
     sw_train_config_defaults(&cfg);
     const char *import_path = NULL, *export_path = NULL;
@@ -131,6 +134,16 @@ int cmd_train(int argc, char **argv)
         case OPT_FREEZE:
             if (strcmp(optarg, "none") != 0 && ssm_groups_parse(optarg, &cfg.train.frozen, &err)) {
                 cli_error("train", "%s", err.message);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_PRECISION:
+            if (strcmp(optarg, "float64") == 0)
+                cfg.train.precision = SSM_F64;
+            else if (strcmp(optarg, "float32") == 0)
+                cfg.train.precision = SSM_F32;
+            else {
+                cli_error("train", "--precision: expected float64 or float32, got '%s'", optarg);
                 return EXIT_USAGE;
             }
             break;

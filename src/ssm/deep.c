@@ -7,15 +7,17 @@
 #include <string.h>
 #include <time.h>
 
-#include <cblas.h>
-/* after complex.h: fftw(f)_complex are then the C99 complex types */
-#include <fftw3.h>
+#include <pthread.h>
 
+#include <cblas.h>
+
+#include "memory.h"
+#include "rfft.h"
 #include "rng.h"
-#include "train.h"
+#include "s4d.h"
 
 /* Stream ids (see train.c, spectrum.c and mf.c for the others); dropout
- * takes STREAM_DROPOUT + 2 layer + site. */
+ * takes STREAM_DROPOUT + 2 layer + site - 1 + (sequence << 32). */
 enum { STREAM_DEEP_INIT = 20, STREAM_DEEP_SHUFFLE = 21, STREAM_DROPOUT = 64 };
 
 #define SSM_DEEP_LN_EPS 1e-5
@@ -72,59 +74,41 @@ static inline double erf_gauss(double x, double *gauss)
     return erf(x);
 }
 
-/* The length of the FFTs of a causal convolution of length T: at least
- * 2T - 1 (no wrap-around into the first T outputs), even, and with no
- * prime factor above 5 -- FFTW's codelets are fastest there (measured with
- * FFTW_ESTIMATE, r2c + c2r: 1568 = 2^5 7^2 takes 5.7 us, 1600 = 2^6 5^2
- * 3.5 us, 2048 5.1 us). */
-static size_t deep_fft_length(size_t T)
-{
-    for (size_t n = 2 * T;; n += 2) {
-        size_t r = n;
-        while (r % 2 == 0)
-            r /= 2;
-        while (r % 3 == 0)
-            r /= 3;
-        while (r % 5 == 0)
-            r /= 5;
-        if (r == 1)
-            return n;
-    }
-}
-
-/* The elementwise loops run twice as wide with AVX2; GCC builds an AVX2
- * and a baseline clone of the hot functions and picks one at load time.
- * The clones round identically: the same IEEE operations on wider
+/* The elementwise loops run wider with AVX-512 and AVX2; GCC builds a
+ * clone of the hot functions per instruction set and picks one at load
+ * time.  The clones round identically: the same IEEE operations on wider
  * registers (ISO C mode contracts no a*b+c into an FMA). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define DEEP_HOT __attribute__((target_clones("avx2", "default")))
+#define DEEP_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define DEEP_HOT
 #endif
+
+/* Sequences of a batch are split into SSM_DEEP_SLOTS slots (contiguous
+ * ranges), each with its own activations and gradient sums, added in slot
+ * order at the end: the same arithmetic whether one thread runs the slots
+ * one after the other or a thread per slot runs them side by side. */
+#define SSM_DEEP_SLOTS 2
 
 /* the typed halves: deep_*_f32 and deep_*_f64 */
 #define REAL float
 #define REAL_EXP vexpf
 #define REAL_ERF verff
 #define REAL_ERF_GAUSS verff_gauss
+#define REAL_SQRT sqrtf
 #define SUF f32
-#define FFTW_ fftwf_
+#define LANES SSM_RFFT_LANES_F32
 #define GEMM cblas_sgemm
-#define GEMV cblas_sgemv
-#define DOT cblas_sdot
-#define REAL_FN_SUFFIX f
 #include "deep_body.h"
 
 #define REAL double
 #define REAL_EXP exp
 #define REAL_ERF erf
 #define REAL_ERF_GAUSS erf_gauss
+#define REAL_SQRT sqrt
 #define SUF f64
-#define FFTW_ fftw_
+#define LANES SSM_RFFT_LANES_F64
 #define GEMM cblas_dgemm
-#define GEMV cblas_dgemv
-#define DOT cblas_ddot
-#define REAL_FN_SUFFIX
 #include "deep_body.h"
 
 void ssm_deep_config_defaults(ssm_deep_config *c)
@@ -306,29 +290,6 @@ typedef struct {
     double w, dt;
 } deep_mode;
 
-/* e^x - 1 without cancellation for small |x| */
-static double complex cexpm1(double complex x)
-{
-    const double r = creal(x), i = cimag(x), s = sin(i / 2);
-    return CMPLX(expm1(r) * cos(i) - 2 * s * s, exp(r) * sin(i));
-}
-
-/* (x e^x - (e^x - 1)) / x^2 = sum_{m>=2} (m-1)/m! x^(m-2): the series
- * below |x| = 1/2 (where the closed form would lose digits to cancellation). */
-static double complex phi2(double complex x)
-{
-    if (cabs(x) >= 0.5)
-        return (x * cexp(x) - cexpm1(x)) / (x * x);
-    double complex sum = 0, power = 1;
-    double fact = 2;   /* m! */
-    for (int mm = 2; mm <= 24; ++mm) {
-        sum += (double)(mm - 1) / fact * power;
-        power *= x;
-        fact *= mm + 1;
-    }
-    return sum;
-}
-
 static deep_mode mode_of(const ssm_deep *m, size_t l, size_t h, size_t k)
 {
     const size_t M = m->n_modes, P = m->n_pair;
@@ -340,8 +301,8 @@ static deep_mode mode_of(const ssm_deep *m, size_t l, size_t h, size_t k)
     d.a = CMPLX(re, im);
     const double complex adt = d.a * d.dt;
     d.lambda = cexp(adt);
-    d.bbar = cexpm1(adt) / d.a;
-    d.dbbar = d.dt * d.dt * phi2(adt);
+    d.bbar = ssm_cexpm1(adt) / d.a;
+    d.dbbar = d.dt * d.dt * ssm_zoh_phi2(adt);
     d.c = CMPLX(ssm_deep_param(m, l, SSM_DEEP_C_RE)[h * M + k],
                 pair ? ssm_deep_param(m, l, SSM_DEEP_C_IM)[h * P + k - m->n_real] : 0);
     d.w = pair ? 2 : 1;
@@ -362,20 +323,36 @@ void ssm_deep_eigenvalues(const ssm_deep *m, size_t layer, size_t channel, doubl
     }
 }
 
+/* Sums of 8 partial sums, added pairwise: vectorizes without
+ * reassociating, the same order on every machine. */
+#define PARTIALS 8
+
+static inline double partial_total(double *acc)
+{
+    for (size_t half = PARTIALS / 2; half > 0; half /= 2)
+        for (size_t j = 0; j < half; ++j)
+            acc[j] += acc[j + half];
+    return acc[0];
+}
+
 /* K[l, h, t] = sum_k w Re(C Bbar lambda^t) for t < T, with lambda^t by a
  * walk of products vectorized over the modes (its rounding grows like
- * t eps, 1e-13 at T = 1000); also coef = w C Bbar and lambda per
- * [l, h, k] for the recurrent mode. */
-static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex *lambda, double complex *coef,
-                         double *scratch /* 4 modes */)
+ * t eps, 1e-13 at T = 1000); also the modes (kept for the backward
+ * pass), and coef = w C Bbar and lambda per [l, h, k] for the recurrent
+ * mode. */
+DEEP_HOT static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex *lambda, double complex *coef,
+                         deep_mode *modes /* [L, H, modes] */, double *scratch /* 4 modes + PARTIALS */)
 {
-    const size_t H = m->cfg.d_model, M = m->n_modes;
-    double *zr = scratch, *zi = zr + M, *lr = zi + M, *li = lr + M;
+    const size_t H = m->cfg.d_model, M = m->n_modes, Mp = (M + PARTIALS - 1) / PARTIALS * PARTIALS;
+    double *restrict zr = scratch, *restrict zi = zr + Mp, *restrict lr = zi + Mp, *restrict li = lr + Mp;
+    for (size_t k = M; k < Mp; ++k)   /* padding modes: zero, never summed into anything */
+        zr[k] = zi[k] = lr[k] = li[k] = 0;
     for (size_t l = 0; l < m->cfg.n_layers; ++l)
         for (size_t h = 0; h < H; ++h) {
+            deep_mode *md = modes + (l * H + h) * M;
             for (size_t k = 0; k < M; ++k) {
-                deep_mode d = mode_of(m, l, h, k);
-                double complex c = d.w * d.c * d.bbar;
+                const deep_mode d = md[k] = mode_of(m, l, h, k);
+                const double complex c = d.w * d.c * d.bbar;
                 zr[k] = creal(c);
                 zi[k] = cimag(c);
                 lr[k] = creal(d.lambda);
@@ -385,14 +362,17 @@ static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex 
             }
             double *kt = K + (l * H + h) * T;
             for (size_t t = 0; t < T; ++t) {
-                double s = 0;
-                for (size_t k = 0; k < M; ++k) {
-                    s += zr[k];
+                double acc[PARTIALS] = {0};
+                for (size_t k0 = 0; k0 < Mp; k0 += PARTIALS)
+                    for (size_t j = 0; j < PARTIALS; ++j)
+                        acc[j] += zr[k0 + j];
+                kt[t] = partial_total(acc);
+                _Pragma("GCC ivdep") for (size_t k = 0; k < Mp; ++k)
+                {
                     const double r = zr[k] * lr[k] - zi[k] * li[k];
                     zi[k] = zr[k] * li[k] + zi[k] * lr[k];
                     zr[k] = r;
                 }
-                kt[t] = s;
             }
         }
 }
@@ -405,27 +385,28 @@ static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex 
  * taking Re for the real part of a parameter and -Im for the imaginary
  * part (the kernel is the real part of a holomorphic function of a and C);
  * p_re enters through Re a = -exp(p_re), p_dt through dt = exp(p_dt). */
-static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad,
-                                 double *scratch /* 8 modes */, deep_mode *modes /* modes */)
+DEEP_HOT static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad,
+                                 const deep_mode *modes /* from deep_kernels */, double *scratch /* 8 modes */)
 {
     const size_t H = m->cfg.d_model, M = m->n_modes, P = m->n_pair;
-    double *pr = scratch, *pi = pr + M, *lr = pi + M, *li = lr + M, *sr = li + M, *si = sr + M, *qr = si + M,
-           *qi = qr + M;
+    double *restrict pr = scratch, *restrict pi = pr + M, *restrict lr = pi + M, *restrict li = lr + M;
+    double *restrict sr = li + M, *restrict si = sr + M, *restrict qr = si + M, *restrict qi = qr + M;
     for (size_t l = 0; l < m->cfg.n_layers; ++l) {
         const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
         for (size_t h = 0; h < H; ++h) {
+            const deep_mode *md = modes + (l * H + h) * M;
             for (size_t k = 0; k < M; ++k) {
-                modes[k] = mode_of(m, l, h, k);
                 pr[k] = 1;
                 pi[k] = 0;
-                lr[k] = creal(modes[k].lambda);
-                li[k] = cimag(modes[k].lambda);
+                lr[k] = creal(md[k].lambda);
+                li[k] = cimag(md[k].lambda);
                 sr[k] = si[k] = qr[k] = qi[k] = 0;
             }
             const double *dk = dK + (l * H + h) * T;
             for (size_t t = 0; t < T; ++t) {
                 const double g = dk[t], gt = g * (double)t;
-                for (size_t k = 0; k < M; ++k) {
+                _Pragma("GCC ivdep") for (size_t k = 0; k < M; ++k)
+                {
                     sr[k] += g * pr[k];
                     si[k] += g * pi[k];
                     qr[k] += gt * pr[k];
@@ -437,7 +418,7 @@ static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, 
             }
             double g_dt = 0;
             for (size_t k = 0; k < M; ++k) {
-                const deep_mode d = modes[k];
+                const deep_mode d = md[k];
                 const double complex S = CMPLX(sr[k], si[k]), Q = CMPLX(qr[k], qi[k]);
                 const double complex bs = d.bbar * S;
                 const double complex ga = d.w * d.c * (d.dbbar * S + d.bbar * d.dt * Q);
@@ -450,7 +431,7 @@ static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, 
                 }
                 g_dt += creal(gd);
             }
-            grad[off[SSM_DEEP_DT] + h] += g_dt * modes[0].dt;
+            grad[off[SSM_DEEP_DT] + h] += g_dt * md[0].dt;
         }
     }
 }
@@ -459,14 +440,19 @@ static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, 
 
 struct ssm_deep_work {
     ssm_precision prec;
-    size_t T, B, n_params, n_classes;
+    size_t T, B, n_params, n_classes, LH, threads;
+    ssm_rfft *fft;
     deep_work_f32 *w32;
     deep_work_f64 *w64;
     double *kernel, *dkernel;           /* [L, H, T] */
+    double complex *kspec;              /* [L, H, nf]: kernel spectra / n, then their gradients */
+    double *fbuf, *spec;                /* one float64 transform: buffer and spectrum block */
     double complex *lambda, *coef;      /* [L, H, modes] */
     double *logits, *dlogits;           /* [B, classes] */
-    double *scratch;                    /* 8 modes: the kernel walks */
-    deep_mode *modes;                   /* modes */
+    double *seq_loss;                   /* [B] */
+    unsigned char *seq_hit;             /* [B] */
+    double *scratch;                    /* 8 modes + 8: the kernel walks */
+    deep_mode *modes;                   /* [L, H, modes] of the current parameters */
 };
 
 void ssm_deep_work_free(ssm_deep_work *w)
@@ -475,12 +461,18 @@ void ssm_deep_work_free(ssm_deep_work *w)
         return;
     deep_work_free_f32(w->w32);
     deep_work_free_f64(w->w64);
+    ssm_rfft_free(w->fft);
     free(w->kernel);
     free(w->dkernel);
+    free(w->kspec);
+    ssm_free_big(w->fbuf);
+    ssm_free_big(w->spec);
     free(w->lambda);
     free(w->coef);
     free(w->logits);
     free(w->dlogits);
+    free(w->seq_loss);
+    free(w->seq_hit);
     free(w->scratch);
     free(w->modes);
     free(w);
@@ -495,29 +487,42 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
     ssm_deep_work *w = calloc(1, sizeof *w);
     if (!w)
         return ssm_fail(err, SSM_ENOMEM, "out of memory for the workspace");
-    const size_t LH = m->cfg.n_layers * m->cfg.d_model;
+    /* a causal convolution of length T needs transforms of at least 2T - 1 */
+    ssm_status st = ssm_rfft_new(ssm_rfft_good_length(2 * length), &w->fft, err);
+    if (st) {
+        free(w);
+        return st;
+    }
+    const size_t LH = m->cfg.n_layers * m->cfg.d_model, nf = ssm_rfft_length(w->fft) / 2 + 1;
     w->prec = prec;
     w->T = length;
     w->B = max_batch;
+    w->LH = LH;
+    w->threads = 1;
     w->n_params = m->n_params;
     w->n_classes = m->cfg.n_classes;
     w->kernel = malloc(LH * length * sizeof *w->kernel);
     w->dkernel = malloc(LH * length * sizeof *w->dkernel);
+    w->kspec = malloc(LH * nf * sizeof *w->kspec);
+    w->fbuf = ssm_alloc_big(ssm_rfft_buffer_rows(w->fft) * SSM_RFFT_LANES_F64 * sizeof *w->fbuf);
+    w->spec = ssm_alloc_big(nf * 2 * SSM_RFFT_LANES_F64 * sizeof *w->spec);
     w->lambda = malloc(LH * (m->n_modes + 1) * sizeof *w->lambda);
     w->coef = malloc(LH * (m->n_modes + 1) * sizeof *w->coef);
     w->logits = malloc(max_batch * m->cfg.n_classes * sizeof *w->logits);
     w->dlogits = malloc(max_batch * m->cfg.n_classes * sizeof *w->dlogits);
-    w->scratch = malloc(8 * (m->n_modes + 1) * sizeof *w->scratch);
-    w->modes = malloc((m->n_modes + 1) * sizeof *w->modes);
-    int ok = w->kernel && w->dkernel && w->lambda && w->coef && w->logits && w->dlogits && w->scratch && w->modes;
+    w->seq_loss = malloc(max_batch * sizeof *w->seq_loss);
+    w->seq_hit = malloc(max_batch * sizeof *w->seq_hit);
+    w->scratch = malloc(8 * (m->n_modes + PARTIALS) * sizeof *w->scratch);
+    w->modes = malloc(LH * (m->n_modes + 1) * sizeof *w->modes);
+    int ok = w->kernel && w->dkernel && w->kspec && w->fbuf && w->spec && w->lambda && w->coef && w->logits &&
+             w->dlogits && w->seq_loss && w->seq_hit && w->scratch && w->modes;
     if (ok && prec == SSM_F32)
-        ok = (w->w32 = deep_work_new_f32(m, length, max_batch)) != NULL;
+        ok = (w->w32 = deep_work_new_f32(m, length, w->fft)) != NULL;
     else if (ok)
-        ok = (w->w64 = deep_work_new_f64(m, length, max_batch)) != NULL;
+        ok = (w->w64 = deep_work_new_f64(m, length, w->fft)) != NULL;
     if (!ok) {
         ssm_deep_work_free(w);
-        return ssm_fail(err, SSM_ENOMEM, "out of memory for the activations of batch %zu x length %zu", max_batch,
-                        length);
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for the activations of length %zu", length);
     }
     *out = w;
     return SSM_OK;
@@ -528,15 +533,148 @@ size_t ssm_deep_work_bytes(const ssm_deep_work *w)
     return w->w32 ? w->w32->bytes : w->w64->bytes;
 }
 
-/* The arrays work_new (deep_body.h) counts, in elements of REAL. */
+void ssm_deep_work_set_threads(ssm_deep_work *w, size_t threads)
+{
+    w->threads = threads < 1 ? 1 : threads > SSM_DEEP_SLOTS ? SSM_DEEP_SLOTS : threads;
+}
+
+/* The kernels' spectra (float64, divided by n) from the kernels, by
+ * transforms of 8 channels at a time. */
+DEEP_HOT static void kernel_spectra(ssm_deep_work *w)
+{
+    const size_t T = w->T, n = ssm_rfft_length(w->fft), nf = n / 2 + 1, W = SSM_RFFT_LANES_F64;
+    for (size_t c0 = 0; c0 < w->LH; c0 += W) {
+        const size_t lanes = w->LH - c0 < W ? w->LH - c0 : W;
+        for (size_t t = 0; t < T; ++t)
+            for (size_t j = 0; j < W; ++j)
+                w->fbuf[t * W + j] = j < lanes ? w->kernel[(c0 + j) * T + t] : 0;
+        ssm_rfft_forward_f64(w->fft, w->fbuf, T, w->spec);
+        for (size_t j = 0; j < lanes; ++j)
+            for (size_t f = 0; f < nf; ++f)
+                w->kspec[(c0 + j) * nf + f] =
+                    CMPLX(w->spec[2 * f * W + j] / (double)n, w->spec[(2 * f + 1) * W + j] / (double)n);
+    }
+}
+
+/* dL/dK in time from the gradients of the kernel spectra in w->kspec:
+ * K's spectrum is FFT(K) / n, so dK = IFFT(dKspec) / n (unnormalized). */
+DEEP_HOT static void kernel_gradients(ssm_deep_work *w)
+{
+    const size_t T = w->T, n = ssm_rfft_length(w->fft), nf = n / 2 + 1, W = SSM_RFFT_LANES_F64;
+    for (size_t c0 = 0; c0 < w->LH; c0 += W) {
+        const size_t lanes = w->LH - c0 < W ? w->LH - c0 : W;
+        for (size_t f = 0; f < nf; ++f)
+            for (size_t j = 0; j < W; ++j) {
+                const double complex v = j < lanes ? w->kspec[(c0 + j) * nf + f] : 0;
+                w->spec[2 * f * W + j] = creal(v);
+                w->spec[(2 * f + 1) * W + j] = cimag(v);
+            }
+        const double *r = ssm_rfft_inverse_f64(w->fft, w->spec, w->fbuf, T);
+        for (size_t j = 0; j < lanes; ++j)
+            for (size_t t = 0; t < T; ++t)
+                w->dkernel[(c0 + j) * T + t] = r[t * W + j] / (double)n;
+    }
+}
+
+/* Cross-entropy of one sequence's logits by the log-sum-exp of shifted
+ * logits; dlogits = (softmax - onehot) / count. */
+static void softmax_loss(const double *z, size_t C, unsigned label, size_t count, double *loss, unsigned char *hit,
+                         double *dz)
+{
+    size_t arg = 0;
+    for (size_t c = 1; c < C; ++c)
+        if (z[c] > z[arg])
+            arg = c;
+    double sum = 0;
+    for (size_t c = 0; c < C; ++c)
+        sum += exp(z[c] - z[arg]);
+    const double lse = z[arg] + log(sum);
+    *loss = lse - z[label];
+    *hit = arg == label;
+    for (size_t c = 0; c < C; ++c)
+        dz[c] = (exp(z[c] - lse) - (c == label)) / (double)count;
+}
+
+/* One batch's passes, shared by the slots. */
+typedef struct {
+    const ssm_deep *m;
+    ssm_deep_work *w;
+    const float *x;
+    const uint8_t *label;
+    size_t count;
+    const ssm_deep_pass *pass;
+    int train;
+} deep_batch;
+
+/* Sequences first..last-1 of the batch on slot k: forward, loss and
+ * (training) backward, one sequence at a time. */
+static void run_slot(const deep_batch *b, size_t k, size_t first, size_t last)
+{
+    ssm_deep_work *w = b->w;
+    const size_t T = w->T, C = w->n_classes;
+    if (b->train) {
+        if (w->w32)
+            deep_slot_clear_f32(w->w32, b->m, &w->w32->slot[k]);
+        else
+            deep_slot_clear_f64(w->w64, b->m, &w->w64->slot[k]);
+    }
+    for (size_t s = first; s < last; ++s) {
+        double *z = w->logits + s * C, *dz = w->dlogits + s * C;
+        if (w->w32)
+            deep_forward_f32(w->w32, b->m, &w->w32->slot[k], b->x + s * T, s, b->pass, b->train, w->lambda, w->coef, z);
+        else
+            deep_forward_f64(w->w64, b->m, &w->w64->slot[k], b->x + s * T, s, b->pass, b->train, w->lambda, w->coef, z);
+        softmax_loss(z, C, b->label[s], b->count, &w->seq_loss[s], &w->seq_hit[s], dz);
+        if (!b->train)
+            continue;
+        if (w->w32)
+            deep_backward_f32(w->w32, b->m, &w->w32->slot[k], dz);
+        else
+            deep_backward_f64(w->w64, b->m, &w->w64->slot[k], dz);
+    }
+}
+
+typedef struct {
+    const deep_batch *b;
+    size_t first, last;
+} slot_job;
+
+static void *slot_thread(void *arg)
+{
+    const slot_job *j = arg;
+    run_slot(j->b, 1, j->first, j->last);
+    return NULL;
+}
+
+/* Slot 0 takes the first half of the batch, slot 1 the rest: on one
+ * thread in turn, or side by side. */
+static void run_batch(const deep_batch *b)
+{
+    const size_t half = (b->count + 1) / 2;
+    slot_job second = {b, half, b->count};
+    pthread_t thread;
+    if (b->w->threads > 1 && b->count > 1 && pthread_create(&thread, NULL, slot_thread, &second) == 0) {
+        run_slot(b, 0, 0, half);
+        pthread_join(thread, NULL);
+        return;
+    }
+    run_slot(b, 0, 0, half);
+    run_slot(b, 1, half, b->count);
+}
+
+/* What work_new (deep_body.h) allocates in its arena, counted with N
+ * modes for the recurrent state's scratch (the model may have fewer:
+ * conjugate pairs count once; at most N x 16 bytes per slot more).  The
+ * parameter count does not depend on the split into real modes and
+ * pairs: 2 H (n_real + 2 n_pair) = 2 H N numbers per layer's A and C. */
 double ssm_deep_work_size(const ssm_deep_config *cfg, size_t length, size_t max_batch, ssm_precision prec)
 {
-    const double H = (double)cfg->d_model, L = (double)cfg->n_layers, T = (double)length, B = (double)max_batch;
-    const double n = (double)deep_fft_length(length), nfp = (double)((deep_fft_length(length) / 2 + 1 + 3) / 4 * 4);
-    const double bht = B * H * T, drop = cfg->dropout > 0 ? 2 * bht : 0;
-    const double layer = 6 * bht + 2 * B * H * nfp + B * T + 4 * H * nfp + drop;
-    const double rest = 3 * bht + n + 2 * nfp + 3 * H * T + T + H * T + B * T + B * H;
-    return (prec == SSM_F32 ? sizeof(float) : sizeof(double)) * (L * layer + rest);
+    (void)max_batch;   /* the arena holds one sequence per slot */
+    const size_t H = cfg->d_model, L = cfg->n_layers, N = cfg->eig.n, C = cfg->n_classes;
+    const size_t n_params = 2 * H + L * (2 * H * N + 2 * H + 2 * H * H + 4 * H) + C * H + C;
+    const size_t n = ssm_rfft_good_length(2 * length);
+    return (double)(prec == SSM_F32 ? deep_work_size_f32(cfg, length, n, n_params, N)
+                                    : deep_work_size_f64(cfg, length, n, n_params, N));
 }
 
 ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *x, const uint8_t *label,
@@ -552,36 +690,23 @@ ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *
         return ssm_fail(err, SSM_EINVAL, "the workspace was made for another model");
     if (grad && pass->recurrent)
         return ssm_fail(err, SSM_EINVAL, "the recurrent mode computes the forward pass only");
-    const size_t C = m->cfg.n_classes, T = w->T;
+    const size_t C = m->cfg.n_classes;
     for (size_t b = 0; b < count; ++b)
         if (label[b] >= C)
             return ssm_fail(err, SSM_EINVAL, "label %u of sequence %zu is not a class (0..%zu)", label[b], b, C - 1);
-    deep_kernels(m, T, w->kernel, w->lambda, w->coef, w->scratch);
-    const int train = grad != NULL;
-    if (w->w32) {
-        deep_load_f32(w->w32, m, w->kernel);
-        deep_forward_f32(w->w32, m, x, count, pass, train, w->lambda, w->coef, w->logits);
-    } else {
-        deep_load_f64(w->w64, m, w->kernel);
-        deep_forward_f64(w->w64, m, x, count, pass, train, w->lambda, w->coef, w->logits);
-    }
-    /* softmax cross-entropy, by the log-sum-exp of shifted logits */
+    deep_kernels(m, w->T, w->kernel, w->lambda, w->coef, w->modes, w->scratch);
+    kernel_spectra(w);
+    if (w->w32)
+        deep_load_f32(w->w32, m, w->kspec);
+    else
+        deep_load_f64(w->w64, m, w->kspec);
+    const deep_batch batch = {m, w, x, label, count, pass, grad != NULL};
+    run_batch(&batch);
     double total = 0;
     size_t hits = 0;
     for (size_t b = 0; b < count; ++b) {
-        const double *z = w->logits + b * C;
-        size_t arg = 0;
-        for (size_t c = 1; c < C; ++c)
-            if (z[c] > z[arg])
-                arg = c;
-        double sum = 0;
-        for (size_t c = 0; c < C; ++c)
-            sum += exp(z[c] - z[arg]);
-        const double lse = z[arg] + log(sum);
-        total += lse - z[label[b]];
-        hits += arg == label[b];
-        for (size_t c = 0; c < C; ++c)
-            w->dlogits[b * C + c] = (exp(z[c] - lse) - (c == label[b])) / (double)count;
+        total += w->seq_loss[b];
+        hits += w->seq_hit[b];
     }
     *loss = total / (double)count;
     if (correct)
@@ -590,15 +715,12 @@ ssm_status ssm_deep_loss_grad(const ssm_deep *m, ssm_deep_work *w, const float *
         memcpy(logits, w->logits, count * C * sizeof *logits);
     if (!grad)
         return SSM_OK;
-    if (w->w32) {
-        deep_backward_f32(w->w32, m, count, w->dlogits, train, w->dkernel);
-        for (size_t i = 0; i < m->n_params; ++i)
-            grad[i] = (double)w->w32->dp[i];
-    } else {
-        deep_backward_f64(w->w64, m, count, w->dlogits, train, w->dkernel);
-        memcpy(grad, w->w64->dp, m->n_params * sizeof *grad);
-    }
-    deep_kernel_backward(m, T, w->dkernel, grad, w->scratch, w->modes);
+    if (w->w32)
+        deep_gradients_f32(w->w32, m, SSM_DEEP_SLOTS, grad, w->kspec);
+    else
+        deep_gradients_f64(w->w64, m, SSM_DEEP_SLOTS, grad, w->kspec);
+    kernel_gradients(w);
+    deep_kernel_backward(m, w->T, w->dkernel, grad, w->modes, w->scratch);
     for (size_t i = 0; i < m->n_params; ++i)
         if (!isfinite(grad[i]))
             return ssm_fail(err, SSM_ENUMERIC, "the gradient is not finite (parameter %zu): lower the learning rate", i);
@@ -616,6 +738,7 @@ void ssm_deep_train_options_defaults(ssm_deep_train_options *o)
     o->freeze_ssm = 0;
     o->precision = SSM_F32;
     o->seed = 0;
+    o->threads = 1;
 }
 
 static double seconds_now(void)
@@ -688,6 +811,7 @@ ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_tr
     const size_t first_epoch = state->step / steps_per_epoch + 1;
     if ((st = ssm_deep_work_new(m, T, batch, o->precision, &w, err)))
         goto done;
+    ssm_deep_work_set_threads(w, o->threads);
     const size_t n_blocks = ssm_deep_n_blocks(m);
     blocks = malloc(n_blocks * sizeof *blocks);
     grad = malloc(m->n_params * sizeof *grad);

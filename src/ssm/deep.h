@@ -31,6 +31,7 @@
 #include "error.h"
 #include "model.h"
 #include "optim.h"
+#include "s4d.h"
 
 /* Parameter blocks of one layer, in storage order. */
 typedef enum {
@@ -98,8 +99,6 @@ void ssm_deep_blocks(const ssm_deep *m, int freeze_ssm, ssm_param_block *out);
 
 /* ---- forward and backward ------------------------------------------------------ */
 
-typedef enum { SSM_F32, SSM_F64 } ssm_precision;
-
 typedef struct ssm_deep_work ssm_deep_work;
 
 /* Workspace for sequences of `length` in batches of at most max_batch. */
@@ -108,9 +107,13 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
 void ssm_deep_work_free(ssm_deep_work *w);
 /* Bytes of the workspace (activations kept for the backward pass). */
 size_t ssm_deep_work_bytes(const ssm_deep_work *w);
+/* Threads of a step: 1 (default) or 2.  A batch is always split into the
+ * same two halves whose gradients are added in the same order, so the
+ * results do not depend on the thread count. */
+void ssm_deep_work_set_threads(ssm_deep_work *w, size_t threads);
 /* The same without allocating: what ssm_deep_work_bytes will report for a
- * workspace of this configuration (a double: absurd sizes must not
- * overflow; tests/test_memory.c checks that the two agree). */
+ * workspace of this configuration, or up to N x 32 bytes more (see
+ * deep.c); tests/test_memory.c checks the two. */
 double ssm_deep_work_size(const ssm_deep_config *cfg, size_t length, size_t max_batch, ssm_precision prec);
 
 /* A batch of `count` sequences x (count x length, row-major) with labels.
@@ -145,10 +148,11 @@ typedef struct {
     int freeze_ssm;          /* reservoir mode: A and dt fixed */
     ssm_precision precision;
     uint64_t seed;           /* shuffling and dropout */
+    size_t threads;          /* 1 or 2 (ssm_deep_work_set_threads: the same bits either way) */
 } ssm_deep_train_options;
 
 /* AdamW lr 0.01, lr_ssm 0.001, wd 0.01, warm-up 0.1; 10 epochs of batch
- * 50; nothing frozen; float32; seed 0. */
+ * 50; nothing frozen; float32; seed 0; one thread. */
 void ssm_deep_train_options_defaults(ssm_deep_train_options *o);
 
 typedef struct {

@@ -3,194 +3,214 @@
  * builds its typed variants from one source.  Before including, define
  *   REAL   float or double
  *   SUF    f32 or f64           (suffix of every name defined here)
- *   FFTW_  fftwf_ or fftw_       (FFTW's prefix for that precision)
- *   GEMM, GEMV, DOT          cblas_s... or cblas_d...
+ *   LANES  SSM_RFFT_LANES_F32 or _F64 (signals per lane-parallel FFT)
+ *   GEMM   cblas_sgemm or cblas_dgemm
  *   REAL_EXP, REAL_ERF      exp and erf for REAL
  *   REAL_ERF_GAUSS          erf(x), setting *gauss = exp(-x^2)
- *   REAL_FN_SUFFIX          f or nothing (sqrtf, sqrt)
- * and the file undefines them, and its helper macros, at the end.  Everything that
+ *   REAL_SQRT               sqrt for REAL
+ * and the file undefines them, and its helper macros, at the end.  What
  * needs float64 whatever the activations (kernels and their gradients,
- * the loss) lives in deep.c. */
+ * the loss) lives in deep.c.
+ *
+ * One sequence at a time: its forward pass through every layer keeps the
+ * activations the backward pass needs (about 6 MiB at H 64, T 784 in
+ * float32: they stay in the caches), and its backward pass follows at once,
+ * adding to the gradient sums of its slot.  Activations are [time][channel]
+ * with the channel count padded to a multiple of LANES (the padding stays
+ * zero), so the pointwise layer is one GEMM per sequence, LayerNorm reads
+ * contiguous rows, and the S4D convolution transforms LANES channels at
+ * once (rfft.h). */
 
-#define CAT2_(a, b) a##b
-#define CAT2(a, b) CAT2_(a, b)
 #define CAT3_(a, b, c) a##b##_##c
 #define CAT3(a, b, c) CAT3_(a, b, c)
 #define FN(name) CAT3(deep_, name, SUF)
-#define FFTW(name) CAT2(FFTW_, name)
-#define CPX REAL complex
+#define RFFT(name) CAT3(ssm_rfft_, name, SUF)
+/* The element-wise loops below write arrays that no other pointer of the
+ * loop reads; GCC cannot prove that (its run-time alias checks give up
+ * beyond a few arrays) and would leave the loops scalar. */
+#define IVDEP _Pragma("GCC ivdep")
 
 typedef struct {
-    REAL *x;            /* input of the layer [B, H, T] */
-    CPX *xf;            /* its spectra [B, H, nfp], for the kernel gradient */
-    REAL *y;            /* S4D output before GELU [B, H, T] */
-    REAL *g;            /* after GELU and dropout [B, H, T] */
-    REAL *z;            /* pointwise layer output before GLU [B, 2H, T]; the
-                         * second half holds sigmoid(z_b) after the forward pass */
-    REAL *xhat;         /* normalized residual sum [B, H, T] */
-    REAL *rstd;         /* 1 / sqrt(var + eps) [B, T] */
-    REAL *mask1, *mask2;/* dropout scales (0 or 1/(1-p)) [B, H, T], or NULL */
-    REAL *kf;           /* kernel spectra / n [H, nfp] complex, as REAL pairs */
-    REAL *dkf;          /* kernel gradient spectra [H, nfp] complex */
+    REAL *x;            /* layer input [T][Hp] */
+    REAL *xf;           /* its spectra [G][nf][2][LANES] (the kernel gradient needs them) */
+    REAL *y;            /* S4D output before GELU [T][Hp] */
+    REAL *g;            /* after GELU and dropout [T][Hp]: the GEMM's input */
+    REAL *z;            /* [T][2H]: z_a + bias, then sigmoid(z_b + bias) after the forward pass */
+    REAL *xhat;         /* normalized residual sum [T][Hp] */
+    REAL *rstd;         /* 1 / sqrt(var + eps) [T] */
+    REAL *mask1, *mask2;/* dropout scales (0 or 1/(1-p)) [T][Hp], or NULL */
 } FN(layer);
 
+/* What one sequence's passes use, and the gradient sums of the sequences
+ * given to this slot. */
 typedef struct {
-    size_t H, T, n, nfp, B, L, C;
     FN(layer) *layer;   /* L */
-    REAL *x_out;        /* output of the last layer [B, H, T] */
-    REAL *p;            /* parameters of the current pass, cast to REAL (see deep_cast) */
-    REAL *dp;           /* their gradients */
-    REAL *rbuf;         /* FFT scratch: n reals */
-    CPX *cbuf;          /* FFT scratch: nfp complex */
-    REAL *d_out, *d_in; /* gradient w.r.t. a layer's output and input [B, H, T] */
-    REAL *dz, *dg;      /* per-sequence scratch [2H, T], [H, T] */
-    REAL *mean;         /* per-time scratch [T] */
-    REAL *sums;         /* [B, H] time sums */
-    REAL *xr;           /* the input sequences as REAL [B, T] */
-    REAL *ones;         /* [H, T] of 1: the dropout mask of a pass without dropout */
-    double *pool;       /* [B, H] */
+    REAL *x_out;        /* output of the last layer [T][Hp] */
+    REAL *u;            /* the input sequence as REAL [T] */
+    REAL *fbuf;         /* FFT buffer: ssm_rfft_buffer_rows x LANES */
+    REAL *spec;         /* one spectrum block [nf][2][LANES] */
+    REAL *d_out, *d_in; /* gradient w.r.t. a layer's output and input [T][Hp] */
+    REAL *dz;           /* [T][2H] */
+    REAL *dg;           /* [T][Hp]: dL/dg, then dL/dy */
+    double *pool;       /* mean over time of the last layer [H] */
+    /* gradient sums */
+    REAL *dp;           /* n_params (the decoder's and the kernels' entries unused) */
+    REAL *dkf;          /* kernel-spectrum gradients [L][G][nf][2][LANES] */
+    double *ddec;       /* decoder weights and biases [C][H + 1] */
+    double *dsum_h;     /* scratch [Hp] */
+    REAL *row;          /* scratch [Hp] */
     double complex *state; /* recurrent mode: one channel's modes */
-    FFTW(plan) r2c, c2r;
-    size_t bytes;
+    int drop;           /* the current pass applies dropout (masks valid) */
+} FN(slot);
+
+#define MASK1(sl, ly) ((sl)->drop ? (ly)->mask1 : NULL)
+#define MASK2(sl, ly) ((sl)->drop ? (ly)->mask2 : NULL)
+
+typedef struct {
+    size_t H, Hp, G, T, n, nf, L, C;
+    size_t spec_len;    /* REALs of one spectrum block: nf 2 LANES */
+    size_t fbuf_rows;   /* rows of LANES in one transform's scratch */
+    int dropout;
+    const ssm_rfft *fft;
+    REAL *p;            /* parameters of the current pass, cast to REAL */
+    REAL *kf;           /* kernel spectra / n [L][G][nf][2][LANES] */
+    FN(slot) slot[SSM_DEEP_SLOTS];
+    char *arena;        /* every array above, in one block of huge pages */
+    size_t bytes;       /* its size */
 } FN(work);
 
 static void FN(work_free)(FN(work) *w)
 {
     if (!w)
         return;
-    for (size_t l = 0; w->layer && l < w->L; ++l) {
-        FN(layer) *ly = &w->layer[l];
-        FFTW(free)(ly->x);
-        FFTW(free)(ly->xf);
-        FFTW(free)(ly->y);
-        FFTW(free)(ly->g);
-        FFTW(free)(ly->z);
-        FFTW(free)(ly->xhat);
-        FFTW(free)(ly->rstd);
-        FFTW(free)(ly->mask1);
-        FFTW(free)(ly->mask2);
-        FFTW(free)(ly->kf);
-        FFTW(free)(ly->dkf);
-    }
-    free(w->layer);
-    FFTW(free)(w->x_out);
-    free(w->p);
-    free(w->dp);
-    FFTW(free)(w->rbuf);
-    FFTW(free)(w->cbuf);
-    FFTW(free)(w->d_out);
-    FFTW(free)(w->d_in);
-    FFTW(free)(w->dz);
-    FFTW(free)(w->dg);
-    FFTW(free)(w->mean);
-    FFTW(free)(w->ones);
-    FFTW(free)(w->xr);
-    FFTW(free)(w->sums);
-    free(w->pool);
-    free(w->state);
-    if (w->r2c)
-        FFTW(destroy_plan)(w->r2c);
-    if (w->c2r)
-        FFTW(destroy_plan)(w->c2r);
+    ssm_free_big(w->arena);
+    for (size_t s = 0; s < SSM_DEEP_SLOTS; ++s)
+        free(w->slot[s].layer);
     free(w);
 }
 
-/* FFTW-aligned array of count elements of `size` bytes, counted in w->bytes. */
-static void *FN(alloc)(FN(work) *w, size_t count, size_t size)
+/* The next `count * size` bytes of the arena, 64-byte aligned; before the
+ * arena exists, only counts them (and returns a non-NULL dummy). */
+static void *FN(carve)(FN(work) *w, size_t count, size_t size)
 {
-    w->bytes += count * size;
-    return FFTW(malloc)(count * size);
+    static char dummy;
+    const size_t at = w->bytes;
+    w->bytes += ((count ? count : 1) * size + 63) / 64 * 64;
+    return w->arena ? w->arena + at : &dummy;
 }
 
-static FN(work) *FN(work_new)(const ssm_deep *m, size_t T, size_t B)
+/* Points every array of w into the arena (or only sizes it; without
+ * the slots' layer arrays, only sizes it). */
+static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
+{
+    const size_t H = w->H, Hp = w->Hp, T = w->T, L = w->L, C = w->C, G = w->G, tile = T * Hp;
+    w->bytes = 0;
+    w->p = FN(carve)(w, n_params, sizeof(REAL));
+    w->kf = FN(carve)(w, L * G * w->spec_len, sizeof(REAL));
+    for (size_t s = 0; s < SSM_DEEP_SLOTS; ++s) {
+        FN(slot) *sl = &w->slot[s];
+        for (size_t l = 0; l < L; ++l) {
+            FN(layer) uncounted;
+            FN(layer) *ly = sl->layer ? &sl->layer[l] : &uncounted;
+            ly->x = FN(carve)(w, tile, sizeof(REAL));
+            ly->xf = FN(carve)(w, G * w->spec_len, sizeof(REAL));
+            ly->y = FN(carve)(w, tile, sizeof(REAL));
+            ly->g = FN(carve)(w, tile, sizeof(REAL));
+            ly->z = FN(carve)(w, 2 * T * H, sizeof(REAL));
+            ly->xhat = FN(carve)(w, tile, sizeof(REAL));
+            ly->rstd = FN(carve)(w, T, sizeof(REAL));
+            ly->mask1 = w->dropout ? FN(carve)(w, tile, sizeof(REAL)) : NULL;
+            ly->mask2 = w->dropout ? FN(carve)(w, tile, sizeof(REAL)) : NULL;
+        }
+        sl->x_out = FN(carve)(w, tile, sizeof(REAL));
+        sl->u = FN(carve)(w, T, sizeof(REAL));
+        sl->fbuf = FN(carve)(w, w->fbuf_rows * LANES, sizeof(REAL));
+        sl->spec = FN(carve)(w, w->spec_len, sizeof(REAL));
+        sl->d_out = FN(carve)(w, tile, sizeof(REAL));
+        sl->d_in = FN(carve)(w, tile, sizeof(REAL));
+        sl->dz = FN(carve)(w, 2 * T * H, sizeof(REAL));
+        sl->dg = FN(carve)(w, tile, sizeof(REAL));
+        sl->pool = FN(carve)(w, H, sizeof(double));
+        sl->dp = FN(carve)(w, n_params, sizeof(REAL));
+        sl->dkf = FN(carve)(w, L * G * w->spec_len, sizeof(REAL));
+        sl->ddec = FN(carve)(w, C * (H + 1), sizeof(double));
+        sl->dsum_h = FN(carve)(w, Hp, sizeof(double));
+        sl->row = FN(carve)(w, Hp, sizeof(REAL));
+        sl->state = FN(carve)(w, n_modes, sizeof(double complex));
+    }
+}
+
+/* The shape of a workspace for transforms of length n (no arena yet). */
+static void FN(shape)(FN(work) *w, const ssm_deep_config *cfg, size_t T, size_t n)
+{
+    w->H = cfg->d_model;
+    w->Hp = (w->H + LANES - 1) / LANES * LANES;
+    w->G = w->Hp / LANES;
+    w->T = T;
+    w->n = n;
+    w->nf = n / 2 + 1;
+    w->L = cfg->n_layers;
+    w->C = cfg->n_classes;
+    w->spec_len = w->nf * 2 * LANES;
+    w->fbuf_rows = ssm_rfft_buffer_rows_for(n);
+    w->dropout = cfg->dropout > 0;
+}
+
+/* The arena's size for a model of these counts, without allocating it. */
+static size_t FN(work_size)(const ssm_deep_config *cfg, size_t T, size_t n, size_t n_params, size_t n_modes)
+{
+    FN(work) w;
+    memset(&w, 0, sizeof w);
+    FN(shape)(&w, cfg, T, n);
+    FN(layout)(&w, n_params, n_modes);
+    return w.bytes;
+}
+
+static FN(work) *FN(work_new)(const ssm_deep *m, size_t T, const ssm_rfft *fft)
 {
     FN(work) *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    const size_t H = m->cfg.d_model, L = m->cfg.n_layers, n = deep_fft_length(T);
-    w->H = H;
-    w->T = T;
-    w->n = n;
-    /* spectra padded to a multiple of 4 so that every sequence's spectrum
-     * keeps the alignment FFTW planned with (new-array execute) */
-    w->nfp = (n / 2 + 1 + 3) / 4 * 4;
-    w->B = B;
-    w->L = L;
-    w->C = m->cfg.n_classes;
-    const size_t bht = B * H * T, nfp = w->nfp;
-    const int drop = m->cfg.dropout > 0;
-    int ok = (w->layer = calloc(L, sizeof *w->layer)) != NULL;
-    for (size_t l = 0; ok && l < L; ++l) {
-        FN(layer) *ly = &w->layer[l];
-        ly->x = FN(alloc)(w, bht, sizeof(REAL));
-        ly->xf = FN(alloc)(w, B * H * nfp, sizeof(CPX));
-        ly->y = FN(alloc)(w, bht, sizeof(REAL));
-        ly->g = FN(alloc)(w, bht, sizeof(REAL));
-        ly->z = FN(alloc)(w, 2 * bht, sizeof(REAL));
-        ly->xhat = FN(alloc)(w, bht, sizeof(REAL));
-        ly->rstd = FN(alloc)(w, B * T, sizeof(REAL));
-        ly->kf = FN(alloc)(w, 2 * H * nfp, sizeof(REAL));
-        ly->dkf = FN(alloc)(w, 2 * H * nfp, sizeof(REAL));
-        ok = ly->x && ly->xf && ly->y && ly->g && ly->z && ly->xhat && ly->rstd && ly->kf && ly->dkf;
-        if (ok && drop) {
-            ly->mask1 = FN(alloc)(w, bht, sizeof(REAL));
-            ly->mask2 = FN(alloc)(w, bht, sizeof(REAL));
-            ok = ly->mask1 && ly->mask2;
-        }
-    }
+    FN(shape)(w, &m->cfg, T, ssm_rfft_length(fft));
+    w->fft = fft;
+    const size_t L = m->cfg.n_layers;
+    int ok = 1;
+    for (size_t s = 0; s < SSM_DEEP_SLOTS; ++s)
+        ok = ok && (w->slot[s].layer = calloc(L, sizeof *w->slot[s].layer)) != NULL;
     if (ok) {
-        w->x_out = FN(alloc)(w, bht, sizeof(REAL));
-        w->p = malloc(m->n_params * sizeof *w->p);
-        w->dp = malloc(m->n_params * sizeof *w->dp);
-        w->rbuf = FN(alloc)(w, n, sizeof(REAL));
-        w->cbuf = FN(alloc)(w, nfp, sizeof(CPX));
-        w->d_out = FN(alloc)(w, bht, sizeof(REAL));
-        w->d_in = FN(alloc)(w, bht, sizeof(REAL));
-        w->dz = FN(alloc)(w, 2 * H * T, sizeof(REAL));
-        w->dg = FN(alloc)(w, H * T, sizeof(REAL));
-        w->mean = FN(alloc)(w, T, sizeof(REAL));
-        w->ones = FN(alloc)(w, H * T, sizeof(REAL));
-        w->xr = FN(alloc)(w, B * T, sizeof(REAL));
-        w->sums = FN(alloc)(w, B * H, sizeof(REAL));
-        w->pool = malloc(B * H * sizeof *w->pool);
-        w->state = malloc((m->n_modes ? m->n_modes : 1) * sizeof *w->state);
-        ok = w->ones && w->xr && w->sums && w->state && w->x_out && w->p && w->dp && w->rbuf && w->cbuf && w->d_out && w->d_in && w->dz && w->dg && w->mean &&
-             w->pool;
-    }
-    if (ok) {
-        /* FFTW_ESTIMATE: measured plans may differ from run to run, and
-         * with them the rounding; a sweep must be reproducible */
-        w->r2c = FFTW(plan_dft_r2c_1d)((int)n, w->rbuf, w->cbuf, FFTW_ESTIMATE);
-        w->c2r = FFTW(plan_dft_c2r_1d)((int)n, w->cbuf, w->rbuf, FFTW_ESTIMATE);
-        ok = w->r2c && w->c2r;
+        FN(layout)(w, m->n_params, m->n_modes);
+        ok = (w->arena = ssm_alloc_big(w->bytes)) != NULL;
     }
     if (!ok) {
         FN(work_free)(w);
         return NULL;
     }
-    for (size_t i = 0; i < H * T; ++i)
-        w->ones[i] = 1;
+    /* the padding of every [T][Hp] array must read as zero; touching the
+     * arena once here also keeps page faults out of the first steps */
+    memset(w->arena, 0, w->bytes);
+    FN(layout)(w, m->n_params, m->n_modes);
     return w;
 }
 
-/* Casts the parameters to REAL and the kernels (double, [H, T] per layer)
- * to their spectra, scaled by 1/n so that the inverse transform needs no
- * further scaling. */
-static void FN(load)(FN(work) *w, const ssm_deep *m, const double *kernels)
+/* Casts the parameters to REAL and the kernel spectra (double, [L][H][nf]
+ * complex, already divided by n) to the lane layout. */
+DEEP_HOT static void FN(load)(FN(work) *w, const ssm_deep *m, const double complex *kspec)
 {
     for (size_t i = 0; i < m->n_params; ++i)
         w->p[i] = (REAL)m->theta[i];
-    const size_t H = w->H, T = w->T, n = w->n, nfp = w->nfp;
+    const size_t H = w->H, nf = w->nf;
     for (size_t l = 0; l < w->L; ++l)
         for (size_t h = 0; h < H; ++h) {
-            const double *k = kernels + (l * H + h) * T;
-            for (size_t t = 0; t < T; ++t)
-                w->rbuf[t] = (REAL)(k[t] / (double)n);
-            memset(w->rbuf + T, 0, (n - T) * sizeof *w->rbuf);
-            FFTW(execute_dft_r2c)(w->r2c, w->rbuf, (void *)(w->layer[l].kf + 2 * h * nfp));
+            REAL *blk = w->kf + (l * w->G + h / LANES) * w->spec_len + h % LANES;
+            const double complex *ks = kspec + (l * H + h) * nf;
+            for (size_t f = 0; f < nf; ++f) {
+                blk[2 * f * LANES] = (REAL)creal(ks[f]);
+                blk[(2 * f + 1) * LANES] = (REAL)cimag(ks[f]);
+            }
         }
 }
 
+/* Float32 vectorizes cleanly through these; float64 uses libm. */
 static inline REAL FN(gelu)(REAL y)
 {
     return (REAL)0.5 * y * ((REAL)1 + REAL_ERF(y * (REAL)M_SQRT1_2));
@@ -209,317 +229,445 @@ static inline REAL FN(sigmoid)(REAL v)
     return (REAL)1 / ((REAL)1 + REAL_EXP(-v));
 }
 
-/* c = a b for n complex numbers stored as REAL pairs; written out because
- * C's complex product checks for NaN and calls __mulsc3, which keeps the
- * loop from vectorizing. */
-static inline void FN(cmul)(REAL *restrict c, const REAL *restrict a, const REAL *restrict b, size_t n)
-{
-    for (size_t f = 0; f < n; ++f) {
-        const REAL ar = a[2 * f], ai = a[2 * f + 1], br = b[2 * f], bi = b[2 * f + 1];
-        c[2 * f] = ar * br - ai * bi;
-        c[2 * f + 1] = ar * bi + ai * br;
-    }
-}
-
-/* Dropout scales for one layer, site (1 or 2), a pure function of the
- * seed, the step and the position: 0 with probability p, else 1/(1-p). */
-static void FN(dropout_mask)(REAL *mask, size_t count, double p, uint64_t seed, uint64_t step, size_t layer,
-                             int site)
+/* Dropout scales of one sequence for one layer and site (1 or 2): 0 with
+ * probability p, else 1/(1-p); a pure function of (seed, step, layer,
+ * site, sequence). */
+static void FN(dropout_mask)(const FN(work) *w, REAL *mask, double p, const ssm_deep_pass *pass, size_t layer,
+                             int site, size_t seq)
 {
     ssm_rng rng;
-    ssm_rng_init(&rng, seed, step, STREAM_DROPOUT + 2 * (uint64_t)layer + (uint64_t)(site - 1));
+    ssm_rng_init(&rng, pass->dropout_seed, pass->dropout_step,
+                 STREAM_DROPOUT + 2 * (uint64_t)layer + (uint64_t)(site - 1) + ((uint64_t)seq << 32));
     const REAL keep = (REAL)(1 / (1 - p));
-    for (size_t i = 0; i < count; ++i)
-        mask[i] = ssm_rng_uniform(&rng) < p ? (REAL)0 : keep;
+    for (size_t t = 0; t < w->T; ++t)
+        for (size_t h = 0; h < w->H; ++h)
+            mask[t * w->Hp + h] = ssm_rng_uniform(&rng) < p ? (REAL)0 : keep;
 }
 
-/* The S4D convolution of sequence b of layer l: y = K * x + D x, by FFT
- * (keeping x's spectrum for the backward pass). */
-DEEP_HOT static void FN(conv_fft)(FN(work) *w, const FN(layer) *ly, const REAL *D, size_t b)
+/* The S4D convolution of layer l for channel group q of one sequence:
+ * y = K * x + D x by FFT (keeping x's spectrum), then g = GELU(y) mask1. */
+DEEP_HOT static void FN(conv_forward)(const FN(work) *w, FN(slot) *sl, size_t l, size_t q, const REAL *D)
 {
-    const size_t H = w->H, T = w->T, n = w->n, nfp = w->nfp, nf = n / 2 + 1;
-    for (size_t h = 0; h < H; ++h) {
-        const REAL *x = ly->x + (b * H + h) * T;
-        REAL *y = ly->y + (b * H + h) * T;
-        CPX *xf = ly->xf + (b * H + h) * nfp;
-        const CPX *kf = (const CPX *)(ly->kf + 2 * h * nfp);
-        memcpy(w->rbuf, x, T * sizeof *x);
-        memset(w->rbuf + T, 0, (n - T) * sizeof *w->rbuf);
-        FFTW(execute_dft_r2c)(w->r2c, w->rbuf, (void *)xf);
-        FN(cmul)((REAL *)w->cbuf, (const REAL *)xf, (const REAL *)kf, nf);
-        FFTW(execute_dft_c2r)(w->c2r, (void *)w->cbuf, w->rbuf);
-        for (size_t t = 0; t < T; ++t)
-            y[t] = w->rbuf[t] + D[h] * x[t];
-    }
+    const size_t T = w->T, Hp = w->Hp, h0 = q * LANES, nf = w->nf;
+    const FN(layer) *ly = &sl->layer[l];
+    REAL *restrict buf = sl->fbuf, *restrict spec = sl->spec, *restrict xf = ly->xf + q * w->spec_len;
+    const REAL *restrict kf = w->kf + (l * w->G + q) * w->spec_len;
+    for (size_t t = 0; t < T; ++t)
+        IVDEP
+        for (size_t j = 0; j < LANES; ++j)
+            buf[t * LANES + j] = ly->x[t * Hp + h0 + j];
+    RFFT(forward)(w->fft, buf, T, xf);
+    for (size_t f = 0; f < nf; ++f)
+        for (size_t j = 0; j < LANES; ++j) {
+            const size_t re = 2 * f * LANES + j, im = re + LANES;
+            spec[re] = xf[re] * kf[re] - xf[im] * kf[im];
+            spec[im] = xf[re] * kf[im] + xf[im] * kf[re];
+        }
+    const REAL *restrict r = RFFT(inverse)(w->fft, spec, buf, T);
+    const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
+    const REAL *restrict x = ly->x + h0, *restrict mask = MASK1(sl, ly) ? MASK1(sl, ly) + h0 : NULL;
+    REAL *restrict y = ly->y + h0, *restrict g = ly->g + h0;
+    /* separate loops with and without the mask: a NULL pointer under a
+     * condition becomes masked loads that fault-suppress on every
+     * iteration (a microcode assist) */
+#define OUTPUT_LOOP(N, GELU_TIMES_MASK)                                                                      \
+    for (size_t t = 0; t < T; ++t)                                                                          \
+        IVDEP                                                                                               \
+        for (size_t j = 0; j < (N); ++j) {                                                                  \
+            const REAL v = r[t * LANES + j] + D[h0 + j] * x[t * Hp + j];                                    \
+            y[t * Hp + j] = v;                                                                              \
+            g[t * Hp + j] = GELU_TIMES_MASK;                                                                \
+        }
+    if (mask && lanes == LANES)
+        OUTPUT_LOOP(LANES, FN(gelu)(v) * mask[t * Hp + j])
+    else if (mask)
+        OUTPUT_LOOP(lanes, FN(gelu)(v) * mask[t * Hp + j])
+    else if (lanes == LANES)
+        OUTPUT_LOOP(LANES, FN(gelu)(v))
+    else
+        OUTPUT_LOOP(lanes, FN(gelu)(v))
+#undef OUTPUT_LOOP
 }
 
 /* The same map by stepping the diagonal recurrence s_t = lambda s_{t-1} + x_t,
- * y_t = Re sum_k coef_k s_t,k + D x_t (coef = w C Bbar from deep.c). */
-static void FN(conv_recurrent)(FN(work) *w, const FN(layer) *ly, const REAL *D, size_t b,
-                               const double complex *lambda, const double complex *coef, size_t M)
+ * y_t = Re sum_k coef_k s_t,k + D x_t (coef = w C Bbar from deep.c); a check
+ * of the convolution, forward only. */
+static void FN(conv_recurrent)(const FN(work) *w, FN(slot) *sl, size_t l, const REAL *D, const double complex *lambda,
+                               const double complex *coef, size_t M)
 {
-    const size_t H = w->H, T = w->T;
-    double complex *s = w->state;
-    for (size_t h = 0; h < H; ++h) {
-        const REAL *x = ly->x + (b * H + h) * T;
-        REAL *y = ly->y + (b * H + h) * T;
+    const size_t T = w->T, Hp = w->Hp;
+    const FN(layer) *ly = &sl->layer[l];
+    double complex *s = sl->state;
+    for (size_t h = 0; h < w->H; ++h) {
         const double complex *lam = lambda + h * M, *c = coef + h * M;
         memset(s, 0, M * sizeof *s);
         for (size_t t = 0; t < T; ++t) {
+            const double xt = (double)ly->x[t * Hp + h];
             double acc = 0;
             for (size_t k = 0; k < M; ++k) {
-                s[k] = lam[k] * s[k] + (double)x[t];
+                s[k] = lam[k] * s[k] + xt;
                 acc += creal(c[k] * s[k]);
             }
-            y[t] = (REAL)(acc + (double)D[h] * (double)x[t]);
+            const REAL v = (REAL)(acc + (double)D[h] * xt);
+            ly->y[t * Hp + h] = v;
+            ly->g[t * Hp + h] = FN(gelu)(v);
         }
     }
 }
 
-/* Everything of layer l after the convolution, for sequence b: GELU,
- * dropout, pointwise layer, GLU, dropout, residual, LayerNorm; writes
- * the layer's output to out [H, T]. */
-DEEP_HOT static void FN(pointwise_forward)(FN(work) *w, const ssm_deep *m, size_t l, size_t b, int train, REAL *out)
+/* Sums over a row of H values in LANES partial sums (so they vectorize
+ * without reassociating), added pairwise at the end: the same order on
+ * every machine. */
+static inline REAL FN(reduce)(REAL *acc)
 {
-    const size_t H = w->H, T = w->T, HT = H * T;
-    FN(layer) *ly = &w->layer[l];
-    const REAL *W = w->p + m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + SSM_DEEP_MIX_W];
-    const REAL *bias = w->p + m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + SSM_DEEP_MIX_B];
-    const REAL *gam = w->p + m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + SSM_DEEP_NORM_G];
-    const REAL *bet = w->p + m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + SSM_DEEP_NORM_B];
-    const int drop = train && ly->mask1;
-    /* without dropout the masks are all ones: a product by 1 is exact and
-     * keeps the loops free of branches (so they vectorize) */
-    const REAL *restrict mask1 = drop ? ly->mask1 + b * HT : w->ones;
-    const REAL *restrict mask2 = drop ? ly->mask2 + b * HT : w->ones;
-    const REAL *restrict y = ly->y + b * HT, *restrict x = ly->x + b * HT;
-    REAL *restrict g = ly->g + b * HT, *restrict z = ly->z + 2 * b * HT, *restrict xhat = ly->xhat + b * HT;
-    REAL *restrict rstd = ly->rstd + b * T;
-    for (size_t i = 0; i < HT; ++i)
-        g[i] = FN(gelu)(y[i]) * mask1[i];
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(2 * H), (int)T, (int)H, 1, W, (int)H, g, (int)T, 0, z,
-         (int)T);
-    for (size_t h = 0; h < 2 * H; ++h)
-        for (size_t t = 0; t < T; ++t)
-            z[h * T + t] += bias[h];
-    /* residual sum into xhat, then normalized in place over channels */
-    for (size_t h = 0; h < H; ++h)
-        for (size_t t = 0; t < T; ++t) {
-            const REAL s = FN(sigmoid)(z[(H + h) * T + t]);
-            xhat[h * T + t] = z[h * T + t] * s * mask2[h * T + t] + x[h * T + t];
-            z[(H + h) * T + t] = s;   /* the gate, all the backward pass needs of z_b */
-        }
-    REAL *mean = w->mean;
-    memset(mean, 0, T * sizeof *mean);
-    memset(rstd, 0, T * sizeof *rstd);
-    for (size_t h = 0; h < H; ++h)
-        for (size_t t = 0; t < T; ++t)
-            mean[t] += xhat[h * T + t];
-    for (size_t t = 0; t < T; ++t)
-        mean[t] /= (REAL)H;
-    for (size_t h = 0; h < H; ++h)
-        for (size_t t = 0; t < T; ++t) {
-            REAL d = xhat[h * T + t] - mean[t];
-            rstd[t] += d * d;
-        }
-    for (size_t t = 0; t < T; ++t)
-        rstd[t] = (REAL)1 / CAT2(sqrt, REAL_FN_SUFFIX)(rstd[t] / (REAL)H + (REAL)SSM_DEEP_LN_EPS);
-    for (size_t h = 0; h < H; ++h)
-        for (size_t t = 0; t < T; ++t) {
-            REAL v = (xhat[h * T + t] - mean[t]) * rstd[t];
-            xhat[h * T + t] = v;
-            out[h * T + t] = v * gam[h] + bet[h];
-        }
+    for (size_t half = LANES / 2; half > 0; half /= 2)
+        for (size_t j = 0; j < half; ++j)
+            acc[j] += acc[j + half];
+    return acc[0];
 }
 
-/* Forward pass over `count` sequences; logits [count, C] in double.
- * lambda/coef (recurrent mode only): per layer [H, M]. */
-static void FN(forward)(FN(work) *w, const ssm_deep *m, const float *x, size_t count, const ssm_deep_pass *pass,
-                        int train, const double complex *lambda, const double complex *coef, double *logits)
+static inline REAL FN(row_sum)(const REAL *restrict v, size_t H)
 {
-    const size_t H = w->H, T = w->T, HT = H * T, L = w->L, M = m->n_modes;
+    REAL acc[LANES] = {0};
+    size_t h = 0;
+    for (; h + LANES <= H; h += LANES)
+        IVDEP
+        for (size_t j = 0; j < LANES; ++j)
+            acc[j] += v[h + j];
+    for (size_t j = 0; h + j < H; ++j)
+        acc[j] += v[h + j];
+    return FN(reduce)(acc);
+}
+
+static inline REAL FN(row_dot)(const REAL *restrict a, const REAL *restrict b, size_t H)
+{
+    REAL acc[LANES] = {0};
+    size_t h = 0;
+    for (; h + LANES <= H; h += LANES)
+        IVDEP
+        for (size_t j = 0; j < LANES; ++j)
+            acc[j] += a[h + j] * b[h + j];
+    for (size_t j = 0; h + j < H; ++j)
+        acc[j] += a[h + j] * b[h + j];
+    return FN(reduce)(acc);
+}
+
+/* Pointwise layer, GLU, dropout, residual and LayerNorm of layer l:
+ * writes the layer's output to out [T][Hp]. */
+DEEP_HOT static void FN(pointwise_forward)(const FN(work) *w, const ssm_deep *m, FN(slot) *sl, size_t l, REAL *out)
+{
+    const size_t H = w->H, Hp = w->Hp, T = w->T;
+    const FN(layer) *ly = &sl->layer[l];
+    const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
+    const REAL *W = w->p + off[SSM_DEEP_MIX_W], *bias = w->p + off[SSM_DEEP_MIX_B];
+    const REAL *restrict gam = w->p + off[SSM_DEEP_NORM_G], *restrict bet = w->p + off[SSM_DEEP_NORM_B];
+    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)(2 * H), (int)H, 1, ly->g, (int)Hp, W, (int)H, 0, ly->z,
+         (int)(2 * H));
+    const REAL inv_h = (REAL)1 / (REAL)H;
+    for (size_t t = 0; t < T; ++t) {
+        REAL *restrict za = ly->z + t * 2 * H, *restrict zb = za + H, *restrict xh = ly->xhat + t * Hp;
+        const REAL *restrict x = ly->x + t * Hp, *restrict mask = MASK2(sl, ly) ? MASK2(sl, ly) + t * Hp : NULL;
+        /* GLU and the residual sum into xhat, the gate kept for the backward pass */
+        IVDEP
+        for (size_t h = 0; h < H; ++h) {
+            const REAL a = za[h] + bias[h], s = FN(sigmoid)(zb[h] + bias[H + h]);
+            za[h] = a;
+            zb[h] = s;
+            xh[h] = a * s;
+        }
+        if (mask)
+            IVDEP
+            for (size_t h = 0; h < H; ++h)
+                xh[h] *= mask[h];
+        IVDEP
+        for (size_t h = 0; h < H; ++h)
+            xh[h] += x[h];
+        const REAL mean = FN(row_sum)(xh, H) * inv_h;
+        IVDEP
+        for (size_t h = 0; h < H; ++h)
+            xh[h] -= mean;
+        const REAL rstd = (REAL)1 / REAL_SQRT(FN(row_dot)(xh, xh, H) * inv_h + (REAL)SSM_DEEP_LN_EPS);
+        ly->rstd[t] = rstd;
+        REAL *restrict o = out + t * Hp;
+        IVDEP
+        for (size_t h = 0; h < H; ++h) {
+            const REAL v = xh[h] * rstd;
+            xh[h] = v;
+            o[h] = v * gam[h] + bet[h];
+        }
+    }
+}
+
+/* Forward pass of one sequence u[0..T) through every layer into slot sl;
+ * logits [C] in double.  lambda/coef: recurrent mode only. */
+static void FN(forward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const float *u, size_t seq,
+                        const ssm_deep_pass *pass, int train, const double complex *lambda, const double complex *coef,
+                        double *logits)
+{
+    const size_t H = w->H, Hp = w->Hp, T = w->T, L = w->L, M = m->n_modes;
     const REAL *enc_w = w->p + m->outer_off[SSM_DEEP_ENC_W], *enc_b = w->p + m->outer_off[SSM_DEEP_ENC_B];
-    for (size_t i = 0; i < count * T; ++i)
-        w->xr[i] = (REAL)x[i];
-    for (size_t b = 0; b < count; ++b)
+    for (size_t t = 0; t < T; ++t)
+        sl->u[t] = (REAL)u[t];
+    REAL *x0 = sl->layer[0].x;
+    for (size_t t = 0; t < T; ++t)
+        IVDEP
         for (size_t h = 0; h < H; ++h)
-            for (size_t t = 0; t < T; ++t)
-                w->layer[0].x[b * HT + h * T + t] = enc_w[h] * w->xr[b * T + t] + enc_b[h];
+            x0[t * Hp + h] = enc_w[h] * sl->u[t] + enc_b[h];
+    sl->drop = train && w->dropout;
     for (size_t l = 0; l < L; ++l) {
-        FN(layer) *ly = &w->layer[l];
+        FN(layer) *ly = &sl->layer[l];
         const REAL *D = w->p + m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + SSM_DEEP_D];
-        if (train && ly->mask1) {
-            FN(dropout_mask)(ly->mask1, count * HT, m->cfg.dropout, pass->dropout_seed, pass->dropout_step, l, 1);
-            FN(dropout_mask)(ly->mask2, count * HT, m->cfg.dropout, pass->dropout_seed, pass->dropout_step, l, 2);
+        if (sl->drop) {
+            FN(dropout_mask)(w, ly->mask1, m->cfg.dropout, pass, l, 1, seq);
+            FN(dropout_mask)(w, ly->mask2, m->cfg.dropout, pass, l, 2, seq);
         }
-        REAL *next = l + 1 < L ? w->layer[l + 1].x : w->x_out;
-        for (size_t b = 0; b < count; ++b) {
-            if (pass && pass->recurrent)
-                FN(conv_recurrent)(w, ly, D, b, lambda + l * H * M, coef + l * H * M, M);
-            else
-                FN(conv_fft)(w, ly, D, b);
-            FN(pointwise_forward)(w, m, l, b, train, next + b * HT);
-        }
+        if (pass->recurrent)
+            FN(conv_recurrent)(w, sl, l, D, lambda + l * H * M, coef + l * H * M, M);
+        else
+            for (size_t q = 0; q < w->G; ++q)
+                FN(conv_forward)(w, sl, l, q, D);
+        FN(pointwise_forward)(w, m, sl, l, l + 1 < L ? sl->layer[l + 1].x : sl->x_out);
     }
-    /* mean pooling over time (accumulated in double) and the decoder */
+    /* mean pooling over time (in double) and the decoder */
     const REAL *dec_w = w->p + m->outer_off[SSM_DEEP_DEC_W], *dec_b = w->p + m->outer_off[SSM_DEEP_DEC_B];
-    REAL *sums = w->sums;
-    GEMV(CblasRowMajor, CblasNoTrans, (int)(count * H), (int)T, 1, w->x_out, (int)T, w->ones, 1, 0, sums, 1);
-    for (size_t b = 0; b < count; ++b) {
+    IVDEP
+    for (size_t h = 0; h < H; ++h)
+        sl->pool[h] = 0;
+    for (size_t t = 0; t < T; ++t)
+        IVDEP
         for (size_t h = 0; h < H; ++h)
-            w->pool[b * H + h] = (double)sums[b * H + h] / (double)T;
-        for (size_t c = 0; c < w->C; ++c) {
-            double s = (double)dec_b[c];
-            for (size_t h = 0; h < H; ++h)
-                s += (double)dec_w[c * H + h] * w->pool[b * H + h];
-            logits[b * w->C + c] = s;
-        }
+            sl->pool[h] += (double)sl->x_out[t * Hp + h];
+    IVDEP
+    for (size_t h = 0; h < H; ++h)
+        sl->pool[h] /= (double)T;
+    for (size_t c = 0; c < w->C; ++c) {
+        double s = (double)dec_b[c];
+        IVDEP
+        for (size_t h = 0; h < H; ++h)
+            s += (double)dec_w[c * H + h] * sl->pool[h];
+        logits[c] = s;
     }
 }
 
-/* Backward pass from dlogits [count, C] (gradient of the loss w.r.t. the
- * logits); leaves the REAL gradients in w->dp and each layer's kernel
- * gradient (time domain, [H, T], double) in dkernel. */
-DEEP_HOT static void FN(backward)(FN(work) *w, const ssm_deep *m, size_t count, const double *dlogits,
-                         int train, double *dkernel)
+/* LayerNorm, residual, dropout and GLU backward of layer l, one row at a
+ * time: reads d_out, writes d_in (the residual path) and dz, adds to the
+ * gain, bias and pointwise-bias gradients. */
+DEEP_HOT static void FN(pointwise_backward)(const FN(work) *w, const ssm_deep *m, FN(slot) *sl, size_t l)
 {
-    const size_t H = w->H, T = w->T, HT = H * T, L = w->L, n = w->n, nfp = w->nfp, nf = n / 2 + 1, C = w->C;
-    memset(w->dp, 0, m->n_params * sizeof *w->dp);
-    const REAL *dec_w = w->p + m->outer_off[SSM_DEEP_DEC_W];
-    REAL *d_dec_w = w->dp + m->outer_off[SSM_DEEP_DEC_W], *d_dec_b = w->dp + m->outer_off[SSM_DEEP_DEC_B];
-    for (size_t c = 0; c < C; ++c) {
-        double sb = 0;
-        for (size_t b = 0; b < count; ++b)
-            sb += dlogits[b * C + c];
-        d_dec_b[c] = (REAL)sb;
+    const size_t H = w->H, Hp = w->Hp, T = w->T;
+    const FN(layer) *ly = &sl->layer[l];
+    const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
+    const REAL *restrict gam = w->p + off[SSM_DEEP_NORM_G];
+    REAL *restrict dgam = sl->dp + off[SSM_DEEP_NORM_G], *restrict dbet = sl->dp + off[SSM_DEEP_NORM_B];
+    REAL *restrict db = sl->dp + off[SSM_DEEP_MIX_B];
+    const REAL inv_h = (REAL)1 / (REAL)H;
+    for (size_t t = 0; t < T; ++t) {
+        const REAL *restrict dout = sl->d_out + t * Hp, *restrict xh = ly->xhat + t * Hp;
+        const REAL *restrict za = ly->z + t * 2 * H, *restrict s = za + H;
+        const REAL *restrict mask = MASK2(sl, ly) ? MASK2(sl, ly) + t * Hp : NULL;
+        REAL *restrict din = sl->d_in + t * Hp, *restrict dza = sl->dz + t * 2 * H, *restrict dzb = dza + H;
+        /* dR = rstd (dxh - mean_h dxh - xhat mean_h(dxh xhat)), dxh = dout gamma */
+        REAL *restrict dxh = sl->row;
+        IVDEP
         for (size_t h = 0; h < H; ++h) {
-            double s = 0;
-            for (size_t b = 0; b < count; ++b)
-                s += dlogits[b * C + c] * w->pool[b * H + h];
-            d_dec_w[c * H + h] = (REAL)s;
+            dxh[h] = dout[h] * gam[h];
+            dgam[h] += dout[h] * xh[h];
+            dbet[h] += dout[h];
         }
-    }
-    for (size_t b = 0; b < count; ++b)
-        for (size_t h = 0; h < H; ++h) {
-            double s = 0;
-            for (size_t c = 0; c < C; ++c)
-                s += dlogits[b * C + c] * (double)dec_w[c * H + h];
-            const REAL v = (REAL)(s / (double)T);
-            for (size_t t = 0; t < T; ++t)
-                w->d_out[b * HT + h * T + t] = v;
-        }
-    for (size_t l = L; l-- > 0;) {
-        FN(layer) *ly = &w->layer[l];
-        const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
-        const REAL *W = w->p + off[SSM_DEEP_MIX_W], *gam = w->p + off[SSM_DEEP_NORM_G], *D = w->p + off[SSM_DEEP_D];
-        REAL *dW = w->dp + off[SSM_DEEP_MIX_W], *db = w->dp + off[SSM_DEEP_MIX_B];
-        REAL *dgam = w->dp + off[SSM_DEEP_NORM_G], *dbet = w->dp + off[SSM_DEEP_NORM_B], *dD = w->dp + off[SSM_DEEP_D];
-        const int drop = train && ly->mask1;
-        memset(ly->dkf, 0, 2 * H * nfp * sizeof *ly->dkf);
-        for (size_t b = 0; b < count; ++b) {
-            const REAL *restrict dout = w->d_out + b * HT, *restrict xhat = ly->xhat + b * HT;
-            const REAL *restrict rstd = ly->rstd + b * T, *restrict z = ly->z + 2 * b * HT;
-            const REAL *restrict y = ly->y + b * HT, *restrict xin = ly->x + b * HT;
-            REAL *restrict din = w->d_in + b * HT, *restrict dz = w->dz, *restrict dg = w->dg;
-            REAL *restrict mean = w->mean;
-            /* LayerNorm: dR = rstd (dxh - mean_h dxh - xhat mean_h(dxh xhat)),
-             * with dxh = dout gamma; din starts as dR (the residual path) */
-            memset(mean, 0, T * sizeof *mean);
-            REAL *restrict mean2 = w->rbuf;   /* second per-time sum (rbuf holds >= T) */
-            memset(mean2, 0, T * sizeof *mean2);
-            for (size_t h = 0; h < H; ++h) {
-                for (size_t t = 0; t < T; ++t) {
-                    const REAL dxh = dout[h * T + t] * gam[h];
-                    mean[t] += dxh;
-                    mean2[t] += dxh * xhat[h * T + t];
-                }
-                dgam[h] += DOT((int)T, dout + h * T, 1, xhat + h * T, 1);
-            }
-            GEMV(CblasRowMajor, CblasNoTrans, (int)H, (int)T, 1, dout, (int)T, w->ones, 1, 1, dbet, 1);
+        const REAL m1 = FN(row_sum)(dxh, H) * inv_h, m2 = FN(row_dot)(dxh, xh, H) * inv_h;
+        const REAL rstd = ly->rstd[t];
+        IVDEP
+        for (size_t h = 0; h < H; ++h)
+            din[h] = rstd * (dxh[h] - m1 - xh[h] * m2);
+        /* GLU (and the second dropout): o = z_a sigma(z_b) */
+        const REAL *restrict d_o = din;
+        if (mask) {
+            IVDEP
             for (size_t h = 0; h < H; ++h)
-                for (size_t t = 0; t < T; ++t) {
-                    const REAL dxh = dout[h * T + t] * gam[h];
-                    din[h * T + t] =
-                        rstd[t] * (dxh - mean[t] / (REAL)H - xhat[h * T + t] * mean2[t] / (REAL)H);
-                }
-            /* GLU (and the second dropout): o = z_a sigma(z_b) */
-            const REAL *restrict mask1 = drop ? ly->mask1 + b * HT : w->ones;
-            const REAL *restrict mask2 = drop ? ly->mask2 + b * HT : w->ones;
-            for (size_t h = 0; h < H; ++h)
-                for (size_t t = 0; t < T; ++t) {
-                    const REAL d = din[h * T + t] * mask2[h * T + t];
-                    const REAL za = z[h * T + t], s = z[(H + h) * T + t];
-                    dz[h * T + t] = d * s;
-                    dz[(H + h) * T + t] = d * za * s * ((REAL)1 - s);
-                }
-            /* pointwise layer: dW += dz g^T, db += sum_t dz, dg = W^T dz */
-            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(2 * H), (int)H, (int)T, 1, dz, (int)T,
-                 ly->g + b * HT, (int)T, 1, dW, (int)H);
-            GEMV(CblasRowMajor, CblasNoTrans, (int)(2 * H), (int)T, 1, dz, (int)T, w->ones, 1, 1, db, 1);
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H, (int)T, (int)(2 * H), 1, W, (int)H, dz, (int)T, 0,
-                 dg, (int)T);
-            /* first dropout and GELU: dy in dg */
-            for (size_t i = 0; i < HT; ++i)
-                dg[i] = dg[i] * mask1[i] * FN(gelu_deriv)(y[i]);
-            /* the convolution: dD, din += D dy + K (*) dy (correlation),
-             * and the kernel gradient's spectrum sum_b dY conj(X) */
-            for (size_t h = 0; h < H; ++h) {
-                const REAL *dy = dg + h * T, *xh = xin + h * T;
-                dD[h] += DOT((int)T, dy, 1, xh, 1);
-                memcpy(w->rbuf, dy, T * sizeof *dy);
-                memset(w->rbuf + T, 0, (n - T) * sizeof *w->rbuf);
-                FFTW(execute_dft_r2c)(w->r2c, w->rbuf, (void *)w->cbuf);
-                const REAL *restrict xf = (const REAL *)(ly->xf + (b * H + h) * nfp);
-                const REAL *restrict kf = ly->kf + 2 * h * nfp;
-                REAL *restrict dkf = ly->dkf + 2 * h * nfp, *restrict g = (REAL *)w->cbuf;
-                for (size_t f = 0; f < nf; ++f) {   /* dkf += g conj(xf); g *= conj(kf) */
-                    const REAL gr = g[2 * f], gi = g[2 * f + 1], xr = xf[2 * f], xi = xf[2 * f + 1];
-                    const REAL kr = kf[2 * f], ki = kf[2 * f + 1];
-                    dkf[2 * f] += gr * xr + gi * xi;
-                    dkf[2 * f + 1] += gi * xr - gr * xi;
-                    g[2 * f] = gr * kr + gi * ki;
-                    g[2 * f + 1] = gi * kr - gr * ki;
-                }
-                FFTW(execute_dft_c2r)(w->c2r, (void *)w->cbuf, w->rbuf);
-                REAL *di = din + h * T;
-                for (size_t t = 0; t < T; ++t)
-                    di[t] += w->rbuf[t] + D[h] * dy[t];
-            }
+                dxh[h] = din[h] * mask[h];
+            d_o = dxh;
         }
-        /* kernel gradient in time: dK[s] = sum_b sum_t dY[t] X[t - s] */
+        IVDEP
         for (size_t h = 0; h < H; ++h) {
-            memcpy(w->cbuf, ly->dkf + 2 * h * nfp, nf * sizeof *w->cbuf);
-            FFTW(execute_dft_c2r)(w->c2r, (void *)w->cbuf, w->rbuf);
-            double *dk = dkernel + (l * H + h) * T;
-            for (size_t t = 0; t < T; ++t)
-                dk[t] = (double)w->rbuf[t] / (double)n;
+            const REAL d = d_o[h];
+            const REAL a = d * s[h], b = d * za[h] * s[h] * ((REAL)1 - s[h]);
+            dza[h] = a;
+            dzb[h] = b;
+            db[h] += a;
+            db[H + h] += b;
         }
-        REAL *tmp = w->d_out;
-        w->d_out = w->d_in;
-        w->d_in = tmp;
-    }
-    /* encoder: x0 = enc_w x + enc_b */
-    REAL *d_enc_w = w->dp + m->outer_off[SSM_DEEP_ENC_W], *d_enc_b = w->dp + m->outer_off[SSM_DEEP_ENC_B];
-    for (size_t b = 0; b < count; ++b) {
-        GEMV(CblasRowMajor, CblasNoTrans, (int)H, (int)T, 1, w->d_out + b * HT, (int)T, w->xr + b * T, 1, 1, d_enc_w, 1);
-        GEMV(CblasRowMajor, CblasNoTrans, (int)H, (int)T, 1, w->d_out + b * HT, (int)T, w->ones, 1, 1, d_enc_b, 1);
     }
 }
 
-#undef CPX
-#undef FFTW
+/* The convolution's backward for channel group q: dy = dg mask1 GELU'(y)
+ * (kept in dg), dD += sum_t dy x, the kernel gradient's spectrum
+ * += DY conj(X), and d_in += K (*) dy + D dy (correlation). */
+DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l, size_t q, const REAL *D, REAL *dD)
+{
+    const size_t T = w->T, Hp = w->Hp, h0 = q * LANES, nf = w->nf;
+    const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
+    const FN(layer) *ly = &sl->layer[l];
+    REAL *restrict buf = sl->fbuf, *restrict spec = sl->spec, *restrict dg = sl->dg + h0;
+    const REAL *restrict y = ly->y + h0, *restrict x = ly->x + h0;
+    const REAL *restrict mask = MASK1(sl, ly) ? MASK1(sl, ly) + h0 : NULL;
+    REAL dsum[LANES] = {0};
+    if (mask)
+        for (size_t t = 0; t < T; ++t)
+            IVDEP
+            for (size_t j = 0; j < lanes; ++j)
+                dg[t * Hp + j] *= mask[t * Hp + j];
+#define INPUT_LOOP(N)                                                                                        \
+    for (size_t t = 0; t < T; ++t) {                                                                        \
+        IVDEP                                                                                               \
+        for (size_t j = 0; j < (N); ++j) {                                                                  \
+            const REAL dy = dg[t * Hp + j] * FN(gelu_deriv)(y[t * Hp + j]);                                 \
+            dg[t * Hp + j] = dy;                                                                            \
+            buf[t * LANES + j] = dy;                                                                        \
+            dsum[j] += dy * x[t * Hp + j];                                                                  \
+        }                                                                                                   \
+        for (size_t j = (N); j < LANES; ++j)                                                                \
+            buf[t * LANES + j] = 0;                                                                         \
+    }
+    if (lanes == LANES)
+        INPUT_LOOP(LANES)
+    else
+        INPUT_LOOP(lanes)
+#undef INPUT_LOOP
+    IVDEP
+    for (size_t j = 0; j < lanes; ++j)
+        dD[h0 + j] += dsum[j];
+    RFFT(forward)(w->fft, buf, T, spec);
+    const REAL *restrict xf = ly->xf + q * w->spec_len, *restrict kf = w->kf + (l * w->G + q) * w->spec_len;
+    REAL *restrict dkf = sl->dkf + (l * w->G + q) * w->spec_len;
+    for (size_t f = 0; f < nf; ++f)
+        for (size_t j = 0; j < LANES; ++j) {   /* dkf += g conj(xf); g *= conj(kf) */
+            const size_t re = 2 * f * LANES + j, im = re + LANES;
+            const REAL gr = spec[re], gi = spec[im];
+            dkf[re] += gr * xf[re] + gi * xf[im];
+            dkf[im] += gi * xf[re] - gr * xf[im];
+            spec[re] = gr * kf[re] + gi * kf[im];
+            spec[im] = gi * kf[re] - gr * kf[im];
+        }
+    const REAL *restrict r = RFFT(inverse)(w->fft, spec, buf, T);
+    REAL *restrict din = sl->d_in + h0;
+#define RESULT_LOOP(N)                                                                                       \
+    for (size_t t = 0; t < T; ++t)                                                                          \
+        IVDEP                                                                                               \
+        for (size_t j = 0; j < (N); ++j)                                                                    \
+            din[t * Hp + j] += r[t * LANES + j] + D[h0 + j] * dg[t * Hp + j];
+    if (lanes == LANES)
+        RESULT_LOOP(LANES)
+    else
+        RESULT_LOOP(lanes)
+#undef RESULT_LOOP
+}
+
+/* Backward pass of the sequence whose forward pass slot sl holds, from
+ * dlogits [C]; adds to the slot's gradient sums. */
+static void FN(backward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const double *dlogits)
+{
+    const size_t H = w->H, Hp = w->Hp, T = w->T, L = w->L, C = w->C;
+    const REAL *dec_w = w->p + m->outer_off[SSM_DEEP_DEC_W];
+    for (size_t c = 0; c < C; ++c) {
+        IVDEP
+        for (size_t h = 0; h < H; ++h)
+            sl->ddec[c * (H + 1) + h] += dlogits[c] * sl->pool[h];
+        sl->ddec[c * (H + 1) + H] += dlogits[c];
+    }
+    IVDEP
+    for (size_t h = 0; h < H; ++h) {
+        double s = 0;
+        for (size_t c = 0; c < C; ++c)
+            s += dlogits[c] * (double)dec_w[c * H + h];
+        sl->dsum_h[h] = s / (double)T;
+    }
+    for (size_t t = 0; t < T; ++t)
+        IVDEP
+        for (size_t h = 0; h < H; ++h)
+            sl->d_out[t * Hp + h] = (REAL)sl->dsum_h[h];
+    for (size_t l = L; l-- > 0;) {
+        const FN(layer) *ly = &sl->layer[l];
+        const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
+        const REAL *W = w->p + off[SSM_DEEP_MIX_W], *D = w->p + off[SSM_DEEP_D];
+        FN(pointwise_backward)(w, m, sl, l);
+        /* pointwise layer: dW += dz^T g, dg = dz W */
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(2 * H), (int)H, (int)T, 1, sl->dz, (int)(2 * H), ly->g,
+             (int)Hp, 1, sl->dp + off[SSM_DEEP_MIX_W], (int)H);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)H, (int)(2 * H), 1, sl->dz, (int)(2 * H), W,
+             (int)H, 0, sl->dg, (int)Hp);
+        for (size_t q = 0; q < w->G; ++q)
+            FN(conv_backward)(w, sl, l, q, D, sl->dp + off[SSM_DEEP_D]);
+        REAL *tmp = sl->d_out;
+        sl->d_out = sl->d_in;
+        sl->d_in = tmp;
+    }
+    /* encoder: x0 = enc_w u + enc_b */
+    REAL *d_enc_w = sl->dp + m->outer_off[SSM_DEEP_ENC_W], *d_enc_b = sl->dp + m->outer_off[SSM_DEEP_ENC_B];
+    for (size_t t = 0; t < T; ++t)
+        IVDEP
+        for (size_t h = 0; h < H; ++h) {
+            d_enc_w[h] += sl->d_out[t * Hp + h] * sl->u[t];
+            d_enc_b[h] += sl->d_out[t * Hp + h];
+        }
+}
+
+/* Zeroes a slot's gradient sums. */
+static void FN(slot_clear)(const FN(work) *w, const ssm_deep *m, FN(slot) *sl)
+{
+    memset(sl->dp, 0, m->n_params * sizeof *sl->dp);
+    memset(sl->dkf, 0, w->L * w->G * w->spec_len * sizeof *sl->dkf);
+    memset(sl->ddec, 0, w->C * (w->H + 1) * sizeof *sl->ddec);
+}
+
+/* The slots' gradient sums in slot order: grad (n_params, double) gets
+ * every activation-side entry, dkspec [L][H][nf] the kernel spectra's. */
+DEEP_HOT static void FN(gradients)(const FN(work) *w, const ssm_deep *m, size_t n_slots, double *grad, double complex *dkspec)
+{
+    const size_t H = w->H, C = w->C, nf = w->nf;
+    for (size_t i = 0; i < m->n_params; ++i) {
+        double s = 0;
+        for (size_t k = 0; k < n_slots; ++k)
+            s += (double)w->slot[k].dp[i];
+        grad[i] = s;
+    }
+    double *dec_w = grad + m->outer_off[SSM_DEEP_DEC_W], *dec_b = grad + m->outer_off[SSM_DEEP_DEC_B];
+    for (size_t c = 0; c < C; ++c)
+        for (size_t h = 0; h <= H; ++h) {
+            double s = 0;
+            for (size_t k = 0; k < n_slots; ++k)
+                s += w->slot[k].ddec[c * (H + 1) + h];
+            if (h < H)
+                dec_w[c * H + h] = s;
+            else
+                dec_b[c] = s;
+        }
+    for (size_t l = 0; l < w->L; ++l)
+        for (size_t q = 0; q < w->G; ++q) {
+            const size_t blk = (l * w->G + q) * w->spec_len, lanes = H - q * LANES < LANES ? H - q * LANES : LANES;
+            for (size_t f = 0; f < nf; ++f)
+                for (size_t j = 0; j < lanes; ++j) {
+                    double re = 0, im = 0;
+                    for (size_t k = 0; k < n_slots; ++k) {
+                        re += (double)w->slot[k].dkf[blk + 2 * f * LANES + j];
+                        im += (double)w->slot[k].dkf[blk + (2 * f + 1) * LANES + j];
+                    }
+                    dkspec[(l * H + q * LANES + j) * nf + f] = CMPLX(re, im);
+                }
+        }
+}
+
+#undef MASK1
+#undef MASK2
+#undef IVDEP
+#undef RFFT
 #undef FN
 #undef CAT3
 #undef CAT3_
-#undef CAT2
-#undef CAT2_
 #undef REAL
 #undef SUF
-#undef FFTW_
+#undef LANES
 #undef GEMM
-#undef GEMV
-#undef DOT
-#undef REAL_FN_SUFFIX
+#undef REAL_SQRT
 #undef REAL_EXP
 #undef REAL_ERF
 #undef REAL_ERF_GAUSS

@@ -432,15 +432,54 @@ static ssm_status check_options(const ssm_fmnist_options *opt, ssm_fmnist_split 
     return SSM_OK;
 }
 
+void ssm_fmnist_files_free(ssm_fmnist_files *f)
+{
+    ssm_idx_free(&f->images);
+    ssm_idx_free(&f->labels);
+}
+
+ssm_status ssm_fmnist_read(const char *dir, int test, ssm_fmnist_files *out, ssm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!dir)
+        dir = SSM_FMNIST_DEFAULT_DIR;
+    const char *prefix = test ? "t10k" : "train";
+    ssm_status status = find_file(dir, prefix, "images-idx3", out->image_path, sizeof out->image_path, err);
+    if (status == SSM_OK)
+        status = find_file(dir, prefix, "labels-idx1", out->label_path, sizeof out->label_path, err);
+    if (status == SSM_OK)
+        status = ssm_idx_read_images(out->image_path, &out->images, err);
+    if (status == SSM_OK)
+        status = ssm_idx_read_labels(out->label_path, SSM_FMNIST_CLASSES, &out->labels, err);
+    if (status == SSM_OK && out->images.n != out->labels.n)
+        status = ssm_fail(err, SSM_EIO, "%s has %zu images but %s has %zu labels", out->image_path, out->images.n,
+                          out->label_path, out->labels.n);
+    if (status)
+        ssm_fmnist_files_free(out);
+    return status;
+}
+
 ssm_status ssm_fmnist_load(const char *dir, ssm_fmnist_split split, const ssm_fmnist_options *opt,
                            ssm_seqdata *out, ssm_error *err)
 {
+    ssm_fmnist_files files;
+    memset(out, 0, sizeof *out);
+    ssm_status status = ssm_fmnist_read(dir, split == SSM_FMNIST_TEST, &files, err);
+    if (status == SSM_OK)
+        status = ssm_fmnist_select(&files, split, opt, out, err);
+    ssm_fmnist_files_free(&files);
+    return status;
+}
+
+ssm_status ssm_fmnist_select(const ssm_fmnist_files *files, ssm_fmnist_split split, const ssm_fmnist_options *opt,
+                             ssm_seqdata *out, ssm_error *err)
+{
     ssm_status status = SSM_OK;
     ssm_fmnist_options defaults;
-    ssm_idx img = {0, 0, 0, NULL}, lab = {0, 0, 0, NULL};
+    const ssm_idx img = files->images, lab = files->labels;
+    const char *img_path = files->image_path;
     uint8_t *is_val = NULL;
     uint32_t *perm = NULL;
-    char img_path[4096], lab_path[4096];
     float lut[256];
 
     memset(out, 0, sizeof *out);
@@ -448,26 +487,9 @@ ssm_status ssm_fmnist_load(const char *dir, ssm_fmnist_split split, const ssm_fm
         ssm_fmnist_options_defaults(&defaults);
         opt = &defaults;
     }
-    if (!dir)
-        dir = SSM_FMNIST_DEFAULT_DIR;
     status = check_options(opt, split, err);
     if (status)
         goto done;
-    const char *prefix = split == SSM_FMNIST_TEST ? "t10k" : "train";
-    status = find_file(dir, prefix, "images-idx3", img_path, sizeof img_path, err);
-    if (status == SSM_OK)
-        status = find_file(dir, prefix, "labels-idx1", lab_path, sizeof lab_path, err);
-    if (status == SSM_OK)
-        status = ssm_idx_read_images(img_path, &img, err);
-    if (status == SSM_OK)
-        status = ssm_idx_read_labels(lab_path, SSM_FMNIST_CLASSES, &lab, err);
-    if (status)
-        goto done;
-    if (img.n != lab.n) {
-        status = ssm_fail(err, SSM_EIO, "%s has %zu images but %s has %zu labels", img_path, img.n, lab_path,
-                          lab.n);
-        goto done;
-    }
     const size_t length = img.rows * img.cols;
 
     /* which examples of the file belong to the split */
@@ -538,8 +560,6 @@ ssm_status ssm_fmnist_load(const char *dir, ssm_fmnist_split split, const ssm_fm
 done:
     if (status)
         ssm_seqdata_free(out);
-    ssm_idx_free(&img);
-    ssm_idx_free(&lab);
     free(is_val);
     free(perm);
     return status;

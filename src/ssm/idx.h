@@ -139,6 +139,21 @@ ssm_status ssm_fmnist_load(const char *dir, ssm_fmnist_split split, const ssm_fm
 
 void ssm_seqdata_free(ssm_seqdata *data);
 
+/* The two files of one Fashion-MNIST part (train or t10k), read and
+ * checked as ssm_fmnist_load reads them: a process that loads several
+ * splits or subsets can read each file once and select from it. */
+typedef struct {
+    ssm_idx images, labels;
+    char image_path[4096], label_path[4096];
+} ssm_fmnist_files;
+
+/* test = 0: train-*, 1: t10k-* in dir (NULL: SSM_FMNIST_DEFAULT_DIR). */
+ssm_status ssm_fmnist_read(const char *dir, int test, ssm_fmnist_files *out, ssm_error *err);
+/* What ssm_fmnist_load returns, from files read by ssm_fmnist_read (the
+ * t10k files for SSM_FMNIST_TEST, train otherwise). */
+ssm_status ssm_fmnist_select(const ssm_fmnist_files *files, ssm_fmnist_split split, const ssm_fmnist_options *opt,
+                             ssm_seqdata *out, ssm_error *err);
+void ssm_fmnist_files_free(ssm_fmnist_files *f);
 /* Fashion-MNIST's image shape: sequences of 784 pixels. */
 #define SSM_FMNIST_ROWS 28
 #define SSM_FMNIST_COLS 28

@@ -18,6 +18,7 @@
 #include "projector.h"
 #include "rng.h"
 #include "spectrum.h"
+#include "train_f32.h"
 
 /* Stream ids (see spectrum.c and mf.c for the others). */
 enum { STREAM_TRAIN_DATA = 10, STREAM_VAL_DATA = 11, STREAM_TEACHER = 12, STREAM_NOISE = 13,
@@ -34,242 +35,6 @@ static inline double complex cmul(double complex a, double complex b)
 /* Powers are recomputed exactly every so many steps (a running product
  * drifts by one ulp per step). */
 #define POWER_RESTART 256
-
-static const char *const group_names[SSM_GROUP_COUNT] = {"A_re", "A_im", "dt", "B", "C", "D", "bias"};
-
-const char *ssm_group_name(ssm_param_group g)
-{
-    return (unsigned)g < SSM_GROUP_COUNT ? group_names[g] : "?";
-}
-
-ssm_status ssm_groups_parse(const char *list, unsigned *mask, ssm_error *err)
-{
-    *mask = 0;
-    const char *p = list;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        int found = 0;
-        if (len == 1 && (*p == 'A' || *p == 'a')) {
-            *mask |= 1u << SSM_GROUP_A_RE | 1u << SSM_GROUP_A_IM;
-            found = 1;
-        }
-        for (int g = 0; g < SSM_GROUP_COUNT && !found; ++g)
-            if (strlen(group_names[g]) == len && strncasecmp(p, group_names[g], len) == 0) {
-                *mask |= 1u << g;
-                found = 1;
-            }
-        if (!found && len == 6 && strncasecmp(p, "output", 6) == 0) {
-            *mask |= 1u << SSM_GROUP_C | 1u << SSM_GROUP_D | 1u << SSM_GROUP_BIAS;
-            found = 1;
-        }
-        if (!found)
-            return ssm_fail(err, SSM_EINVAL,
-                            "--freeze: unknown parameter group '%.*s' (expected A, A_re, A_im, dt, B, C, D, bias)",
-                            (int)len, p);
-        p += len;
-        if (*p == ',')
-            ++p;
-    }
-    return SSM_OK;
-}
-
-/* ---- the model ------------------------------------------------------------------ */
-
-static size_t n_modes(const ssm_dssm *m)
-{
-    return m->n_real + m->n_pair;
-}
-
-ssm_status ssm_dssm_alloc(ssm_dssm *m, size_t n_real, size_t n_pair, size_t n_out, ssm_disc disc,
-                          ssm_error *err)
-{
-    memset(m, 0, sizeof *m);
-    m->n_real = n_real;
-    m->n_pair = n_pair;
-    m->n_out = n_out;
-    m->disc = disc;
-    m->n_features = n_real + 2 * n_pair;
-    size_t len[SSM_GROUP_COUNT] = {
-        [SSM_GROUP_A_RE] = n_real + n_pair, [SSM_GROUP_A_IM] = n_pair, [SSM_GROUP_DT] = 1,
-        [SSM_GROUP_B] = m->n_features,      [SSM_GROUP_C] = n_out * m->n_features,
-        [SSM_GROUP_D] = n_out,              [SSM_GROUP_BIAS] = n_out,
-    };
-    size_t off = 0;
-    for (int g = 0; g < SSM_GROUP_COUNT; ++g) {
-        m->offset[g] = off;
-        m->length[g] = len[g];
-        off += len[g];
-    }
-    m->n_params = off;
-    m->theta = calloc(off, sizeof *m->theta);
-    if (!m->theta)
-        return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu parameters", off);
-    return SSM_OK;
-}
-
-/* The continuous eigenvalue whose discretization is lambda (inverse of
- * ssm_discretize_eigenvalue). */
-static double complex undiscretize(double complex lambda, double dt, ssm_disc disc)
-{
-    if (disc == SSM_DISC_BILINEAR)
-        return (2.0 / dt) * (lambda - 1.0) / (lambda + 1.0);
-    return clog(lambda) / dt;
-}
-
-ssm_status ssm_dssm_init(ssm_dssm *m, const ssm_model *model, size_t n_out, ssm_error *err)
-{
-    ssm_spectrum sp = {0};
-    ssm_modes modes = {0};
-    ssm_status st;
-    memset(m, 0, sizeof *m);
-    if (model->init == SSM_INIT_LEGS_DENSE)
-        return ssm_fail(err, SSM_EINVAL, "--init legs-dense is not a diagonal model (use s4d-real)");
-    if (n_out < 1 || n_out > SSM_MAX_OUTPUTS)
-        return ssm_fail(err, SSM_EINVAL, "outputs: %zu is outside 1..%d", n_out, SSM_MAX_OUTPUTS);
-    st = ssm_spectrum_build(model, &sp, err);
-    if (st == SSM_OK)
-        st = ssm_modes_from_spectrum(&sp, &modes, err);
-    if (st)
-        goto done;
-    /* under ZOH a negative real eigenvalue has no real continuous preimage:
-     * it becomes a pair at angle pi, whose conjugate is itself */
-    size_t n_neg = 0;
-    for (size_t k = 0; k < modes.n_real; ++k) {
-        if (!(modes.real[k] != 0.0)) {
-            st = ssm_fail(err, SSM_EINVAL, "eigenvalue 0 cannot be trained (log of 0)");
-            goto done;
-        }
-        n_neg += modes.real[k] < 0 && model->disc == SSM_DISC_ZOH;
-    }
-    st = ssm_dssm_alloc(m, modes.n_real - n_neg, modes.n_pair + n_neg, n_out, model->disc, err);
-    if (st)
-        goto done;
-    /* discrete families have no dt of their own: --dt sets the scale of
-     * their continuous-time parameters */
-    const double dt = model->dt;
-    double *p_re = m->theta + m->offset[SSM_GROUP_A_RE], *p_im = m->theta + m->offset[SSM_GROUP_A_IM];
-    double *b = m->theta + m->offset[SSM_GROUP_B];
-    size_t r = 0, p = 0;
-    for (size_t k = 0; k < modes.n_real; ++k) {
-        double complex a = undiscretize(modes.real[k], dt, model->disc);
-        if (fabs(cimag(a)) == 0) {
-            p_re[r] = log(-creal(a));
-            b[r++] = 1.0;
-        } else {
-            p_re[m->n_real + p] = log(-creal(a));
-            p_im[p] = fabs(cimag(a));
-            b[m->n_real + 2 * p] = 1.0;
-            ++p;
-        }
-    }
-    for (size_t k = 0; k < modes.n_pair; ++k, ++p) {
-        double complex a = undiscretize(modes.pair[k], dt, model->disc);
-        if (!(creal(a) < 0)) {
-            st = ssm_fail(err, SSM_EINVAL, "eigenvalue %g%+gi is not stable: cannot be trained",
-                          creal(modes.pair[k]), cimag(modes.pair[k]));
-            goto done;
-        }
-        p_re[m->n_real + p] = log(-creal(a));
-        p_im[p] = cimag(a);
-        b[m->n_real + 2 * p] = 1.0;   /* b = 1 + 0i, as in S4D */
-    }
-    for (size_t k = 0; k < m->n_real; ++k)
-        if (!isfinite(p_re[k])) {
-            st = ssm_fail(err, SSM_EINVAL, "eigenvalue %g is not stable: cannot be trained", modes.real[k]);
-            goto done;
-        }
-    m->theta[m->offset[SSM_GROUP_DT]] = log(dt);
-done:
-    ssm_modes_free(&modes);
-    ssm_spectrum_free(&sp);
-    if (st)
-        ssm_dssm_free(m);
-    return st;
-}
-
-ssm_status ssm_dssm_copy(ssm_dssm *dst, const ssm_dssm *src, ssm_error *err)
-{
-    ssm_status st = ssm_dssm_alloc(dst, src->n_real, src->n_pair, src->n_out, src->disc, err);
-    if (st == SSM_OK)
-        memcpy(dst->theta, src->theta, src->n_params * sizeof *src->theta);
-    return st;
-}
-
-void ssm_dssm_free(ssm_dssm *m)
-{
-    if (!m)
-        return;
-    free(m->theta);
-    m->theta = NULL;
-}
-
-/* Continuous eigenvalue and input weight of mode k. */
-static void mode_continuous(const ssm_dssm *m, size_t k, double complex *a, double complex *b)
-{
-    const double *t = m->theta;
-    double re = -exp(t[m->offset[SSM_GROUP_A_RE] + k]);
-    if (k < m->n_real) {
-        *a = re;
-        *b = t[m->offset[SSM_GROUP_B] + k];
-    } else {
-        size_t p = k - m->n_real, f = m->n_real + 2 * p;
-        *a = CMPLX(re, t[m->offset[SSM_GROUP_A_IM] + p]);
-        *b = CMPLX(t[m->offset[SSM_GROUP_B] + f], t[m->offset[SSM_GROUP_B] + f + 1]);
-    }
-}
-
-static double model_dt(const ssm_dssm *m)
-{
-    return exp(m->theta[m->offset[SSM_GROUP_DT]]);
-}
-
-void ssm_dssm_discretize(const ssm_dssm *m, double complex *lambda, double complex *bbar)
-{
-    const double dt = model_dt(m);
-    for (size_t k = 0; k < n_modes(m); ++k) {
-        double complex a, b;
-        mode_continuous(m, k, &a, &b);
-        if (m->disc == SSM_DISC_BILINEAR) {
-            double complex den = 1.0 - 0.5 * dt * a;
-            lambda[k] = (1.0 + 0.5 * dt * a) / den;
-            bbar[k] = dt * b / den;
-        } else {
-            lambda[k] = cexp(dt * a);
-            bbar[k] = (lambda[k] - 1.0) / a * b;
-        }
-    }
-}
-
-void ssm_dssm_eigenvalues(const ssm_dssm *m, double complex *lambda)
-{
-    double complex *l = malloc(n_modes(m) * sizeof *l), *b = malloc(n_modes(m) * sizeof *b);
-    if (!l || !b) {
-        free(l);
-        free(b);
-        return;
-    }
-    ssm_dssm_discretize(m, l, b);
-    for (size_t k = 0; k < m->n_real; ++k)
-        lambda[k] = l[k];
-    for (size_t p = 0; p < m->n_pair; ++p) {
-        lambda[m->n_real + 2 * p] = l[m->n_real + p];
-        lambda[m->n_real + 2 * p + 1] = conj(l[m->n_real + p]);
-    }
-    free(l);
-    free(b);
-}
-
-/* Readout weight of output o on mode k as a complex number w = wr + i wi
- * (real modes: imaginary part 0), so that the mode's contribution to y is
- * Re(conj(w) x). */
-static double complex readout(const ssm_dssm *m, size_t o, size_t k)
-{
-    const double *c = m->theta + m->offset[SSM_GROUP_C] + o * m->n_features;
-    if (k < m->n_real)
-        return c[k];
-    size_t f = m->n_real + 2 * (k - m->n_real);
-    return CMPLX(c[f], c[f + 1]);
-}
 
 /* ---- tasks and data ------------------------------------------------------------------ */
 
@@ -500,6 +265,7 @@ static void power_walk_step(power_walk *p)
 
 struct ssm_grad_work {
     size_t length, fft_len, n_freq, batch, n_out, n_modes;
+    train_work_f32 *f32;            /* the float32 pass (everything below unused) */
     double *kernel;                 /* n_out x L */
     double *dkernel;                /* n_out x L */
     double *real_buf;               /* fft_len */
@@ -517,19 +283,29 @@ struct ssm_grad_work {
     fftw_plan forward, backward;
 };
 
-ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_grad_work **out,
-                             ssm_error *err)
+ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_precision prec,
+                             ssm_grad_work **out, ssm_error *err)
 {
     ssm_grad_work *w = calloc(1, sizeof *w);
     *out = NULL;
     if (!w)
         return ssm_fail(err, SSM_ENOMEM, "out of memory");
     w->length = length;
+    w->batch = batch;
+    w->n_out = m->n_out;
+    if (prec == SSM_F32) {
+        ssm_status st = train_work_f32_new(m, length, &w->f32, err);
+        if (st)
+            free(w);
+        else
+            *out = w;
+        return st;
+    }
     w->fft_len = 2 * length;   /* zero padding: linear, not circular, convolution */
     w->n_freq = length + 1;
     w->batch = batch;
     w->n_out = m->n_out;
-    w->n_modes = n_modes(m);
+    w->n_modes = ssm_dssm_n_modes(m);
     w->kernel = malloc(m->n_out * length * sizeof *w->kernel);
     w->dkernel = malloc(m->n_out * length * sizeof *w->dkernel);
     w->real_buf = fftw_malloc(w->fft_len * sizeof *w->real_buf);
@@ -576,6 +352,7 @@ void ssm_grad_work_free(ssm_grad_work *w)
 {
     if (!w)
         return;
+    train_work_f32_free(w->f32);
     if (w->forward)
         fftw_destroy_plan(w->forward);
     if (w->backward)
@@ -619,7 +396,7 @@ static void compute_kernels(const ssm_dssm *m, ssm_grad_work *w)
     for (size_t o = 0; o < m->n_out; ++o) {
         double *qr = w->qr, *qi = w->qi, *kernel = w->kernel + o * L;
         for (size_t k = 0; k < nm; ++k) {
-            double complex q = conj(readout(m, o, k)) * w->bbar[k];
+            double complex q = conj(ssm_dssm_readout(m, o, k)) * w->bbar[k];
             qr[k] = creal(q);
             qi[k] = cimag(q);
         }
@@ -641,8 +418,6 @@ static void compute_kernels(const ssm_dssm *m, ssm_grad_work *w)
 static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
 {
     const size_t L = w->length, no = m->n_out;
-    const double dt = model_dt(m);
-    double ddt = 0;
     /* s0[o][k] = sum_tau dK_o[tau] lambda_k^tau, s1[o][k] = sum_tau tau dK_o[tau] lambda_k^(tau-1),
      * all modes advancing together (see power_walk) */
     const size_t nm = w->n_modes;
@@ -676,18 +451,28 @@ static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
             power_walk_step(walk);
         }
     }
+    ssm_train_mode_gradients(m, w->lambda, w->bbar, w->s0r, w->s0i, w->s1r, w->s1i, grad);
+}
+
+void ssm_train_mode_gradients(const ssm_dssm *m, const double complex *lambda, const double complex *bbars,
+                              const double *s0r, const double *s0i, const double *s1r, const double *s1i,
+                              double *grad)
+{
+    const size_t no = m->n_out, nm = ssm_dssm_n_modes(m);
+    const double dt = ssm_dssm_dt(m);
+    double ddt = 0;
     for (size_t k = 0; k < nm; ++k) {
-        const double complex l = w->lambda[k], bbar = w->bbar[k];
+        const double complex l = lambda[k], bbar = bbars[k];
         double complex s0[SSM_MAX_OUTPUTS], s1[SSM_MAX_OUTPUTS];
         for (size_t o = 0; o < no; ++o) {
-            s0[o] = CMPLX(w->s0r[o * nm + k], w->s0i[o * nm + k]);
-            s1[o] = CMPLX(w->s1r[o * nm + k], w->s1i[o * nm + k]);
+            s0[o] = CMPLX(s0r[o * nm + k], s0i[o * nm + k]);
+            s1[o] = CMPLX(s1r[o * nm + k], s1i[o * nm + k]);
         }
         /* K_o = Re(q_o lambda^tau), q_o = conj(w_o) bbar:
          * delta_q = conj(s0), delta_lambda = sum_o conj(q_o s1_o) */
         double complex d_lambda = 0, d_bbar = 0;
         for (size_t o = 0; o < no; ++o) {
-            double complex wo = readout(m, o, k), q = conj(wo) * bbar, dq = conj(s0[o]);
+            double complex wo = ssm_dssm_readout(m, o, k), q = conj(wo) * bbar, dq = conj(s0[o]);
             d_lambda += conj(q * s1[o]);
             d_bbar += wo * dq;
             double *c = grad + m->offset[SSM_GROUP_C] + o * m->n_features;
@@ -704,7 +489,7 @@ static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
             d_bbar = creal(d_bbar);
         }
         double complex a, b;
-        mode_continuous(m, k, &a, &b);
+        ssm_dssm_mode(m, k, &a, &b);
         double complex dl_da, dl_ddt, db_da, db_ddt, phi;
         if (m->disc == SSM_DISC_BILINEAR) {
             double complex den = 1.0 - 0.5 * dt * a;
@@ -742,6 +527,8 @@ ssm_status ssm_loss_grad(const ssm_dssm *m, const ssm_dataset *data, size_t firs
     const size_t L = data->length, no = m->n_out, nf = w->n_freq;
     if (L != w->length || count > w->batch || first + count > data->n_seq || no != data->n_out)
         return ssm_fail(err, SSM_EINVAL, "internal: batch does not fit the workspace");
+    if (w->f32)
+        return train_loss_grad_f32(m, data, first, count, washout, w->f32, loss, grad, err);
     ssm_dssm_discretize(m, w->lambda, w->bbar);
     compute_kernels(m, w);
     for (size_t o = 0; o < no; ++o)
@@ -808,6 +595,7 @@ void ssm_train_options_defaults(ssm_train_options *o)
     o->batch = 32;
     o->frozen = 0;
     o->threshold = 0.1;
+    o->precision = SSM_F64;
 }
 
 static int is_ssm_group(int g)
@@ -863,12 +651,13 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     st = ssm_dataset_make(task, 0, &train, err);
     if (st == SSM_OK)
         st = ssm_dataset_make(task, 1, &val, err);
+    /* both passes reuse the inputs' spectra */
     if (st == SSM_OK)
         st = ssm_dataset_prepare(&train, err);
     if (st == SSM_OK)
         st = ssm_dataset_prepare(&val, err);
     if (st == SSM_OK)
-        st = ssm_grad_work_new(m, task->length, batch > 64 ? batch : 64, &w, err);
+        st = ssm_grad_work_new(m, task->length, batch > 64 ? batch : 64, opt->precision, &w, err);
     if (st)
         goto done;
     grad = calloc(m->n_params, sizeof *grad);
@@ -955,7 +744,7 @@ done:
 static void simulate_features(const ssm_dssm *m, const double complex *lambda, const double complex *bbar,
                               const double *u, size_t L, double *z, size_t ldz)
 {
-    const size_t nm = n_modes(m);
+    const size_t nm = ssm_dssm_n_modes(m);
     double complex *x = calloc(nm ? nm : 1, sizeof *x);
     if (!x)
         return;
@@ -979,7 +768,7 @@ ssm_status ssm_ridge_readout(ssm_dssm *m, const ssm_task *task, double ridge, ss
 {
     ssm_dataset train = {0};
     const size_t nf = m->n_features, p = nf + 2, no = m->n_out, washout = ssm_task_washout(task);
-    double complex *lambda = malloc(n_modes(m) * sizeof *lambda), *bbar = malloc(n_modes(m) * sizeof *bbar);
+    double complex *lambda = malloc(ssm_dssm_n_modes(m) * sizeof *lambda), *bbar = malloc(ssm_dssm_n_modes(m) * sizeof *bbar);
     double *z = NULL, *gram = calloc(p * p, sizeof *gram), *rhs = calloc(p * no, sizeof *rhs);
     ssm_status st = ssm_dataset_make(task, 0, &train, err);
     if (st)
@@ -1052,7 +841,7 @@ done:
 ssm_status ssm_teacher_information(const ssm_dssm *m, const ssm_task *task, size_t out, double *info,
                                    ssm_error *err)
 {
-    const size_t nf = m->n_features, nm = n_modes(m);
+    const size_t nf = m->n_features, nm = ssm_dssm_n_modes(m);
     ssm_projector proj = {0};
     double complex *lambda = malloc(nm * sizeof *lambda), *bbar = malloc(nm * sizeof *bbar);
     double *gram = malloc(nf * nf * sizeof *gram), *c = calloc(nf, sizeof *c), *kernel = NULL;

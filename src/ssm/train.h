@@ -25,47 +25,11 @@
 #include "error.h"
 #include "model.h"
 #include "optim.h"
-
-typedef enum {
-    SSM_GROUP_A_RE, SSM_GROUP_A_IM, SSM_GROUP_DT, SSM_GROUP_B, SSM_GROUP_C, SSM_GROUP_D,
-    SSM_GROUP_BIAS, SSM_GROUP_COUNT
-} ssm_param_group;
-
-/* Names as on the command line (--freeze A,dt,B): "A" names A_RE and A_IM. */
-const char *ssm_group_name(ssm_param_group g);
-/* Parses a comma-separated list into a bit mask of groups. */
-ssm_status ssm_groups_parse(const char *list, unsigned *mask, ssm_error *err);
-
-typedef struct {
-    size_t n_real, n_pair, n_out;
-    ssm_disc disc;
-    size_t n_features;                 /* n_real + 2 n_pair */
-    size_t n_params;
-    size_t offset[SSM_GROUP_COUNT], length[SSM_GROUP_COUNT];
-    double *theta;                     /* every parameter, grouped as above */
-} ssm_dssm;
-
-/* A model with the eigenvalues of `model` (any diagonal family; discrete
- * families are mapped to a = log(lambda)/dt), b = 1, readout zero, n_out
- * outputs.  legs-dense is refused (not diagonal). */
-ssm_status ssm_dssm_init(ssm_dssm *m, const ssm_model *model, size_t n_out, ssm_error *err);
-/* A zero model with these counts (the layout above). */
-ssm_status ssm_dssm_alloc(ssm_dssm *m, size_t n_real, size_t n_pair, size_t n_out, ssm_disc disc,
-                          ssm_error *err);
-ssm_status ssm_dssm_copy(ssm_dssm *dst, const ssm_dssm *src, ssm_error *err);
-void ssm_dssm_free(ssm_dssm *m);
-
-/* Discrete eigenvalues of the current parameters: n_real + 2 n_pair values,
- * pairs as (lambda, conj lambda) (a spectrum for the MF engines). */
-void ssm_dssm_eigenvalues(const ssm_dssm *m, double complex *lambda);
-/* Discrete eigenvalues and input weights per mode (real modes first). */
-void ssm_dssm_discretize(const ssm_dssm *m, double complex *lambda, double complex *bbar);
+#include "s4d.h"
 
 /* ---- tasks and data ---------------------------------------------------------- */
 
 typedef enum { SSM_TASK_DELAY, SSM_TASK_TEACHER, SSM_TASK_MULTI_DELAY } ssm_task_type;
-
-#define SSM_MAX_OUTPUTS 16
 
 typedef struct {
     ssm_task_type type;
@@ -109,8 +73,11 @@ ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_error *err);
 
 typedef struct ssm_grad_work ssm_grad_work;
 
-ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_grad_work **out,
-                             ssm_error *err);
+/* prec: SSM_F64 computes everything in float64; SSM_F32 the kernels,
+ * convolutions and residuals in float32 (the chain rule to the mode
+ * parameters, the loss sum and the parameters stay float64). */
+ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_precision prec,
+                             ssm_grad_work **out, ssm_error *err);
 void ssm_grad_work_free(ssm_grad_work *w);
 
 /* Mean squared error over sequences first..first+count-1 of data, outputs
@@ -126,10 +93,11 @@ typedef struct {
     size_t epochs, batch;
     unsigned frozen;               /* bit mask of ssm_param_group */
     double threshold;              /* loss for epochs-to-threshold */
+    ssm_precision precision;       /* of the passes (ssm_grad_work_new) */
 } ssm_train_options;
 
 /* AdamW, 50 epochs, batch 32, lr 1e-2, lr_ssm 1e-3, wd 0.01, warm-up 0.1,
- * betas 0.9/0.999, eps 1e-8, nothing frozen, threshold 0.1 */
+ * betas 0.9/0.999, eps 1e-8, nothing frozen, threshold 0.1, float64 */
 void ssm_train_options_defaults(ssm_train_options *o);
 
 typedef struct {

@@ -12,11 +12,22 @@
 #include "ssm/mf.h"
 #include "ssm/spectrum.h"
 
+/* Threads per rank for the deep step: SSMSWEEP_THREADS (1 or 2; default
+ * 1).  Worth it only when the ranks leave cores idle; the results are the
+ * same bits whatever it is (the batch's halves and their gradient sums do
+ * not depend on it), so it is a setting of the run, not of the task. */
+static size_t threads_per_rank(void)
+{
+    const char *s = getenv("SSMSWEEP_THREADS");
+    return s && strcmp(s, "2") == 0 ? 2 : 1;
+}
+
 void sw_class_config_defaults(sw_class_config *c)
 {
     memset(c, 0, sizeof *c);
     ssm_deep_config_defaults(&c->model);
     ssm_deep_train_options_defaults(&c->train);
+    c->train.threads = threads_per_rank();
     ssm_fmnist_options_defaults(&c->data);
     c->data.n_val = 5000;
     c->threshold = 0.85;
@@ -155,12 +166,69 @@ done:
     return st;
 }
 
+/* ---- the data, read once per process ---------------------------------------------
+ *
+ * A sweep runs many tasks of this kind on each rank, and reading and
+ * inflating the training file (26 MB of gzip) cost each of them ~0.3 s.
+ * The files are read once per (directory, part) and kept for the life of
+ * the process; every task selects its split and subset from them, the
+ * same bytes as if read afresh, so its results do not depend on what ran
+ * before it on the rank. */
+
+#define FILE_CACHE_SLOTS 4
+
+typedef struct {
+    char dir[4096];
+    int test;
+    ssm_fmnist_files files;
+} cached_files;
+
+static cached_files file_cache[FILE_CACHE_SLOTS];
+static size_t file_cache_used;
+
+static ssm_status fmnist_files(const char *dir, int test, const ssm_fmnist_files **out, ssm_error *err)
+{
+    if (!dir)
+        dir = SSM_FMNIST_DEFAULT_DIR;
+    for (size_t i = 0; i < file_cache_used; ++i)
+        if (file_cache[i].test == test && strcmp(file_cache[i].dir, dir) == 0) {
+            *out = &file_cache[i].files;
+            return SSM_OK;
+        }
+    if (strlen(dir) >= sizeof file_cache[0].dir)
+        return ssm_fail(err, SSM_EINVAL, "data_dir: the path is longer than %zu bytes", sizeof file_cache[0].dir - 1);
+    /* full: forget the oldest (a sweep rarely reads more than one directory) */
+    if (file_cache_used == FILE_CACHE_SLOTS) {
+        ssm_fmnist_files_free(&file_cache[0].files);
+        memmove(file_cache, file_cache + 1, (FILE_CACHE_SLOTS - 1) * sizeof file_cache[0]);
+        --file_cache_used;
+    }
+    cached_files *slot = &file_cache[file_cache_used];
+    ssm_status st = ssm_fmnist_read(dir, test, &slot->files, err);
+    if (st)
+        return st;
+    snprintf(slot->dir, sizeof slot->dir, "%s", dir);
+    slot->test = test;
+    ++file_cache_used;
+    *out = &slot->files;
+    return SSM_OK;
+}
+
+void sw_class_forget_data(void)
+{
+    for (size_t i = 0; i < file_cache_used; ++i)
+        ssm_fmnist_files_free(&file_cache[i].files);
+    file_cache_used = 0;
+}
+
 static ssm_status load_split(const sw_class_config *c, ssm_fmnist_split split, size_t subset, ssm_seqdata *out,
                              ssm_error *err)
 {
     ssm_fmnist_options o = c->data;
     o.subset = subset;
-    return ssm_fmnist_load(c->data_dir, split, &o, out, err);
+    const ssm_fmnist_files *files = NULL;
+    ssm_status st = fmnist_files(c->data_dir, split == SSM_FMNIST_TEST, &files, err);
+    return st ? st : ssm_fmnist_select(files, split, &o, out, err);
 }
 
 static ssm_class_data view_of(const ssm_seqdata *d)
@@ -224,6 +292,7 @@ ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_err
     }
     if ((st = ssm_deep_work_new(&model, te.length, c->train.batch, c->train.precision, &w, err)))
         goto done;
+    ssm_deep_work_set_threads(w, c->train.threads);
     out->workspace_mib = (double)ssm_deep_work_bytes(w) / 1048576.0;
     if ((st = ssm_deep_evaluate_work(&model, w, &te, &out->test_loss, &out->test_acc, err)))
         goto done;

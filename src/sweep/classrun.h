@@ -49,5 +49,8 @@ typedef struct {
 void sw_class_config_defaults(sw_class_config *c);
 ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_error *err);
 void sw_class_outcome_free(sw_class_outcome *o);
+/* Frees the Fashion-MNIST files the runs of this process keep (they are
+ * read once per directory and part, then shared by every task). */
+void sw_class_forget_data(void);
 
 #endif

@@ -387,12 +387,13 @@ static const sw_kind noop_kind = {
 
 static const char *const train_tasks[] = {"delay", "teacher", "multi-delay", NULL};
 static const char *const train_optimizers[] = {"adamw", "sgd", NULL};
+static const char *const precisions[] = {"float32", "float64", NULL};
 
 enum {
     TR_INIT, TR_N, TR_DT, TR_DISC, TR_RHO, TR_GROUPS, TR_REAL_PART, TR_IMAG_SCALE, TR_TASK, TR_TAU, TR_DELAYS,
     TR_LENGTH, TR_NOISE, TR_TEACHER_MEMORY, TR_TEACHER_MODES, TR_WASHOUT, TR_N_TRAIN, TR_N_VAL, TR_FREEZE,
     TR_OPTIMIZER, TR_EPOCHS, TR_BATCH, TR_LR, TR_LR_SSM, TR_WEIGHT_DECAY, TR_WARMUP, TR_THRESHOLD, TR_RIDGE,
-    TR_REPEAT, TR_N_PARAMS
+    TR_REPEAT, TR_PRECISION, TR_N_PARAMS
 };
 
 static const sw_param_desc train_params[TR_N_PARAMS] = {
@@ -418,6 +419,9 @@ static const sw_param_desc train_params[TR_N_PARAMS] = {
     [TR_THRESHOLD] = {"threshold", SW_REAL, "0.1", 0, 1e300, NULL, "1", "loss for epochs-to-threshold"},
     [TR_RIDGE] = {"ridge", SW_REAL, "-1", -1, 1e300, NULL, "1", "closed-form readout with this ridge; -1: train"},
     [TR_REPEAT] = {"repeat", SW_INT, "0", 0, 1e9, NULL, "1", "replica index"},
+    /* added after specs existed: silent at its default, so their hashes hold */
+    [TR_PRECISION] = {"precision", SW_STRING, "float64", 0, 0, precisions, "1", "activations and FFTs",
+                      SW_PARAM_SILENT_DEFAULT},
 };
 
 enum {
@@ -487,6 +491,7 @@ static ssm_status train_setup(const sw_value *p, uint64_t seed, sw_train_config 
     c->task.washout = p[TR_WASHOUT].i < 0 ? SIZE_MAX : (size_t)p[TR_WASHOUT].i;
     c->task.n_train = (size_t)p[TR_N_TRAIN].i;
     c->task.n_val = (size_t)p[TR_N_VAL].i;
+    c->train.precision = strcmp(p[TR_PRECISION].s, "float32") == 0 ? SSM_F32 : SSM_F64;
     if (strcmp(p[TR_FREEZE].s, "none") != 0 && (st = ssm_groups_parse(p[TR_FREEZE].s, &c->train.frozen, err)))
         return st;
     c->train.optim.optimizer = strcmp(p[TR_OPTIMIZER].s, "sgd") == 0 ? SSM_OPT_SGD : SSM_OPT_ADAMW;
@@ -625,7 +630,6 @@ static const sw_kind train_kind = {
 
 static const char *const sf_modes[] = {"learned", "frozen", NULL};
 static const char *const sf_orders[] = {"row", "permuted", NULL};
-static const char *const sf_precisions[] = {"float32", "float64", NULL};
 
 enum {
     SF_INIT, SF_N, SF_DT, SF_DISC, SF_RHO, SF_GROUPS, SF_REAL_PART, SF_IMAG_SCALE, SF_MODE, SF_D_MODEL, SF_LAYERS,
@@ -652,7 +656,7 @@ static const sw_param_desc sf_params[SF_N_PARAMS] = {
     [SF_SUBSET] = {"subset", SW_INT, "0", 0, 1e8, NULL, "1", "first k training images, 0: all"},
     [SF_N_VAL] = {"n_val", SW_INT, "5000", 0, 59999, NULL, "1", "validation images held out of the training file"},
     [SF_TEST_SUBSET] = {"test_subset", SW_INT, "0", 0, 1e8, NULL, "1", "first k test images, 0: all 10000"},
-    [SF_PRECISION] = {"precision", SW_STRING, "float32", 0, 0, sf_precisions, "1", "activations"},
+    [SF_PRECISION] = {"precision", SW_STRING, "float32", 0, 0, precisions, "1", "activations"},
     [SF_THRESHOLD] = {"threshold", SW_REAL, "0.85", 0, 1, NULL, "1", "validation accuracy for epochs-to-threshold"},
     [SF_TAU_MAX] = {"tau_max", SW_INT, "2000", 1, 1e7, NULL, "1", "delays of the per-layer memory functions"},
     [SF_DATA_DIR] = {"data_dir", SW_STRING, SSM_FMNIST_DEFAULT_DIR, 0, 0, NULL, "1", "Fashion-MNIST IDX files"},

@@ -32,7 +32,13 @@ typedef struct {
     const char *const *choices;  /* SW_STRING: NULL-terminated allowed values, or NULL */
     const char *units;       /* CF units attribute ("1" for dimensionless) */
     const char *long_name;   /* CF long_name */
+    unsigned flags;          /* SW_PARAM_* */
 } sw_param_desc;
+
+/* Left out of a task's canonical text (hence of its hash and seed) while
+ * it holds its default: a parameter added to a kind later keeps the
+ * hashes of every spec written before it. */
+#define SW_PARAM_SILENT_DEFAULT 1u
 
 typedef struct {
     const char *name;        /* /results/<name> */

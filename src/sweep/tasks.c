@@ -81,12 +81,30 @@ static void emit(const sink *out, const char *text)
     out->put(out->ctx, text, strlen(text));
 }
 
+/* Whether v is the parameter's default (for SW_PARAM_SILENT_DEFAULT). */
+static int is_default(const sw_param_desc *d, const sw_value *v)
+{
+    if (!d->def)
+        return 0;
+    switch (d->type) {
+    case SW_INT:
+        return v->i == strtoll(d->def, NULL, 10);
+    case SW_REAL:
+        return v->r == strtod(d->def, NULL);
+    case SW_STRING:
+        return v->s && strcmp(v->s, d->def) == 0;
+    }
+    return 0;
+}
+
 static void canonical(const sw_tasks *t, size_t id, const sink *out)
 {
     const sw_kind *kind = t->kind;
     const sw_value *v = sw_task_params(t, id);
     for (size_t p = 0; p < kind->n_params; ++p) {
         char num[64];
+        if ((kind->params[p].flags & SW_PARAM_SILENT_DEFAULT) && is_default(&kind->params[p], &v[p]))
+            continue;
         emit(out, kind->params[p].name);
         emit(out, "=");
         switch (kind->params[p].type) {

@@ -2,7 +2,9 @@
  *
  * Task i has its parameter vector (one sw_value per parameter of the kind,
  * defaults filled in), a canonical text form "name=value;..." in the
- * kind's parameter order (reals as %.17g, so the text is exact), a 64-bit
+ * kind's parameter order (reals as %.17g, so the text is exact; a
+ * parameter flagged SW_PARAM_SILENT_DEFAULT is left out while it holds its
+ * default), a 64-bit
  * content hash of that text, and a seed derived from (master seed, hash).
  * Ids are positions in enumeration order; the order of axes in the spec
  * fixes it.

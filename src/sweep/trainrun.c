@@ -110,7 +110,7 @@ ssm_status sw_train_run(const sw_train_config *c, ssm_epoch_callback cb, void *c
         if (st == SSM_OK)
             st = ssm_dataset_make(&c->task, 1, &val, err);
         if (st == SSM_OK) {
-            st = ssm_grad_work_new(&m, c->task.length, val.n_seq, &w, err);
+            st = ssm_grad_work_new(&m, c->task.length, val.n_seq, c->train.precision, &w, err);
             size_t washout = ssm_task_washout(&c->task);
             if (st == SSM_OK)
                 st = ssm_loss_grad(&m, &val, 0, val.n_seq, washout, w, &loss, NULL, err);

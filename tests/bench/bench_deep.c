@@ -1,13 +1,14 @@
 /* Per-batch training time of the deep S4D classifier (forward + backward +
  * AdamW step), with the phases timed separately and the peak memory.
- * usage: bench_deep H N L batch length reps [f32|f64]
+ * usage: bench_deep H N L batch length reps [f32|f64 [threads]]
  * prints CSV: impl,precision,H,N,L,batch,length,median_s,p10_s,p90_s,
- *             workspace_MiB,peak_rss_MiB,gemm_gflop,sgemm_peak_gflops
+ *             workspace_MiB,peak_rss_MiB,gemm_gflop,sgemm_peak_gflops,median_cpu_s
  * where gemm_gflop is the pointwise layers' GEMM work of one step and
  * sgemm_peak_gflops OpenBLAS's single-precision rate on a 1024^3 product
  * on this machine (same thread count), so that gemm_gflop / median_s /
  * sgemm_peak_gflops is the fraction of the machine's sgemm rate the
- * whole step achieves. */
+ * whole step achieves; median_cpu_s is the median step in CPU time of the
+ * process (all threads). */
 #include "config.h"
 
 #include <stdint.h>
@@ -22,7 +23,9 @@
 #include "ssm/deep.h"
 #include "ssm/rng.h"
 
-/* OpenBLAS's sgemm rate on a large square product, best of 5. */
+/* OpenBLAS's sgemm rate on a large square product, best of 5, in CPU time
+ * (one thread: OPENBLAS_NUM_THREADS=1), so a loaded machine does not
+ * lower it. */
 static double sgemm_peak_gflops(void)
 {
     const int n = 1024;
@@ -34,9 +37,9 @@ static double sgemm_peak_gflops(void)
     for (size_t i = 0; i < (size_t)n * n; ++i)
         a[i] = b[i] = (float)(i % 7) * 0.1f;
     for (int r = 0; r < 6; ++r) {
-        double t0 = now();
+        double t0 = cpu_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        double rate = 2.0 * n * n * n / (now() - t0) / 1e9;
+        double rate = 2.0 * n * n * n / (cpu_now() - t0) / 1e9;
         if (r && rate > best)   /* the first call warms up */
             best = rate;
     }
@@ -60,6 +63,7 @@ int main(int argc, char **argv)
     c.n_layers = strtoul(argv[3], NULL, 10);
     const size_t B = strtoul(argv[4], NULL, 10), T = strtoul(argv[5], NULL, 10), reps = strtoul(argv[6], NULL, 10);
     const ssm_precision prec = argc > 7 && strcmp(argv[7], "f64") == 0 ? SSM_F64 : SSM_F32;
+    const size_t threads = argc > 8 ? strtoul(argv[8], NULL, 10) : 1;
     c.eig.init = SSM_INIT_S4D_LIN;
     ssm_deep m;
     ssm_deep_work *w = NULL;
@@ -72,12 +76,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_deep: %s\n", err.message);
         return 1;
     }
+    ssm_deep_work_set_threads(w, threads);
     const size_t nb = ssm_deep_n_blocks(&m);
     ssm_param_block *blocks = malloc(nb * sizeof *blocks);
     ssm_deep_blocks(&m, 0, blocks);
     float *x = malloc(B * T * sizeof *x);
     uint8_t *y = malloc(B);
-    double *grad = malloc(m.n_params * sizeof *grad), *times = malloc(reps * sizeof *times);
+    double *grad = malloc(m.n_params * sizeof *grad), *times = malloc(reps * sizeof *times),
+           *cpu = malloc(reps * sizeof *cpu);
     ssm_rng rng;
     ssm_rng_init(&rng, 1, 0, 0);
     for (size_t i = 0; i < B * T; ++i)
@@ -85,29 +91,33 @@ int main(int argc, char **argv)
     for (size_t b = 0; b < B; ++b)
         y[b] = (uint8_t)(b % 10);
     for (size_t r = 0; r < reps + 1; ++r) {   /* the first one warms up */
-        double t0 = now(), loss;
+        double t0 = now(), c0 = cpu_now(), loss;
         if (ssm_deep_loss_grad(&m, w, x, y, B, NULL, &loss, NULL, grad, NULL, &err)) {
             fprintf(stderr, "bench_deep: %s\n", err.message);
             return 1;
         }
         ssm_optim_step(&opt, blocks, nb, 1e-3, m.theta, grad, &state);
-        if (r)
+        if (r) {
             times[r - 1] = now() - t0;
+            cpu[r - 1] = cpu_now() - c0;
+        }
     }
     qsort(times, reps, sizeof *times, by_value);
+    qsort(cpu, reps, sizeof *cpu, by_value);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     /* pointwise layer: forward W g, backward dW and dg: 3 GEMMs of 2H x H x T per sequence */
     const double gflop = 3.0 * 2 * (double)(2 * c.d_model * c.d_model) * (double)T * (double)B * (double)c.n_layers / 1e9;
-    printf("ssmsweep,%s,%zu,%ld,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.1f,%.1f,%.3f,%.1f\n",
+    printf("ssmsweep,%s,%zu,%ld,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.1f,%.1f,%.3f,%.1f,%.6f\n",
            prec == SSM_F32 ? "float32" : "float64", c.d_model, c.eig.n, c.n_layers, B, T, times[reps / 2],
            times[reps / 10], times[(reps * 9) / 10], (double)ssm_deep_work_bytes(w) / 1048576.0,
-           (double)ru.ru_maxrss / 1024.0, gflop, sgemm_peak_gflops());
+           (double)ru.ru_maxrss / 1024.0, gflop, sgemm_peak_gflops(), cpu[reps / 2]);
     free(blocks);
     free(x);
     free(y);
     free(grad);
     free(times);
+    free(cpu);
     ssm_optim_state_free(&state);
     ssm_deep_work_free(w);
     ssm_deep_free(&m);

@@ -1,38 +1,75 @@
 #!/bin/bash
 # Deep S4D classifier training step (forward, backward, AdamW) for the
-# issue's configuration, H = 64, N = 64, 4 layers, batch 50, length 784:
-# ssmsweep against PyTorch (Debian's python3-torch) running the same
-# architecture (tests/bench/bench_deep_torch.py), same machine, same
-# thread count, in the same run; plus the fraction of the machine's sgemm
-# rate, peak memory, and the implied time of a full 60k-image epoch.
-# usage: BENCH_DEEP=path/to/bench_deep bench_deep.sh      (THREADS=1 default)
+# issue's configuration, H = 64, N = 64, 4 layers, batch 50, length 784,
+# float32: ssmsweep against PyTorch (Debian's python3-torch) running the
+# same architecture (tests/bench/bench_deep_torch.py), same machine, same
+# thread count, in the same run; the step's FLOP count (GEMMs + FFTs) and
+# the fraction of the floor the machine's sgemm rate sets; peak memory;
+# the lane FFT against FFTW (bench_rfft, if BENCH_RFFT is set).
+# OpenBLAS 0.3.21 takes this CPU (AMD Zen 5) for a Haswell and runs its
+# AVX2 kernels; OPENBLAS_CORETYPE=SkylakeX selects its AVX-512 kernels:
+# CORETYPES="default SkylakeX" measures both (ours and PyTorch's, which
+# uses the same OpenBLAS).
+# Wall and CPU time are both given: on a shared machine wall time
+# stretches with the load, CPU time much less; the sgemm rate is measured
+# in CPU time, so the floor fraction is one of CPU times.
+# usage: BENCH_DEEP=path/to/bench_deep bench_deep.sh   (THREADS=1, REPS=15, CORETYPES=default)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 bench=${BENCH_DEEP:?set BENCH_DEEP to the bench_deep binary}
 threads=${THREADS:-1}
 reps=${REPS:-15}
-export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
+coretypes=${CORETYPES:-default}
+ratios=""
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$threads
 shape="64 64 4 50 784"
-echo "## Deep S4D training step: H = 64, N = 64, 4 layers, batch 50, length 784 ($threads thread(s))"
+echo "## Deep S4D training step: H = 64, N = 64, 4 layers, batch 50, length 784, float32 ($threads thread(s))"
 echo
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores; $(date -u +%Y-%m-%d)"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores; load at start $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-ours=$("$bench" $shape "$reps" f32) || exit 1
-if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-  torch=$(/usr/bin/python3 "$here/bench_deep_torch.py" $shape "$reps" "$threads") || exit 1
-else
+# FLOPs of one step: 3 GEMMs of 2H x H x T per sequence and layer, and
+# 4 real transforms of length n = 1600 per channel, sequence and layer
+# (2.5 n log2 n each, the usual count) plus the kernels' 2 per channel and layer
+flops=$(awk 'BEGIN { H = 64; L = 4; B = 50; T = 784; n = 1600
+  gemm = 3 * 2 * (2 * H * H) * T * B * L; fft = (4 * B + 2) * H * L * 2.5 * n * log(n) / log(2)
+  printf "%.4f %.4f", gemm / 1e9, fft / 1e9 }')
+read -r gemm_gf fft_gf <<< "$flops"
+echo "| OpenBLAS core | implementation | median step (wall) | p10 .. p90 | median step (CPU time) | peak RSS | sgemm rate (1024^3, CPU time) | floor (GEMM + FFT FLOPs / sgemm rate) | floor / step (CPU time) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for ct in $coretypes; do
+  if [ "$ct" = default ]; then unset OPENBLAS_CORETYPE; else export OPENBLAS_CORETYPE=$ct; fi
+  ours=$("$bench" $shape "$reps" f32 "$threads") || exit 1
   torch=""
-  echo "PyTorch not installed (apt-get install python3-torch): ssmsweep only"
-fi
-echo "| implementation | median step | p10 .. p90 | peak RSS | 60k-image epoch (1200 steps) |"
-echo "|---|---|---|---|---|"
-for line in "$ours" "$torch"; do
-  [ -n "$line" ] || continue
-  echo "$line" | awk -F, '{ printf "| %s %s | %.1f ms | %.1f .. %.1f ms | %.0f MiB | %.0f s |\n", $1, $2, 1000 * $8, 1000 * $9, 1000 * $10, $12, 1200 * $8 }'
+  if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    torch=$(/usr/bin/python3 "$here/bench_deep_torch.py" $shape "$reps" "$threads") || exit 1
+  fi
+  rate=$(echo "$ours" | cut -d, -f14)
+  for line in "$ours" "$torch"; do
+    [ -n "$line" ] || continue
+    echo "$line" | awk -F, -v ct="$ct" -v g="$gemm_gf" -v f="$fft_gf" -v r="$rate" '{
+      floor = (g + f) / r
+      printf "| %s | %s %s | %.1f ms | %.1f .. %.1f ms | %.1f ms | %.0f MiB | %.0f GFLOP/s | %.1f ms | %.0f%% |\n",
+        ct, $1, $2, 1000 * $8, 1000 * $9, 1000 * $10, 1000 * $15, $12, r, 1000 * floor, 100 * floor / $15 }'
+  done
+  if [ -n "$torch" ]; then
+    o=$(echo "$ours" | cut -d, -f8); t=$(echo "$torch" | cut -d, -f8)
+    oc=$(echo "$ours" | cut -d, -f15); tc=$(echo "$torch" | cut -d, -f15)
+    ratios="$ratios $(awk -v o="$o" -v t="$t" -v oc="$oc" -v tc="$tc" -v ct="$ct" \
+      'BEGIN { printf "%s: %.2fx wall, %.2fx CPU time;", ct, t / o, tc / oc }')"
+  fi
+  workspace=$(echo "$ours" | cut -d, -f11)
 done
+unset OPENBLAS_CORETYPE
 echo
-echo "$ours" | awk -F, '{ printf "ssmsweep: activation workspace %.0f MiB; pointwise GEMMs %.2f GFLOP per step = %.1f GFLOP/s over the whole step, %.0f%% of this machine'"'"'s sgemm rate (%.1f GFLOP/s on 1024^3)\n", $11, $13, $13 / $8, 100 * $13 / $8 / $14, $14 }'
-if [ -n "$torch" ]; then
-  o=$(echo "$ours" | cut -d, -f8); t=$(echo "$torch" | cut -d, -f8)
-  awk -v o="$o" -v t="$t" 'BEGIN { printf "ratio PyTorch / ssmsweep step time: %.2fx (goal: 5x)\n", t / o }'
+echo "FLOPs per step: GEMMs $gemm_gf G + FFTs $fft_gf G; ssmsweep's activation workspace $workspace MiB."
+[ -n "${ratios:-}" ] && echo "PyTorch step / ssmsweep step (same run, same OpenBLAS core):$ratios (goal: 8x)"
+if [ -n "${BENCH_RFFT:-}" ]; then
+  echo
+  echo "Lane FFT against FFTW 3.3.10 (r2c + c2r, n = 1600, 784 nonzero samples, per signal):"
+  "$BENCH_RFFT" 1600 784 21 | awk -F, '{ t[$1 "," $2] = $5 }
+    END { printf "float32: %.2f us (FFTW %.2f us, %.1fx); float64: %.2f us (FFTW %.2f us, %.1fx)\n",
+      t["rfft,float32"], t["fftw-estimate,float32"], t["fftw-estimate,float32"] / t["rfft,float32"],
+      t["rfft,float64"], t["fftw-estimate,float64"], t["fftw-estimate,float64"] / t["rfft,float64"] }'
 fi
+echo
+echo "load at end $(cut -d' ' -f1-3 /proc/loadavg)"

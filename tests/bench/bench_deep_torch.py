@@ -7,7 +7,8 @@ cross-entropy; autograd backward and an AdamW step.  Written here from the
 recipe, float32, no dropout (as the C benchmark).
 
 usage: bench_deep_torch.py H N L BATCH LENGTH REPS THREADS
-prints CSV: impl,precision,H,N,L,batch,length,median_s,p10_s,p90_s,-,peak_rss_MiB,-"""
+prints CSV: impl,precision,H,N,L,batch,length,median_s,p10_s,p90_s,-,peak_rss_MiB,-,-,median_cpu_s
+(the columns of bench_deep.c; median_cpu_s in CPU time of the process)"""
 import math
 import resource
 import statistics
@@ -82,19 +83,20 @@ def main():
     x = torch.randn(batch, length, 1)
     y = torch.arange(batch) % 10
     loss_fn = nn.CrossEntropyLoss()
-    times = []
+    times, cpu = [], []
     for r in range(reps + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         if r:
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     times.sort()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"PyTorch {torch.__version__},float32,{h},{n},{layers},{batch},{length},{statistics.median(times):.6f},"
-          f"{times[len(times) // 10]:.6f},{times[(9 * len(times)) // 10]:.6f},,{rss:.1f},")
+          f"{times[len(times) // 10]:.6f},{times[(9 * len(times)) // 10]:.6f},,{rss:.1f},,,{statistics.median(cpu):.6f}")
 
 
 if __name__ == "__main__":

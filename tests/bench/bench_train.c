@@ -1,13 +1,14 @@
 /* Training-step throughput of the single-layer diagonal SSM (N = 64,
  * length 4096, batch 32 by default): loss, exact gradient and the AdamW
  * update, as in ssm_train.  Prints the median over repetitions in
- * sequences x length per second.  usage: bench_train [N L batch reps] */
+ * sequences x length per second.  usage: bench_train [N L batch reps [f32|f64]] */
 #include "config.h"
 #include "benchutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "ssm/train.h"
@@ -16,6 +17,7 @@ int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 64, len = argc > 2 ? atol(argv[2]) : 4096;
     long batch = argc > 3 ? atol(argv[3]) : 32, reps = argc > 4 ? atol(argv[4]) : 20;
+    const ssm_precision prec = argc > 5 && strcmp(argv[5], "f32") == 0 ? SSM_F32 : SSM_F64;
     ssm_model model;
     ssm_task task;
     ssm_dssm m;
@@ -31,7 +33,7 @@ int main(int argc, char **argv)
     /* training caches the input spectra once per dataset; so does this */
     if (ssm_dssm_init(&m, &model, 1, &err) || ssm_dataset_make(&task, 0, &data, &err) ||
         ssm_dataset_prepare(&data, &err) ||
-        ssm_grad_work_new(&m, task.length, (size_t)batch, &w, &err)) {
+        ssm_grad_work_new(&m, task.length, (size_t)batch, prec, &w, &err)) {
         fprintf(stderr, "bench_train: %s\n", err.message);
         return 1;
     }
@@ -49,7 +51,8 @@ int main(int argc, char **argv)
     }
     qsort(times, (size_t)reps, sizeof *times, by_value);
     double median = times[reps / 2];
-    printf("ssmsweep,float64,%ld,%ld,%ld,%.6f,%.4g\n", n, len, batch, median, (double)batch * (double)len / median);
+    printf("ssmsweep,%s,%ld,%ld,%ld,%.6f,%.4g\n", prec == SSM_F32 ? "float32" : "float64", n, len, batch, median,
+           (double)batch * (double)len / median);
     free(grad);
     free(mom);
     free(vel);

@@ -1,0 +1,318 @@
+/* The typed, per-instruction-set half of rfft.c, included once per
+ * (precision, instruction set) with
+ *   REAL   float or double     SUF  f32 or f64     LANES  16 or 8 (layout)
+ *   CW     lanes per machine vector (a divisor of LANES)
+ *   ISA    suffix of the names (avx512, avx2, sse2, generic)
+ * A block of LANES signals is transformed as LANES / CW independent
+ * chunks of CW lanes each, with vectors of the machine's width: GCC turns
+ * wider vectors into slow code (a scalar broadcast to a 64-byte vector on
+ * AVX2 is sixteen stores), while each chunk's butterflies stay in
+ * registers.  (See rfft.h for the layout and the algorithm.) */
+
+#define CAT4_(a, b, c, d) a##b##_##c##_##d
+#define CAT4(a, b, c, d) CAT4_(a, b, c, d)
+#define CAT2_(a, b) a##_##b
+#define CAT2(a, b) CAT2_(a, b)
+#define FN(name) CAT4(rfft_, name, SUF, ISA)
+#define VC FN(vec)
+#define CV FN(cvec)
+#define ROW (2 * LANES)   /* REALs per complex row: LANES real parts, LANES imaginary parts */
+#define TWID(st) ((st)->CAT2(tw, SUF))
+#define SPLIT(p) ((p)->CAT2(split, SUF))
+#define GRID(p) ((p)->CAT2(grid, SUF))
+
+typedef REAL VC __attribute__((vector_size(CW * sizeof(REAL)), may_alias));
+typedef struct {
+    VC re, im;
+} CV;
+
+/* element i of a chunk: x points at the chunk's first lane of row 0 */
+static inline CV FN(ld)(const REAL *x, size_t i)
+{
+    return (CV){*(const VC *)(x + i * ROW), *(const VC *)(x + i * ROW + LANES)};
+}
+
+static inline void FN(st)(REAL *y, size_t i, CV v)
+{
+    *(VC *)(y + i * ROW) = v.re;
+    *(VC *)(y + i * ROW + LANES) = v.im;
+}
+
+/* c * (wr + i wi), the scalar broadcast to every lane */
+static inline CV FN(twiddle)(CV c, REAL wr, REAL wi)
+{
+    return (CV){c.re * wr - c.im * wi, c.re * wi + c.im * wr};
+}
+
+static inline CV FN(add)(CV a, CV b)
+{
+    return (CV){a.re + b.re, a.im + b.im};
+}
+
+static inline CV FN(sub)(CV a, CV b)
+{
+    return (CV){a.re - b.re, a.im - b.im};
+}
+
+/* -i v for the forward transform (sign -1), +i v for the inverse */
+static inline CV FN(rot)(CV v, int inverse)
+{
+    return inverse ? (CV){-v.im, v.re} : (CV){v.im, -v.re};
+}
+
+/* One Stockham step: x[q + s(p + j m)] (j < r) -> DFT_r -> times w^(p k) ->
+ * y[q + s(r p + k)].  One loop nest per radix with every value in a
+ * named variable, so the butterflies stay in registers. */
+#define LD(j) FN(ld)(x, q + s * (p + (j) * m))
+#define ST(R, k, v) FN(st)(y, q + s * ((R) * p + (k)), (v))
+#define TW(k)                                                                                               \
+    const REAL w##k##r = w[2 * (k - 1)], w##k##i = inverse ? -w[2 * (k - 1) + 1] : w[2 * (k - 1) + 1]
+
+static inline void FN(step)(const rfft_step *st, const REAL *restrict x, REAL *restrict y, int inverse)
+{
+    const size_t m = st->m, s = st->s;
+    const REAL *tw = TWID(st);
+    const REAL c3 = (REAL)-0.5, s3 = (REAL)0.86602540378443864676;
+    const REAL c51 = (REAL)0.30901699437494742410, c52 = (REAL)-0.80901699437494742410;
+    const REAL s51 = (REAL)0.95105651629515357212, s52 = (REAL)0.58778525229247312917;
+    switch (st->radix) {
+    case 2:
+        for (size_t p = 0; p < m; ++p) {
+            const REAL *w = tw + 2 * p;
+            TW(1);
+            for (size_t q = 0; q < s; ++q) {
+                const CV a0 = LD(0), a1 = LD(1);
+                ST(2, 0, FN(add)(a0, a1));
+                ST(2, 1, FN(twiddle)(FN(sub)(a0, a1), w1r, w1i));
+            }
+        }
+        break;
+    case 3:
+        for (size_t p = 0; p < m; ++p) {
+            const REAL *w = tw + 4 * p;
+            TW(1);
+            TW(2);
+            for (size_t q = 0; q < s; ++q) {
+                const CV a0 = LD(0), a1 = LD(1), a2 = LD(2);
+                const CV sum = FN(add)(a1, a2), dif = FN(sub)(a1, a2);
+                const CV mid = {a0.re + c3 * sum.re, a0.im + c3 * sum.im};
+                const CV rot = FN(rot)((CV){s3 * dif.re, s3 * dif.im}, inverse);
+                ST(3, 0, FN(add)(a0, sum));
+                ST(3, 1, FN(twiddle)(FN(add)(mid, rot), w1r, w1i));
+                ST(3, 2, FN(twiddle)(FN(sub)(mid, rot), w2r, w2i));
+            }
+        }
+        break;
+    case 4:
+        for (size_t p = 0; p < m; ++p) {
+            const REAL *w = tw + 6 * p;
+            TW(1);
+            TW(2);
+            TW(3);
+            for (size_t q = 0; q < s; ++q) {
+                const CV a0 = LD(0), a1 = LD(1), a2 = LD(2), a3 = LD(3);
+                const CV t0 = FN(add)(a0, a2), t1 = FN(sub)(a0, a2);
+                const CV t2 = FN(add)(a1, a3), t3 = FN(rot)(FN(sub)(a1, a3), inverse);
+                ST(4, 0, FN(add)(t0, t2));
+                ST(4, 1, FN(twiddle)(FN(add)(t1, t3), w1r, w1i));
+                ST(4, 2, FN(twiddle)(FN(sub)(t0, t2), w2r, w2i));
+                ST(4, 3, FN(twiddle)(FN(sub)(t1, t3), w3r, w3i));
+            }
+        }
+        break;
+    default: /* 5 */
+        for (size_t p = 0; p < m; ++p) {
+            const REAL *w = tw + 8 * p;
+            TW(1);
+            TW(2);
+            TW(3);
+            TW(4);
+            for (size_t q = 0; q < s; ++q) {
+                const CV a0 = LD(0), a1 = LD(1), a2 = LD(2), a3 = LD(3), a4 = LD(4);
+                const CV s1 = FN(add)(a1, a4), d1 = FN(sub)(a1, a4);
+                const CV s2 = FN(add)(a2, a3), d2 = FN(sub)(a2, a3);
+                const CV m1 = {a0.re + c51 * s1.re + c52 * s2.re, a0.im + c51 * s1.im + c52 * s2.im};
+                const CV m2 = {a0.re + c52 * s1.re + c51 * s2.re, a0.im + c52 * s1.im + c51 * s2.im};
+                const CV r1 = FN(rot)((CV){s51 * d1.re + s52 * d2.re, s51 * d1.im + s52 * d2.im}, inverse);
+                const CV r2 = FN(rot)((CV){s52 * d1.re - s51 * d2.re, s52 * d1.im - s51 * d2.im}, inverse);
+                ST(5, 0, FN(add)(a0, FN(add)(s1, s2)));
+                ST(5, 1, FN(twiddle)(FN(add)(m1, r1), w1r, w1i));
+                ST(5, 2, FN(twiddle)(FN(add)(m2, r2), w2r, w2i));
+                ST(5, 3, FN(twiddle)(FN(sub)(m2, r2), w3r, w3i));
+                ST(5, 4, FN(twiddle)(FN(sub)(m1, r1), w4r, w4i));
+            }
+        }
+        break;
+    }
+}
+
+#undef TW
+#undef ST
+#undef LD
+
+/* The first step of a zero-padded input: only x[0..nz) is nonzero and nz
+ * <= m, so every butterfly sees a[0] alone and outputs a[0] w^(p k). */
+static inline void FN(step_padded)(const rfft_step *st, const REAL *restrict x, REAL *restrict y, int inverse,
+                                   size_t nz)
+{
+    const size_t r = st->radix, m = st->m;
+    const REAL *tw = TWID(st);
+    const CV zero = {{0}, {0}};
+    for (size_t p = 0; p < m; ++p) {
+        const CV a = p < nz ? FN(ld)(x, p) : zero;
+        FN(st)(y, r * p, a);
+        for (size_t k = 1; k < r; ++k) {
+            const REAL wi = tw[2 * ((r - 1) * p + k - 1) + 1];
+            FN(st)(y, r * p + k, FN(twiddle)(a, tw[2 * ((r - 1) * p + k - 1)], inverse ? -wi : wi));
+        }
+    }
+}
+
+/* The last step when only its first nout <= s outputs are wanted: those
+ * are c[0] = sum_j a[j] of butterflies q < nout (m = 1). */
+static inline void FN(step_truncated)(const rfft_step *st, const REAL *restrict x, REAL *restrict y, size_t nout)
+{
+    const size_t r = st->radix, s = st->s;
+    for (size_t q = 0; q < nout; ++q) {
+        CV c = FN(ld)(x, q);
+        for (size_t j = 1; j < r; ++j)
+            c = FN(add)(c, FN(ld)(x, q + s * j));
+        FN(st)(y, q, c);
+    }
+}
+
+/* A complex transform of the len elements in a by the steps of cp (natural
+ * order in and out); b is scratch; returns the buffer holding the result.
+ * Elements >= nz of the input are zero (and need not be written); only
+ * the first nout elements of the result are wanted. */
+static REAL *FN(complex)(const rfft_cplan *cp, REAL *a, REAL *b, int inverse, size_t nz, size_t nout)
+{
+    const rfft_step *steps = inverse ? cp->inv : cp->fwd;
+    REAL *in = a, *out = b;
+    for (size_t i = 0; i < cp->n_steps; ++i) {
+        const rfft_step *st = &steps[i];
+        if (i == 0 && nz <= st->m) {
+            FN(step_padded)(st, in, out, inverse, nz);
+        } else {
+            if (i == 0)   /* the padding is read: make it zero */
+                for (size_t e = nz; e < cp->len; ++e)
+                    FN(st)(in, e, (CV){{0}, {0}});
+            if (i + 1 == cp->n_steps && st->m == 1 && nout <= st->s)
+                FN(step_truncated)(st, in, out, nout);
+            else
+                FN(step)(st, in, out, inverse);
+        }
+        REAL *t = in;
+        in = out;
+        out = t;
+    }
+    return in;
+}
+
+/* The complex transform of size M = M1 M2 in two passes over a, each made
+ * of small transforms whose data stay in the L1 cache ("four-step"):
+ *   A[k1, n2] = w_M^(n2 k1) DFT_M1(a[M2 n1 + n2] over n1)       (M2 columns)
+ *   X[k1 + M1 k2] = DFT_M2(A[k1, n2] over n2)                    (M1 rows)
+ * a holds the input (elements >= nz zero) and receives X (only the first
+ * nout elements wanted); b holds A; loc is scratch for 2 max(M1, M2). */
+static void FN(four_step)(const ssm_rfft *p, REAL *a, REAL *b, REAL *loc, int inverse, size_t nz, size_t nout)
+{
+    const size_t M1 = p->c1.len, M2 = p->c2.len;
+    const REAL *tw = GRID(p);
+    const size_t big = M1 > M2 ? M1 : M2;
+    for (size_t n2 = 0; n2 < M2; ++n2) {
+        const size_t nz1 = nz > n2 ? (nz - n2 + M2 - 1) / M2 : 0;   /* nonzero n1 */
+        for (size_t n1 = 0; n1 < nz1 && n1 < M1; ++n1)
+            FN(st)(loc, n1, FN(ld)(a, M2 * n1 + n2));
+        const REAL *col = FN(complex)(&p->c1, loc, loc + big * ROW, inverse, nz1, M1);
+        const REAL *w = tw + 2 * n2 * M1;
+        for (size_t k1 = 0; k1 < M1; ++k1)
+            FN(st)(b, k1 * M2 + n2,
+                   FN(twiddle)(FN(ld)(col, k1), w[2 * k1], inverse ? -w[2 * k1 + 1] : w[2 * k1 + 1]));
+    }
+    for (size_t k1 = 0; k1 < M1 && k1 < nout; ++k1) {
+        const size_t nout2 = (nout - k1 + M1 - 1) / M1;   /* k2 with k1 + M1 k2 < nout */
+        const REAL *row = FN(complex)(&p->c2, b + k1 * M2 * ROW, loc, inverse, M2, nout2);
+        for (size_t k2 = 0; k2 < nout2 && k2 < M2; ++k2)
+            FN(st)(a, k1 + M1 * k2, FN(ld)(row, k2));
+    }
+}
+
+/* The complex transform of a chunk (M elements, natural order) in place;
+ * b and loc are the chunk's view of the scratch. */
+static void FN(transform)(const ssm_rfft *p, REAL *a, REAL *b, REAL *loc, int inverse, size_t nz, size_t nout)
+{
+    if (p->c2.len > 1) {
+        FN(four_step)(p, a, b, loc, inverse, nz, nout);
+        return;
+    }
+    const REAL *z = FN(complex)(&p->c1, a, b, inverse, nz, nout);
+    if (z != a)
+        for (size_t e = 0; e < nout && e < p->M; ++e)
+            FN(st)(a, e, FN(ld)(z, e));
+}
+
+static void FN(forward)(const ssm_rfft *p, REAL *buf, size_t nz, REAL *spec)
+{
+    const size_t M = p->M;
+    for (size_t c = 0; c < LANES; c += CW) {
+        REAL *a = buf + c, *b = a + M * ROW, *loc = b + M * ROW, *out = spec + c;
+        /* rows are the interleaved even/odd samples of M complex elements; an
+         * odd count leaves the last element's imaginary row unwritten */
+        if (nz % 2)
+            *(VC *)(a + (nz / 2) * ROW + LANES) = (VC){0};
+        FN(transform)(p, a, b, loc, 0, (nz + 1) / 2, M);
+        /* X[k] = E + w^k O with E = (Z[k] + conj Z[M-k]) / 2, O = (Z[k] - conj Z[M-k]) / 2i */
+        const REAL *w = SPLIT(p);
+        const REAL half = (REAL)0.5;
+        const CV z0 = FN(ld)(a, 0);
+        FN(st)(out, 0, (CV){z0.re + z0.im, (VC){0}});
+        FN(st)(out, M, (CV){z0.re - z0.im, (VC){0}});
+        for (size_t k = 1; k <= M / 2; ++k) {
+            const CV zk = FN(ld)(a, k), zc = FN(ld)(a, M - k);
+            const VC er = half * (zk.re + zc.re), ei = half * (zk.im - zc.im);
+            const VC or_ = half * (zk.im + zc.im), oi = half * (zc.re - zk.re);
+            const REAL wr = w[2 * k], wi = w[2 * k + 1];
+            const VC tr = or_ * wr - oi * wi, ti = or_ * wi + oi * wr;
+            FN(st)(out, k, (CV){er + tr, ei + ti});
+            /* X[M-k] = conj(E) + w^(M-k) conj(O) = conj(E - w^k O) */
+            FN(st)(out, M - k, (CV){er - tr, ti - ei});
+        }
+    }
+}
+
+static REAL *FN(inverse)(const ssm_rfft *p, const REAL *spec, REAL *buf, size_t nout)
+{
+    const size_t M = p->M;
+    for (size_t c = 0; c < LANES; c += CW) {
+        REAL *a = buf + c, *b = a + M * ROW, *loc = b + M * ROW;
+        const REAL *x = spec + c;
+        /* Z'[k] = (X[k] + conj X[M-k]) + i w^-k (X[k] - conj X[M-k]) = 2 Z[k];
+         * at M - k the same terms give conj(E') + i conj(O') */
+        const REAL *w = SPLIT(p);
+        for (size_t k = 0; k <= M / 2; ++k) {
+            const CV xk = FN(ld)(x, k), xc = FN(ld)(x, M - k);
+            const VC er = xk.re + xc.re, ei = xk.im - xc.im;
+            const VC dr = xk.re - xc.re, di = xk.im + xc.im;
+            const REAL wr = w[2 * k], wi = -w[2 * k + 1];
+            const VC tr = dr * wr - di * wi, ti = dr * wi + di * wr;
+            FN(st)(a, k, (CV){er - ti, ei + tr});
+            if (k != 0 && 2 * k != M)
+                FN(st)(a, M - k, (CV){er + ti, tr - ei});
+        }
+        FN(transform)(p, a, b, loc, 1, M, (nout + 1) / 2);
+    }
+    return buf;
+}
+
+#undef GRID
+#undef SPLIT
+#undef TWID
+#undef ROW
+#undef CV
+#undef VC
+#undef FN
+#undef CAT2
+#undef CAT2_
+#undef CAT4
+#undef CAT4_

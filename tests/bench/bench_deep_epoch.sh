@@ -1,0 +1,155 @@
+#!/bin/bash
+# The deep S4D step inside real sfmnist epochs, next to the isolated step
+# and PyTorch, in one run (H 64, N 64, 4 layers, batch 50, length 784,
+# float32).  The machine may be shared: every comparison is a ratio of
+# measurements taken in the same round, the rounds are repeated, and each
+# is given in wall time and in CPU time of the process (user + system),
+# which the other processes stretch much less.  Each round:
+#   1. the isolated step: bench_deep, one thread;
+#   2. the marginal step inside tasks: one-epoch sfmnist tasks on subsets
+#      of S images (S / 50 steps, no validation) against the one-epoch
+#      subset-500 task (10 steps) of the same round:
+#        marginal(S) = (X(S) - X(500)) / (S / 50 - 10)
+#      with X the epoch's wall time (/results/epoch_time, the training loop
+#      alone) or the CPU time of the whole process: the issue's "70-step
+#      minus 10-step epoch" for S = 3500; subset 500 itself from a 3-epoch
+#      task (the same 10 batches reshuffled): wall (epoch_time 2 + 3) / 20,
+#      CPU (3-epoch task - 1-epoch task) / 20; and the first epoch's extra
+#      wall time over the later ones (the first steps' warm-up);
+#   3. with THREADS2=1, the isolated step with 2 threads and the marginal
+#      step of S = 3500 with SSMSWEEP_THREADS=2 (wall time only).
+# Then PyTorch 1.13's step (bench_deep_torch.py, one thread) between two
+# isolated steps of ours, and the fixed cost per task: a sweep of K repeats
+# of the 10-step task against a sweep of one, per task = (X_K - X_1) / (K - 1)
+# minus its 10 steps at the in-task rate (what is left: set-up, the first
+# steps' extra, a 50-image test pass, per-layer memory metrics, the result
+# record); the first task of a rank pays in addition X_1 - per task
+# (process and MPI start, reading the data).
+# usage: SSMSWEEP=... BENCH_DEEP=... bench_deep_epoch.sh
+#   ROUNDS (2), SUBSETS ("2000 3500 10000 60000"), REPEATS (6), REPS (10), THREADS2 (1)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+ssmsweep=${SSMSWEEP:?set SSMSWEEP to the ssmsweep binary}
+bench=${BENCH_DEEP:?set BENCH_DEEP to the bench_deep binary}
+rounds=${ROUNDS:-2}
+subsets=${SUBSETS:-2000 3500 10000 60000}
+repeats=${REPEATS:-6}
+reps=${REPS:-10}
+threads2=${THREADS2:-1}
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ms() { for v in "$@"; do awk -v v="$v" 'BEGIN { printf "%.1f ", 1000 * v }'; done; }
+spec() {   # spec NAME SUBSET REPEATS EPOCHS
+  cat > "$work/$1.yaml" <<SPEC
+kind: sfmnist
+name: $1
+seed: 1
+repeats: $3
+fixed: {init: s4d-lin, N: 64, d_model: 64, layers: 4, batch: 50, epochs: $4, subset: $2, n_val: 0, test_subset: 50, lr: 0.004, tau_max: 100}
+SPEC
+}
+# run NAME: prints "wall_s cpu_s peak_rss_MiB epoch_times_of_task0..." of
+# the whole process (cpu: user + system)
+run() {
+  rm -rf "$work/o.h5" "$work/o.h5".*
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$ssmsweep" run "$work/$1.yaml" -o "$work/o.h5" --quiet || exit 1
+  local e
+  e=$(/usr/bin/python3 -c 'import h5py, sys; print(" ".join("%.6f" % v for v in h5py.File(sys.argv[1], "r")["results/epoch_time"][0]))' "$work/o.h5")
+  awk -v e="$e" '{ printf "%s %.3f %.0f %s\n", $1, $2 + $3, $4 / 1024, e }' "$work/time"
+}
+# iso_step THREADS: "wall_s cpu_s peak_rss_MiB", medians of REPS steps
+iso_step() { "$bench" 64 64 4 50 784 "$reps" f32 "$1" | awk -F, '{ print $8, $15, $12 }'; }
+per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.6f", (a - b) / n }'; }
+mean_per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.6f", (a + b) / n }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+echo "## Deep S4D step inside real sfmnist epochs (H 64, N 64, 4 layers, batch 50, length 784, float32)"
+echo
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores; load at start $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+
+spec s500 500 1 3
+spec one 500 1 1
+for s in $subsets 3500; do spec "s$s" "$s" 1 1; done
+declare -A mw mc rw rc rss
+iso_w=""; iso_c=""; iso_rss=""; w500=""; c500=""; rw500=""; rc500=""; warm=""; iso2=""; m2=""; r2=""
+for r in $(seq 1 "$rounds"); do
+  read -r iw ic irss <<< "$(iso_step 1)"
+  iso_w="$iso_w $iw"; iso_c="$iso_c $ic"; iso_rss="$iso_rss $irss"
+  read -r _ c3 _ e1 e2 e3 <<< "$(run s500)"
+  read -r _ c1 _ f1 <<< "$(run one)"
+  sw=$(mean_per "$e2" "$e3" 20); sc=$(per "$c3" "$c1" 20)
+  w500="$w500 $sw"; c500="$c500 $sc"; rw500="$rw500 $(ratio "$sw" "$iw")"; rc500="$rc500 $(ratio "$sc" "$ic")"
+  warm="$warm $(awk -v a="$e1" -v s="$sw" 'BEGIN { printf "%.3f", a - 10 * s }')"
+  for s in $subsets; do
+    read -r _ c m e <<< "$(run "s$s")"
+    n=$((s / 50 - 10))
+    v=$(per "$e" "$f1" $n); u=$(per "$c" "$c1" $n)
+    mw[$s]="${mw[$s]:-} $v"; mc[$s]="${mc[$s]:-} $u"
+    rw[$s]="${rw[$s]:-} $(ratio "$v" "$iw")"; rc[$s]="${rc[$s]:-} $(ratio "$u" "$ic")"
+    rss[$s]=$m
+  done
+  if [ "$threads2" = 1 ]; then
+    read -r i2 _ _ <<< "$(iso_step 2)"
+    iso2="$iso2 $i2"
+    read -r _ _ _ b1 <<< "$(SSMSWEEP_THREADS=2 run one)"
+    read -r _ _ _ e <<< "$(SSMSWEEP_THREADS=2 run s3500)"
+    v=$(per "$e" "$b1" 60)
+    m2="$m2 $v"; r2="$r2 $(ratio "$v" "$iw")"
+  fi
+done
+echo "Wall time is what a user waits; CPU time (user + system of the process) is what the step costs, nearly"
+echo "independent of the other processes on a shared machine. Ratios are taken within each round."
+echo
+echo "| measurement | median wall | median CPU | in-task / isolated, wall (rounds) | in-task / isolated, CPU (rounds) |"
+echo "|---|---|---|---|---|"
+echo "| isolated step, 1 thread (bench_deep, $reps steps per round) | $(ms "$(echo $iso_w | median)")ms | $(ms "$(echo $iso_c | median)")ms | | |"
+echo "| in-task step, subset 500 (epochs 2-3 of a 3-epoch task / 20; CPU: 3-epoch minus 1-epoch task) | $(ms "$(echo $w500 | median)")ms | $(ms "$(echo $c500 | median)")ms |$rw500 |$rc500 |"
+for s in $subsets; do
+  echo "| in-task marginal, subset $s ($((s / 50)) minus 10 steps) | $(ms "$(echo ${mw[$s]} | median)")ms | $(ms "$(echo ${mc[$s]} | median)")ms |${rw[$s]} |${rc[$s]} |"
+done
+if [ "$threads2" = 1 ]; then
+  echo "| isolated step, 2 threads | $(ms "$(echo $iso2 | median)")ms | | | |"
+  echo "| in-task marginal, 2 threads (SSMSWEEP_THREADS=2), subset 3500 | $(ms "$(echo $m2 | median)")ms | |$r2 (over 1 thread's isolated step) | |"
+fi
+echo
+echo "Peak RSS: bench_deep $(echo $iso_rss | median) MiB; whole sfmnist process (data set included):$(for s in $subsets; do printf ' subset %s %s MiB;' "$s" "${rss[$s]}"; done)"
+echo "First epoch of a task over its later ones (subset 500, 10 steps, wall): +$(echo $warm | median) s (rounds:$warm)"
+echo
+
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  read -r aw ac _ <<< "$(iso_step 1)"
+  read -r tw tc <<< "$(/usr/bin/python3 "$here/bench_deep_torch.py" 64 64 4 50 784 "$reps" 1 | awk -F, '{ print $8, $15 }')"
+  read -r bw bc _ <<< "$(iso_step 1)"
+  last=$(echo $subsets | awk '{ print $NF }')
+  awk -v tw="$tw" -v tc="$tc" -v aw="$aw" -v bw="$bw" -v ac="$ac" -v bc="$bc" -v m="$(echo ${rc[$last]} | median)" -v s="$last" 'BEGIN {
+    ow = (aw + bw) / 2; oc = (ac + bc) / 2
+    printf "PyTorch 1.13 step, one thread, between two isolated steps of ours: wall %.1f ms against %.1f and %.1f ms (%.2fx), CPU %.1f ms against %.1f and %.1f ms (%.2fx); against the in-task marginal step of subset %d (CPU, isolated x %.2f): %.2fx\n",
+      1000 * tw, 1000 * aw, 1000 * bw, tw / ow, 1000 * tc, 1000 * ac, 1000 * bc, tc / oc, s, m, tc / (oc * m) }'
+  echo
+fi
+
+# fixed cost per task
+spec many 500 "$repeats" 1
+w1=""; wk=""; cw1=""; cwk=""; pw=""; pc=""
+for r in $(seq 1 "$rounds"); do
+  read -r a ca _ _ <<< "$(run one)"
+  read -r b cb _ _ <<< "$(run many)"
+  read -r _ c3 _ _ e2 e3 <<< "$(run s500)"
+  w1="$w1 $a"; wk="$wk $b"; cw1="$cw1 $ca"; cwk="$cwk $cb"
+  pw="$pw $(mean_per "$e2" "$e3" 20)"; pc="$pc $(per "$c3" "$ca" 20)"
+done
+for kind in wall CPU; do
+  if [ $kind = wall ]; then a=$(echo $w1 | median); b=$(echo $wk | median); m=$(echo $pw | median)
+  else a=$(echo $cw1 | median); b=$(echo $cwk | median); m=$(echo $pc | median); fi
+  awk -v kind=$kind -v a="$a" -v b="$b" -v k="$repeats" -v m="$m" 'BEGIN {
+    per = (b - a) / (k - 1)
+    printf "%s: tasks of 10 steps, a sweep of %d takes %.2f s, of 1 %.2f s (medians of the rounds): %.3f s per task,", kind, k, b, a, per
+    printf " of which 10 steps at the in-task rate (%.1f ms) are %.3f s: fixed cost per task %.3f s (goal < 0.4 s);", 1000 * m, 10 * m, per - 10 * m
+    printf " the first task of a rank (process and MPI start, reading the data) adds %.2f s.\n", a - per }'
+done
+echo
+echo "load at end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,7 +9,8 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTION
 # 240 noop tasks of 0.1 s: about 4 s on 6 ranks
 spec=$TOP_SRCDIR/tests/specs/run/leaders.yaml
 ntasks=240
-slow=${SSM_SLOW_FACTOR:-1}
+# bounds stretch with the sanitizers and the load (time_factor, tests/setup.sh)
+slow=$time_factor
 
 # same_as_flat FILE LABEL: /params, /results, /tasks/{hash,seed} equal
 # $scratch/flat.h5 bit for bit, every task done.

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "experiments/registry.h"
 #include "sweep/kinds.h"
 #include "sweep/record.h"
 #include "sweep/tasks.h"
@@ -37,7 +38,7 @@ __attribute__((unused)) static void hand_set(sw_tasks *t, size_t id, const char 
 __attribute__((unused)) static sw_tasks *hand_tasks(const char *kind, size_t n, uint64_t spec_hash)
 {
     sw_tasks *t = calloc(1, sizeof *t);
-    if (!t || !(t->kind = sw_kind_find(kind)))
+    if (!t || !(t->kind = sw_registry_find(&ex_registry, kind)))
         abort();
     size_t np = t->kind->n_params;
     t->name = "hand-built";

@@ -14,7 +14,7 @@
 
 #include <zlib.h>
 
-#include "sweep/checkpoint.h"
+#include "experiments/checkpoint.h"
 #include "testutil.h"
 
 enum { N = 37, E = 3 };

@@ -531,7 +531,8 @@ static void test_errors(void)
     ssm_deep m;
     ssm_error err;
     c.dropout = 1;
-    CHECK(ssm_deep_init(&m, &c, 0, &err) == SSM_EINVAL && strstr(err.message, "--dropout"), "%s", err.message);
+    CHECK(ssm_deep_init(&m, &c, 0, &err) == SSM_EINVAL && strcmp(err.param, "dropout") == 0, "%s: %s", err.param,
+          err.message);
     c.dropout = 0;
     c.dt_min = 0.5;
     c.dt_max = 0.1;

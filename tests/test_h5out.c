@@ -173,7 +173,7 @@ static sw_tasks *noop_tasks(void)
 static sw_record noop_record(size_t id, sw_status status)
 {
     size_t len = noop_len(id);
-    return hand_record(sw_kind_find("noop"), id, status, 100.0 + (double)id, &len, NULL);
+    return hand_record(sw_registry_find(&ex_registry, "noop"), id, status, 100.0 + (double)id, &len, NULL);
 }
 
 static ssm_status write_batch(sw_h5 *h, sw_record *recs, size_t n, ssm_error *err)
@@ -241,7 +241,7 @@ static void write_noop_file(const char *path, const sw_tasks *t)
           "two batches written and flushed");
     CHECK(run_reader(path, 5) == 0, "a SWMR reader in another process sees the 5 done tasks while the writer is open");
     size_t five = 5;
-    sw_record b3[4] = {noop_record(3, SW_DONE), hand_record(sw_kind_find("noop"), 4, SW_DONE, -1, &five, NULL),
+    sw_record b3[4] = {noop_record(3, SW_DONE), hand_record(sw_registry_find(&ex_registry, "noop"), 4, SW_DONE, -1, &five, NULL),
                        noop_record(6, SW_FAILED), noop_record(4, SW_DONE)};
     CHECK(write_batch(h, b3, 4, &err) == SSM_OK && sw_h5_flush(h, &err) == SSM_OK, "third batch (retry, duplicate)");
     CHECK(run_reader(path, 7) == 0, "... and then 7 done tasks");
@@ -251,7 +251,7 @@ static void write_noop_file(const char *path, const sw_tasks *t)
           "a task id out of range is refused: %s", err.message);
     sw_record_free(&bad);
     size_t eleven = 11;
-    bad = hand_record(sw_kind_find("noop"), 1, SW_DONE, 0, &eleven, NULL);
+    bad = hand_record(sw_registry_find(&ex_registry, "noop"), 1, SW_DONE, 0, &eleven, NULL);
     CHECK(sw_h5_write(h, &bad, 1, &err) == SSM_EINVAL && strstr(err.message, "room for 10"),
           "a curve longer than its axis is refused: %s", err.message);
     sw_record_free(&bad);
@@ -553,8 +553,8 @@ static void test_edges(void)
  * of its axis (kinds with several curves on several axes included). */
 static void test_every_kind(void)
 {
-    for (size_t k = 0; sw_kinds[k]; ++k) {
-        const sw_kind *kind = sw_kinds[k];
+    for (size_t k = 0; k < ex_registry.n_kinds; ++k) {
+        const sw_kind *kind = ex_registry.kinds[k];
         const char *path = scratch("kind.h5");
         sw_tasks *t = hand_tasks(kind->name, 2, SPEC_HASH);
         size_t len[16] = {0};

@@ -91,7 +91,7 @@ static void check_round_trip(const sw_record *r, const char *what)
 
 static void test_records(void)
 {
-    const sw_kind *noop = sw_kind_find("noop");
+    const sw_kind *noop = sw_registry_find(&ex_registry, "noop");
     size_t lens[][1] = {{0}, {1}, {7}, {1000}};
     for (size_t k = 0; k < 4; ++k) {
         sw_record r = hand_record(noop, 3 + k, SW_DONE, 0.25 * (double)k, lens[k], NULL);
@@ -281,7 +281,7 @@ static sw_record recs[N_RECS];
 
 static void make_recs(void)
 {
-    const sw_kind *noop = sw_kind_find("noop");
+    const sw_kind *noop = sw_registry_find(&ex_registry, "noop");
     static const size_t lens[N_RECS] = {0, 3, 0, 100, 1, 0, 17, 2};
     static const int fails[N_RECS] = {0, 0, 1, 0, 0, 1, 0, 0};
     static const uint64_t ids[N_RECS] = {7, 0, 5, 2, 9, 3, 5, 4};
@@ -559,7 +559,7 @@ static void test_journal_damage(const sw_tasks *t)
     /* a frame with a valid CRC that does not fit the header is a bug: an
      * error, never skipped */
     sw_journal *j = journal_with(bad, t, 2);
-    const sw_kind *noop = sw_kind_find("noop");
+    const sw_kind *noop = sw_registry_find(&ex_registry, "noop");
     sw_record alien = hand_record(noop, N_TASKS + 5, SW_DONE, 0, NULL, NULL);
     sw_journal_append(j, &alien, &err);
     sw_journal_close(j, &err);

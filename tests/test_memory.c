@@ -21,6 +21,7 @@
 
 #include "ssm/deep.h"
 #include "ssm/idx.h"
+#include "experiments/registry.h"
 #include "sweep/memory.h"
 #include "sweep/spec.h"
 #include "testutil.h"
@@ -57,7 +58,7 @@ static double status_kib(const char *field)
 static int parse_spec(const char *text, sw_tasks *t)
 {
     ssm_error err;
-    if (sw_spec_parse("test.yaml", text, strlen(text), t, &err) == SSM_OK)
+    if (sw_spec_parse("test.yaml", text, strlen(text), &ex_registry, t, &err) == SSM_OK)
         return 0;
     CHECK(0, "spec: %s", err.message);
     return -1;

@@ -161,7 +161,7 @@ static void test_h5(void)
     collected c;
     memset(&c, 0, sizeof c);
     sw_h5_info info;
-    st = sw_h5_read(path, &info, 1, collect, &c, &err);
+    st = sw_h5_read(path, &ex_registry, &info, 1, collect, &c, &err);
     CHECK(st == SSM_OK && strcmp(info.kind, "noop") == 0 && info.spec_hash == SPEC_HASH && info.n_tasks == 3 &&
               info.shard.index == 1 && info.shard.count == 3 && info.shard.n_tasks_total == N &&
               strcmp(info.spec, "kind: noop\n") == 0 && strcmp(info.spec_path, "hand.yaml") == 0,
@@ -181,11 +181,11 @@ static void test_h5(void)
               c.recs[2].rank == -1,
           "the failed row with its reason, the pending row with the fills");
     memset(&c, 0, sizeof c);
-    st = sw_h5_read(path, &info, 0, collect, &c, &err);
+    st = sw_h5_read(path, &ex_registry, &info, 0, collect, &c, &err);
     CHECK(st == SSM_OK && c.n == 3 && c.curve_len[0] == 0,
           "without results the records carry no values");
     sw_h5_info_free(&info);
-    st = sw_h5_read(scratch("none.h5"), &info, 0, NULL, NULL, &err);
+    st = sw_h5_read(scratch("none.h5"), &ex_registry, &info, 0, NULL, NULL, &err);
     CHECK(st == SSM_EINVAL && strstr(err.message, "none.h5"),
           "a missing file: %s", err.message);
     sw_h5_info_free(&info);

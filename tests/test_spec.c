@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "ssm/rng.h"
+#include "experiments/registry.h"
 #include "sweep/spec.h"
 #include "testutil.h"
 
 static int parse(const char *text, sw_tasks *t, ssm_error *err)
 {
     ssm_error_clear(err);   /* messages print it even on success */
-    return sw_spec_parse("test.yaml", text, strlen(text), t, err) == SSM_OK;
+    return sw_spec_parse("test.yaml", text, strlen(text), &ex_registry, t, err) == SSM_OK;
 }
 
 static const sw_value *param(const sw_tasks *t, size_t id, const char *name)
@@ -278,28 +279,28 @@ static void values(void)
 
     /* refusals: status, one line, location, nothing left allocated */
     const char *bad = "kind: mf\naxes:\n  N: [8, 16]\n  init: [s4d-inv, nope]\n";
-    ssm_status st = sw_spec_parse("x.yaml", bad, strlen(bad), &t, &err);
+    ssm_status st = sw_spec_parse("x.yaml", bad, strlen(bad), &ex_registry, &t, &err);
     CHECK(st == SSM_EINVAL && strncmp(err.message, "x.yaml:4:19: key 'init': 'nope' is not one of", 45) == 0 &&
               t.values == NULL && t.n_tasks == 0 && t.strings == NULL && t.name == NULL,
           "refusal: FILE:LINE:COL: key, task table left empty (%s)", err.message);
-    CHECK(sw_spec_parse("x.yaml", bad, strlen(bad), &t, NULL) == SSM_EINVAL, "a NULL error is allowed");
+    CHECK(sw_spec_parse("x.yaml", bad, strlen(bad), &ex_registry, &t, NULL) == SSM_EINVAL, "a NULL error is allowed");
     /* the length bounds the text: what follows is not read */
-    CHECK(sw_spec_parse("x.yaml", "kind: noop\nkind: mf", 10, &t, &err) == SSM_OK && t.n_tasks == 1,
+    CHECK(sw_spec_parse("x.yaml", "kind: noop\nkind: mf", 10, &ex_registry, &t, &err) == SSM_OK && t.n_tasks == 1,
           "text is read up to len");
     sw_tasks_free(&t);
 
     char *text = (char *)"untouched";
-    st = sw_spec_load("/nonexistent/spec.yaml", &t, &text, &err);
+    st = sw_spec_load("/nonexistent/spec.yaml", &ex_registry, &t, &text, &err);
     CHECK(st == SSM_EIO && strcmp(err.message, "/nonexistent/spec.yaml: cannot read: No such file or directory") == 0 &&
               text == NULL,
           "missing file: %s", err.message);
     const char *top = getenv("TOP_SRCDIR") ? getenv("TOP_SRCDIR") : ".";
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/tests/specs", top);
-    st = sw_spec_load(dir, &t, &text, &err);
+    st = sw_spec_load(dir, &ex_registry, &t, &text, &err);
     CHECK(st == SSM_EIO && strstr(err.message, ": cannot read: Is a directory"), "a directory: %s", err.message);
     snprintf(dir, sizeof dir, "%s/jobs/examples/smoke.yaml", top);
-    st = sw_spec_load(dir, &t, &text, &err);
+    st = sw_spec_load(dir, &ex_registry, &t, &text, &err);
     char verbatim[8192] = "";
     FILE *fp = fopen(dir, "rb");
     size_t got = fp ? fread(verbatim, 1, sizeof verbatim - 1, fp) : 0;
@@ -371,7 +372,7 @@ static void corpus(const char *dir_name, int expect_ok, int min_count)
         sw_tasks t;
         char *text;
         ssm_error err;
-        ssm_status st = sw_spec_load(path, &t, &text, &err);
+        ssm_status st = sw_spec_load(path, &ex_registry, &t, &text, &err);
         ++count;
         if (expect_ok) {
             CHECK(st == SSM_OK && t.n_tasks > 0 && hashes_as_defined(&t), "%s: accepted (%zu tasks)%s%s", e->d_name,
@@ -411,7 +412,7 @@ static void examples(void)
         sw_tasks t;
         char *text;
         ssm_error err;
-        if (sw_spec_load(path, &t, &text, &err) != SSM_OK) {
+        if (sw_spec_load(path, &ex_registry, &t, &text, &err) != SSM_OK) {
             CHECK(0, "%s: %s", want[k].file, err.message);
             continue;
         }

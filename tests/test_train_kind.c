@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/registry.h"
 #include "sweep/spec.h"
 #include "testutil.h"
 
@@ -35,7 +36,7 @@ static const uint64_t learning_hashes[48] = {
 static int load(const char *text, sw_tasks *t)
 {
     ssm_error err;
-    if (sw_spec_parse("test.yaml", text, strlen(text), t, &err) != SSM_OK) {
+    if (sw_spec_parse("test.yaml", text, strlen(text), &ex_registry, t, &err) != SSM_OK) {
         printf("spec: %s\n", err.message);
         return 0;
     }
@@ -49,7 +50,7 @@ int main(void)
     sw_tasks t = {0};
     char *text = NULL;
     ssm_error err;
-    ssm_status st = sw_spec_load(path, &t, &text, &err);
+    ssm_status st = sw_spec_load(path, &ex_registry, &t, &text, &err);
     CHECK(st == SSM_OK && t.n_tasks == 48, "learning.yaml expands to 48 tasks (%s)", st ? err.message : "ok");
     size_t same = 0;
     for (size_t i = 0; st == SSM_OK && i < t.n_tasks && i < 48; ++i)
@@ -83,7 +84,7 @@ int main(void)
     sw_tasks_free(&f32);
     snprintf(spec, sizeof spec, "%s, precision: float16}\n", base);
     sw_tasks bad = {0};
-    st = sw_spec_parse("bad.yaml", spec, strlen(spec), &bad, &err);
+    st = sw_spec_parse("bad.yaml", spec, strlen(spec), &ex_registry, &bad, &err);
     CHECK(st == SSM_EINVAL && strstr(err.message, "precision"), "precision: float16 is refused: %s", err.message);
     sw_tasks_free(&bad);
     return test_summary("test_train_kind");

@@ -10,11 +10,23 @@
 #include "ssm/model.h"
 #include "sweep/tasks.h"
 
-/* Exit statuses: 0 success, 1 runtime failure, 2 bad usage or input. */
-enum { EXIT_USAGE = 2 };
+/* The exit statuses of every subcommand, the one list of them (job
+ * scripts read them: README, doc/ssmsweep.1). */
+enum {
+    EXIT_OK = 0,            /* success; run: every task done */
+    EXIT_ERROR = 1,         /* runtime failure (I/O, MPI) */
+    EXIT_USAGE = 2,         /* bad usage or input; nothing was written */
+    EXIT_INTERRUPTED = 3,   /* run: stopped by a signal or --walltime, resume with --resume */
+    EXIT_TASKS_FAILED = 4   /* run, merge: finished, but some tasks failed (see --retry-failed) */
+};
 
 /* Prints "ssmsweep CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error of the libraries as the command line says it: a parameter at
+ * fault spelt as its option ("--tau-max: ..."). */
+void cli_error_text(const ssm_error *err, char *buf, size_t size);
+/* Prints it: "ssmsweep CMD: --tau-max: ...". */
+void cli_fail(const char *cmd, const ssm_error *err);
 
 /* Long options shared by eig, mf and figure1; ids start at 256. */
 enum {

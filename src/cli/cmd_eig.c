@@ -12,8 +12,7 @@ static const char eig_usage[] =
     "\n"
     "Prints the N discrete eigenvalues (conjugates included) as CSV index,re,im,abs.\n"
     "\n"
-    "  --init NAME       s4d-inv, s4d-lin, s4d-real, s4d-random, s4d-legs, lin, step,\n"
-    "                    random, file or legs-dense (default s4d-inv)\n"
+    "  --init NAME       an eigenvalue family below (default s4d-inv)\n"
     "  --N N             real state dimension (default 32)\n"
     "  --dt DT           step of the continuous families (default 0.01)\n"
     "  --disc D          zoh (default) or bilinear\n"
@@ -25,7 +24,18 @@ static const char eig_usage[] =
     "  --file F          CSV of eigenvalues for --init file (columns re,im)\n"
     "  -h, --help        this text\n"
     "\n"
-    "Formulas: see ssmsweep(1).\n";
+    "Families (a, s: --real-part, --imag-scale; more in ssmsweep(1)):\n";
+
+/* The usage, then one line per family of the core's table. */
+static void print_usage(void)
+{
+    fputs(eig_usage, stdout);
+    for (int k = 0; k < SSM_INIT_COUNT; ++k) {
+        const ssm_family *f = ssm_family_of((ssm_init_kind)k);
+        printf("  %-12s %-10s %s%s\n", f->name, f->continuous ? "continuous" : "discrete", f->help,
+               f->even_n ? " (N even)" : "");
+    }
+}
 
 int cmd_eig(int argc, char **argv)
 {
@@ -36,8 +46,8 @@ int cmd_eig(int argc, char **argv)
     int id;
     while ((id = cli_next_option("eig", argc, argv, longopts)) != -1) {
         if (id == OPT_HELP) {
-            fputs(eig_usage, stdout);
-            return EXIT_SUCCESS;
+            print_usage();
+            return EXIT_OK;
         }
         if (id == '?' || cli_apply_option("eig", id, optarg, &model, NULL) < 0)
             return EXIT_USAGE;
@@ -50,13 +60,13 @@ int cmd_eig(int argc, char **argv)
     ssm_spectrum sp;
     ssm_status status = ssm_spectrum_build(&model, &sp, &err);
     if (status) {
-        cli_error("eig", "%s", err.message);
-        return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_FAILURE;
+        cli_fail("eig", &err);
+        return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     printf("index,re,im,abs\n");
     for (size_t k = 0; k < sp.n; ++k)
         printf("%zu,%.17g,%.17g,%.17g\n", k, creal(sp.lambda[k]),
                cimag(sp.lambda[k]) + 0.0 /* no "-0" */, cabs(sp.lambda[k]));
     ssm_spectrum_free(&sp);
-    return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_ERROR;
 }

@@ -82,7 +82,7 @@ int cmd_figure1(int argc, char **argv)
     while ((id = cli_next_option("figure1", argc, argv, longopts)) != -1) {
         if (id == OPT_HELP) {
             fputs(figure1_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         }
         if (id == '?')
             return EXIT_USAGE;
@@ -112,7 +112,7 @@ int cmd_figure1(int argc, char **argv)
         status = ssm_model_validate(&model, &err);
     }
     if (status) {
-        cli_error("figure1", "%s", err.message);
+        cli_fail("figure1", &err);
         return EXIT_USAGE;
     }
     char what[160];
@@ -123,7 +123,7 @@ int cmd_figure1(int argc, char **argv)
         return code;
     if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
         cli_error("figure1", "--outdir: cannot create '%s': %s", outdir, strerror(errno));
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
 
     atomic_file eig, mf, summary;
@@ -149,7 +149,9 @@ int cmd_figure1(int argc, char **argv)
             ssm_spectrum_free(&sp);
         }
         if (status) {
-            cli_error("figure1", "%s: %s", name, err.message);
+            char text[SSM_ERROR_MSG_MAX + SSM_PARAM_NAME_MAX + 8];
+            cli_error_text(&err, text, sizeof text);
+            cli_error("figure1", "%s: %s", name, text);
             ok = 0;
             break;
         }
@@ -167,7 +169,7 @@ int cmd_figure1(int argc, char **argv)
     failed |= atomic_close(&mf, ok) != 0;
     failed |= atomic_close(&summary, ok) != 0;
     if (failed)
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     fprintf(stderr, "wrote %s/eigenvalues.csv, %s/mf.csv, %s/summary.csv\n", outdir, outdir, outdir);
-    return EXIT_SUCCESS;
+    return EXIT_OK;
 }

@@ -23,7 +23,7 @@ static int find_rank_memory(const char *cmd, const char *limit, sw_rank_memory *
     if (sw_rank_memory_find(&src, limit, rank, &err) == SSM_OK)
         return 0;
     if (loud)
-        cli_error(cmd, "%s", err.message);
+        cli_fail(cmd, &err);
     return EXIT_USAGE;
 }
 
@@ -68,8 +68,8 @@ int cli_memory_plan(const sw_tasks *t, const char *limit)
     if (find_rank_memory("plan", limit, &rank, 1))
         return EXIT_USAGE;
     if (sw_memory_plan_make(t, &p, &err)) {
-        cli_error("plan", "%s", err.message);
-        return EXIT_FAILURE;
+        cli_fail("plan", &err);
+        return EXIT_ERROR;
     }
     char label[200], peak[32], need[32], has[32];
     sw_format_bytes(p.peak, peak, sizeof peak);
@@ -103,13 +103,13 @@ int cli_memory_gate(const char *cmd, const sw_tasks *t, const char *limit, int l
         return EXIT_USAGE;
     if (sw_memory_plan_make(t, &p, &err)) {
         if (loud)
-            cli_error(cmd, "%s", err.message);
-        return EXIT_FAILURE;
+            cli_fail(cmd, &err);
+        return EXIT_ERROR;
     }
     ssm_status st = sw_memory_check(t, &p, &rank, &err);
     sw_memory_plan_free(&p);
     if (st && loud)
-        cli_error(cmd, "%s", err.message);
+        cli_fail(cmd, &err);
     return st ? EXIT_USAGE : 0;
 }
 

@@ -40,7 +40,7 @@ int cmd_mf(int argc, char **argv)
     while ((id = cli_next_option("mf", argc, argv, longopts)) != -1) {
         if (id == OPT_HELP) {
             fputs(mf_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         }
         if (id == '?' || cli_apply_option("mf", id, optarg, &model, &opts) < 0)
             return EXIT_USAGE;
@@ -68,8 +68,8 @@ int cmd_mf(int argc, char **argv)
         status = ssm_mf_model(&model, &opts, &res, &err);
     }
     if (status) {
-        cli_error("mf", "%s", err.message);
-        return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_FAILURE;
+        cli_fail("mf", &err);
+        return status == SSM_EINVAL || status == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     printf("tau,mf\n");
     for (size_t t = 0; t < res.n_tau; ++t)
@@ -80,5 +80,5 @@ int cmd_mf(int argc, char **argv)
         fprintf(stderr, "cond = %.3g\n", res.cond);
     fprintf(stderr, "memory length = %.6g\n", ssm_mf_memory_length(&res));
     ssm_mf_result_free(&res);
-    return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_ERROR;
 }

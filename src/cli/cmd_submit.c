@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "experiments/registry.h"
 #include "sweep/spec.h"
 
 #ifndef SSM_PKGDATADIR
@@ -248,7 +249,7 @@ static int parse_submit(int argc, char **argv, submit_options *o)
     double seconds;
     while ((id = cli_next_option_any_order("submit", end, argv, "o:", longopts, 1)) != -1) {
         switch (id) {
-        case OPT_HELP: fputs(submit_usage, stdout); return EXIT_SUCCESS;
+        case OPT_HELP: fputs(submit_usage, stdout); return EXIT_OK;
         case 'o':
         case OPT_OUTPUT: o->output = optarg; break;
         case OPT_SHARDS:
@@ -315,10 +316,10 @@ static int submit_single(const submit_options *o, const char *dir, const char *s
 {
     command c = {0};
     char id[32];
-    int code = EXIT_FAILURE;
+    int code = EXIT_ERROR;
     char *script = job_script(dir, "ssmsweep.sbatch");
     if (!script)
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     start_command(&c, o, self, dir, 1);
     add_extra(&c, o);
     add(&c, script);
@@ -326,10 +327,10 @@ static int submit_single(const submit_options *o, const char *dir, const char *s
     add(&c, o->output);
     if (o->dry_run) {
         print_command(&c, "", NULL, "");
-        code = EXIT_SUCCESS;
+        code = EXIT_OK;
     } else if (run_sbatch(&c, id, sizeof id) == 0) {
         printf("submitted job %s: %s -> %s\n", id, o->spec, o->output);
-        code = EXIT_SUCCESS;
+        code = EXIT_OK;
     }
     command_free(&c);
     free(script);
@@ -342,7 +343,7 @@ static int submit_sharded(const submit_options *o, const char *dir, const char *
 {
     command array = {0}, merge = {0};
     char id[32] = "", merge_id[32], *prefix = NULL;
-    int code = EXIT_FAILURE;
+    int code = EXIT_ERROR;
     char *array_script = job_script(dir, "ssmsweep-array.sbatch");
     char *merge_script = array_script ? job_script(dir, "ssmsweep-merge.sbatch") : NULL;
     size_t len = strlen(o->output);
@@ -376,11 +377,11 @@ static int submit_sharded(const submit_options *o, const char *dir, const char *
     if (o->dry_run) {
         print_command(&array, "array_job=$(", NULL, ") || exit");
         print_command(&merge, "", dependency, "");
-        code = EXIT_SUCCESS;
+        code = EXIT_OK;
     } else if (run_sbatch(&merge, merge_id, sizeof merge_id) == 0) {
         printf("submitted array job %s (%llu shards: %s.shard<i>of%llu.h5) and merge job %s (after all of them "
                "succeed): %s -> %s\n", id, o->shards, prefix, o->shards, merge_id, o->spec, o->output);
-        code = EXIT_SUCCESS;
+        code = EXIT_OK;
     } else {
         cli_error("submit", "the array job %s is queued without its merge job: 'scancel %s' cancels it", id, id);
     }
@@ -403,15 +404,15 @@ int cmd_submit(int argc, char **argv)
     sw_tasks tasks;
     char *text = NULL;
     ssm_error err;
-    if (sw_spec_load(o.spec, &tasks, &text, &err) != SSM_OK) {
-        cli_error("submit", "%s", err.message);
+    if (sw_spec_load(o.spec, &ex_registry, &tasks, &text, &err) != SSM_OK) {
+        cli_fail("submit", &err);
         return EXIT_USAGE;
     }
     sw_tasks_free(&tasks);
     free(text);
     if (!o.dry_run && !on_path("sbatch")) {
         cli_error("submit", "sbatch not found on PATH (SLURM's client commands: Debian package slurm-client)");
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
     char self[PATH_MAX];
     if (!realpath("/proc/self/exe", self))
@@ -422,7 +423,7 @@ int cmd_submit(int argc, char **argv)
     /* sbatch --export splits at commas */
     if (strchr(self, ',') || strchr(dir, ',')) {
         cli_error("submit", "cannot pass the path %s to the jobs: it holds a comma", strchr(self, ',') ? self : dir);
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
     return o.shards > 1 ? submit_sharded(&o, dir, self) : submit_single(&o, dir, self);
 }

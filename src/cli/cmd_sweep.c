@@ -16,6 +16,7 @@
 #include <mpi.h>
 
 #include "cli.h"
+#include "experiments/registry.h"
 #include "sweep/coordinator.h"
 #include "sweep/h5out.h"
 #include "sweep/journal.h"
@@ -23,6 +24,7 @@
 #include "sweep/outfiles.h"
 #include "sweep/progress.h"
 #include "sweep/spec.h"
+#include "sweep/status.h"
 #include "sweep/summary.h"
 
 /* Cost units (about flops) per core-second, for plan's time estimate:
@@ -85,19 +87,19 @@ static int load_tasks(const char *cmd, const char *path, const unsigned long lon
                       char **text, int loud)
 {
     ssm_error err;
-    if (sw_spec_load(path, tasks, text, &err) != SSM_OK) {
+    if (sw_spec_load(path, &ex_registry, tasks, text, &err) != SSM_OK) {
         if (loud)
-            cli_error(cmd, "%s", err.message);
+            cli_fail(cmd, &err);
         return EXIT_USAGE;
     }
     if (shard[1] == 0 || sw_tasks_select_shard(tasks, shard[0], shard[1], &err) == SSM_OK)
         return 0;
     if (loud)
-        cli_error(cmd, "%s", err.message);
+        cli_fail(cmd, &err);
     sw_tasks_free(tasks);
     free(*text);
     *text = NULL;
-    return EXIT_FAILURE;
+    return EXIT_ERROR;
 }
 
 /* Option parsing of the commands that take only --help and one argument
@@ -109,7 +111,7 @@ static int help_and_argument(const char *cmd, const char *usage, const char *wha
     int id = cli_next_option(cmd, argc, argv, longopts);
     if (id == OPT_HELP) {
         fputs(usage, stdout);
-        return EXIT_SUCCESS;
+        return EXIT_OK;
     }
     if (id != -1)
         return EXIT_USAGE;
@@ -139,7 +141,7 @@ static int crash_guarded(const char *cmd, const char *what, int (*fn)(void *ctx)
     }
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
-            return EXIT_FAILURE;
+            return EXIT_ERROR;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     int sig = WTERMSIG(status);
@@ -205,7 +207,7 @@ int cmd_sweep_plan(int argc, char **argv)
     while ((id = cli_next_option_any_order("plan", argc, argv, "", longopts, 1)) != -1) {
         if (id == OPT_HELP) {
             fputs(plan_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         }
         if (id == OPT_TASKS) {
             list = 1;
@@ -230,7 +232,7 @@ int cmd_sweep_plan(int argc, char **argv)
         print_tasks(&t);
         sw_tasks_free(&t);
         free(text);
-        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
     }
     double total = 0, worst = -1;
     size_t worst_id = 0;
@@ -267,7 +269,7 @@ int cmd_sweep_plan(int argc, char **argv)
            (unsigned long long)t.spec_hash);
     sw_tasks_free(&t);
     free(text);
-    return code ? code : fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return code ? code : fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }
 
 /* ---- run ------------------------------------------------------------------------- */
@@ -369,6 +371,25 @@ static char *join_args(int argc, char **argv)
     return s;
 }
 
+/* The lines a run has for its user (sw_run_options.say). */
+static void say_run(void *ctx, int after_progress, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "%sssmsweep run: %s\n", after_progress ? "\n" : "", line);
+}
+
+static int exit_of(sw_run_status status)
+{
+    switch (status) {
+    case SW_RUN_DONE: return EXIT_OK;
+    case SW_RUN_TASKS_FAILED: return EXIT_TASKS_FAILED;
+    case SW_RUN_INTERRUPTED: return EXIT_INTERRUPTED;
+    case SW_RUN_REFUSED: return EXIT_USAGE;
+    case SW_RUN_ERROR: break;
+    }
+    return EXIT_ERROR;
+}
+
 int cmd_sweep_run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -397,7 +418,7 @@ int cmd_sweep_run(int argc, char **argv)
         case OPT_HELP:
             if (loud)
                 fputs(run_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         case 'o':
         case OPT_OUTPUT: opt.output = optarg; break;
         case OPT_RESUME: opt.resume = 1; break;
@@ -465,7 +486,7 @@ int cmd_sweep_run(int argc, char **argv)
     ssm_error err;
     if (sw_outfiles_init(&names, opt.output, &err) != SSM_OK) {
         if (loud)
-            cli_error("run", "%s", err.message);
+            cli_fail("run", &err);
         return EXIT_USAGE;
     }
     sw_tasks tasks;
@@ -488,7 +509,16 @@ int cmd_sweep_run(int argc, char **argv)
     /* rank 0 computes in a thread; only the main thread calls MPI */
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     sw_install_stop_handlers();
-    code = sw_coordinate(MPI_COMM_WORLD, &tasks, &opt);
+    opt.say = say_run;
+    sw_run_outcome outcome;
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    code = exit_of(sw_coordinate(MPI_COMM_WORLD, &tasks, &opt, &outcome));
+    if (rank == 0 && (outcome.status == SW_RUN_REFUSED || outcome.status == SW_RUN_ERROR)) {
+        char why[SSM_ERROR_MSG_MAX + SSM_PARAM_NAME_MAX + 8];
+        cli_error_text(&outcome.err, why, sizeof why);
+        fprintf(stderr, "%sssmsweep run: %s\n", outcome.after_progress ? "\n" : "", why);
+    }
     MPI_Finalize();
     code = sw_coordinate_end(code);
     sw_h5_library_end();
@@ -510,40 +540,6 @@ static const char status_usage[] =
     "around them).  Exit status 2 for a missing or foreign journal, 1 if it\n"
     "cannot be read.\n";
 
-#define MAX_REASONS 5
-
-typedef struct {
-    unsigned char *state;
-    size_t n_tasks, records;
-    size_t recomputed;   /* done tasks that were done again: should never happen */
-    double first, last, busy;
-    char reason[MAX_REASONS][SW_ERROR_MAX];
-    size_t reason_count[MAX_REASONS];
-} status_tally;
-
-static int tally_record(void *ctx, const sw_record *rec)
-{
-    status_tally *s = ctx;
-    if (rec->task >= s->n_tasks)
-        return 0;
-    s->recomputed += s->state[rec->task] == SW_DONE;
-    s->state[rec->task] = (unsigned char)rec->status;
-    ++s->records;
-    if (s->records == 1 || rec->finished < s->first)
-        s->first = rec->finished - rec->elapsed;
-    if (rec->finished > s->last)
-        s->last = rec->finished;
-    s->busy += rec->elapsed;
-    if (rec->status == SW_FAILED)
-        for (int k = 0; k < MAX_REASONS; ++k)
-            if (s->reason_count[k] == 0 || strcmp(s->reason[k], rec->error) == 0) {
-                snprintf(s->reason[k], SW_ERROR_MAX, "%s", rec->error);
-                ++s->reason_count[k];
-                break;
-            }
-    return 0;
-}
-
 int cmd_sweep_status(int argc, char **argv)
 {
     const char *output = NULL;
@@ -551,40 +547,21 @@ int cmd_sweep_status(int argc, char **argv)
     if (code >= 0)
         return code;
     sw_outfiles names;
-    sw_journal_header h;
-    sw_journal_scan scan;
+    sw_journal_status s;
     ssm_error err;
     if (sw_outfiles_init(&names, output, &err) != SSM_OK) {
-        cli_error("status", "%s", err.message);
+        cli_fail("status", &err);
         return EXIT_USAGE;
     }
     const char *path = names.journal;
-    /* a first pass for the header (task count), a second with the tally */
-    ssm_status st = sw_journal_read(path, &h, NULL, NULL, &scan, &err);
+    ssm_status st = sw_journal_status_read(path, &s, &err);
     if (st) {
-        cli_error("status", "%s", err.message);
-        return st == SSM_EINVAL ? EXIT_USAGE : EXIT_FAILURE;
+        cli_fail("status", &err);
+        return st == SSM_EINVAL ? EXIT_USAGE : EXIT_ERROR;
     }
-    status_tally s;
-    memset(&s, 0, sizeof s);
-    s.n_tasks = h.n_tasks;
-    s.state = calloc(h.n_tasks ? h.n_tasks : 1, 1);
-    if (!s.state) {
-        cli_error("status", "out of memory");
-        return EXIT_FAILURE;
-    }
-    st = sw_journal_read(path, &h, tally_record, &s, &scan, &err);
-    if (st) {
-        cli_error("status", "%s", err.message);
-        free(s.state);
-        return st == SSM_EINVAL ? EXIT_USAGE : EXIT_FAILURE;
-    }
-    size_t done = 0, failed = 0;
-    for (size_t k = 0; k < h.n_tasks; ++k) {
-        done += s.state[k] == SW_DONE;
-        failed += s.state[k] == SW_FAILED;
-    }
-    size_t pending = h.n_tasks - done - failed;
+    const sw_journal_header h = s.header;
+    const sw_journal_scan scan = s.scan;
+    const size_t done = s.n_done, failed = s.n_failed, pending = s.n_pending;
     /* a sweep holding the lock is writing: a cut-off last frame is a write in progress */
     const int live = sw_lock_held(output) == 1;
     printf("journal:  %s (%ld bytes, format version %u%s)\n", path, scan.size, h.version,
@@ -613,15 +590,14 @@ int cmd_sweep_status(int argc, char **argv)
                wall > 0 ? (double)s.records / wall : 0.0);
     }
     printf("records:  %zu (recomputed: %zu)\n", s.records, s.recomputed);
-    for (int k = 0; k < MAX_REASONS && s.reason_count[k]; ++k)
+    for (int k = 0; k < SW_STATUS_REASONS && s.reason_count[k]; ++k)
         printf("failure:  %zu x %s\n", s.reason_count[k], s.reason[k]);
     if (pending && live)
         printf("state:    running (a process holds the lock on %s)\n", names.lock);
     else
         printf("state:    %s\n", pending == 0 ? (failed ? "finished with failures (--resume --retry-failed)" : "finished")
                                               : "incomplete (resume with --resume)");
-    free(s.state);
-    return EXIT_SUCCESS;
+    return EXIT_OK;
 }
 
 /* ---- merge ----------------------------------------------------------------------- */
@@ -667,13 +643,13 @@ int cmd_merge(int argc, char **argv)
                                               {"force", no_argument, 0, OPT_FORCE},
                                               {"quiet", no_argument, 0, OPT_QUIET},
                                               {0, 0, 0, 0}};
-    sw_merge_options opt = {0};
+    sw_merge_options opt = {.kinds = &ex_registry};
     const char *output = NULL;
     int quiet = 0, id, argc_all = argc;
     char **argv_all = argv;
     while ((id = cli_next_option_any_order("merge", argc, argv, "o:", longopts, 1)) != -1) {
         switch (id) {
-        case OPT_HELP: fputs(merge_usage, stdout); return EXIT_SUCCESS;
+        case OPT_HELP: fputs(merge_usage, stdout); return EXIT_OK;
         case 'o':
         case OPT_OUTPUT: output = optarg; break;
         case OPT_FORCE: opt.force = 1; break;
@@ -709,8 +685,8 @@ static int merge(void *ctx)
     ssm_status st = sw_merge(job->inputs, (size_t)job->n, output, job->opt, &sum, &err);
     sw_h5_library_end();
     if (st != SSM_OK) {
-        cli_error("merge", "%s", err.message);
-        return sum.bad_input ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+        cli_fail("merge", &err);
+        return sum.bad_input ? EXIT_USAGE : EXIT_ERROR;
     }
     if (!job->quiet)
         printf("merged %d file%s (shard count %llu) into %s: %llu tasks, %llu done, %llu failed, %llu pending\n",
@@ -724,11 +700,11 @@ static int merge(void *ctx)
                      sum.missing, (unsigned long long)sum.shard_count);
         cli_error("merge", "warning: %s has %llu of %llu tasks pending%s: 'ssmsweep run SPEC -o %s --resume' runs them",
                   output, (unsigned long long)sum.n_pending, (unsigned long long)sum.n_tasks, missing, output);
-        return SW_EXIT_INTERRUPTED;
+        return EXIT_INTERRUPTED;
     }
     if (fflush(stdout) != 0)
-        return SW_EXIT_ERROR;
-    return sum.n_failed ? SW_EXIT_TASKS_FAILED : SW_EXIT_OK;
+        return EXIT_ERROR;
+    return sum.n_failed ? EXIT_TASKS_FAILED : EXIT_OK;
 }
 
 /* ---- report ---------------------------------------------------------------------- */
@@ -748,16 +724,16 @@ static int report(void *ctx)
     sw_summary s;
     ssm_error err;
     sw_h5_library_begin();
-    ssm_status st = sw_summary_read(path, &s, &err);
+    ssm_status st = sw_summary_read(path, &ex_registry, &s, &err);
     if (st == SSM_OK)
         sw_summary_print(&s, stdout);
     else
-        cli_error("report", "%s", err.message);
+        cli_fail("report", &err);
     sw_summary_free(&s);
     sw_h5_library_end();
     if (st != SSM_OK)
-        return st == SSM_EINVAL ? EXIT_USAGE : EXIT_FAILURE;
-    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return st == SSM_EINVAL ? EXIT_USAGE : EXIT_ERROR;
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }
 
 int cmd_report(int argc, char **argv)

@@ -9,8 +9,8 @@
 #include "cli.h"
 #include "ssm/mf.h"
 #include "ssm/train.h"
-#include "sweep/model_h5.h"
-#include "sweep/trainrun.h"
+#include "experiments/model_h5.h"
+#include "experiments/trainrun.h"
 
 static const char train_usage[] =
     "Usage: ssmsweep train [model options] [--task delay|teacher|multi-delay] [--tau K[,K...]]\n"
@@ -105,7 +105,7 @@ int cmd_train(int argc, char **argv)
         long l;
         if (id == OPT_HELP) {
             fputs(train_usage, stdout);
-            return EXIT_SUCCESS;
+            return EXIT_OK;
         }
         if (id == '?')
             return EXIT_USAGE;
@@ -120,7 +120,7 @@ int cmd_train(int argc, char **argv)
         switch (id) {
         case OPT_TASK:
             if (ssm_task_parse(optarg, &cfg.task.type, &err)) {
-                cli_error("train", "%s", err.message);
+                cli_fail("train", &err);
                 return EXIT_USAGE;
             }
             break;
@@ -133,7 +133,7 @@ int cmd_train(int argc, char **argv)
             break;
         case OPT_FREEZE:
             if (strcmp(optarg, "none") != 0 && ssm_groups_parse(optarg, &cfg.train.frozen, &err)) {
-                cli_error("train", "%s", err.message);
+                cli_fail("train", &err);
                 return EXIT_USAGE;
             }
             break;
@@ -222,10 +222,10 @@ int cmd_train(int argc, char **argv)
         st = sw_train_run(&cfg, print_epoch, NULL, &out, &err);
     }
     if (st) {
-        cli_error("train", "%s", err.message);
-        return st == SSM_EINVAL || st == SSM_EIO ? EXIT_USAGE : EXIT_FAILURE;
+        cli_fail("train", &err);
+        return st == SSM_EINVAL || st == SSM_EIO ? EXIT_USAGE : EXIT_ERROR;
     }
     sw_train_outcome_print(&cfg, &out, stderr);
     sw_train_outcome_free(&out);
-    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }

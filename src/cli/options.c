@@ -76,11 +76,40 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *arg, unsigned lo
     return 0;
 }
 
+/* Options whose name is not the parameter's spec key with dashes. */
+static const struct {
+    const char *param, *option;
+} renamed[] = {{"delay", "tau"}, {"task_type", "task"}, {"n_train", "train"}, {"n_val", "val"}};
+
+void cli_error_text(const ssm_error *err, char *buf, size_t size)
+{
+    char option[SSM_PARAM_NAME_MAX];
+    if (!err->param[0]) {
+        snprintf(buf, size, "%s", err->message);
+        return;
+    }
+    snprintf(option, sizeof option, "%s", err->param);
+    for (size_t k = 0; k < sizeof renamed / sizeof *renamed; ++k)
+        if (strcmp(err->param, renamed[k].param) == 0)
+            snprintf(option, sizeof option, "%s", renamed[k].option);
+    for (char *c = option; *c; ++c)
+        if (*c == '_')
+            *c = '-';
+    snprintf(buf, size, "--%s: %s", option, err->message);
+}
+
+void cli_fail(const char *cmd, const ssm_error *err)
+{
+    char text[SSM_ERROR_MSG_MAX + SSM_PARAM_NAME_MAX + 8];
+    cli_error_text(err, text, sizeof text);
+    cli_error(cmd, "%s", text);
+}
+
 static int report(const char *cmd, ssm_status status, const ssm_error *err)
 {
     if (status == SSM_OK)
         return 1;
-    cli_error(cmd, "%s", err->message);
+    cli_fail(cmd, err);
     return -1;
 }
 
@@ -108,19 +137,11 @@ int cli_apply_option(const char *cmd, int id, const char *arg, ssm_model *m, ssm
         case OPT_DT:
             if (cli_parse_double(cmd, "dt", arg, &d))
                 return -1;
-            if (!(d > 0)) {
-                cli_error(cmd, "--dt: must be positive, got %s", arg);
-                return -1;
-            }
             m->dt = d;
             return 1;
         case OPT_RHO:
             if (cli_parse_double(cmd, "rho", arg, &d))
                 return -1;
-            if (!(d > 0 && d < 1)) {
-                cli_error(cmd, "--rho: radius must lie in (0, 1), got %s", arg);
-                return -1;
-            }
             m->rho = d;
             return 1;
         case OPT_REAL_PART:

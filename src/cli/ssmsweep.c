@@ -41,11 +41,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
-        return EXIT_SUCCESS;
+        return EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("ssmsweep %s\n", PACKAGE_VERSION);
-        return EXIT_SUCCESS;
+        return EXIT_OK;
     }
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; ++k)
         if (strcmp(argv[1], commands[k].name) == 0)

@@ -162,18 +162,18 @@ static ssm_status deep_layout(ssm_deep *m, ssm_error *err)
 ssm_status ssm_deep_config_validate(const ssm_deep_config *c, ssm_error *err)
 {
     if (c->d_model < 1 || c->d_model > 4096)
-        return ssm_fail(err, SSM_EINVAL, "--d-model: %zu is not in [1, 4096]", c->d_model);
+        return ssm_fail_param(err, SSM_EINVAL, "d_model", "%zu is not in [1, 4096]", c->d_model);
     if (c->n_layers < 1 || c->n_layers > 64)
-        return ssm_fail(err, SSM_EINVAL, "--layers: %zu is not in [1, 64]", c->n_layers);
+        return ssm_fail_param(err, SSM_EINVAL, "layers", "%zu is not in [1, 64]", c->n_layers);
     if (c->n_classes < 2 || c->n_classes > 256)
         return ssm_fail(err, SSM_EINVAL, "classes: %zu is not in [2, 256]", c->n_classes);
     if (!(c->dt_min > 0 && c->dt_min <= c->dt_max && isfinite(c->dt_max)))
-        return ssm_fail(err, SSM_EINVAL, "--dt-min and --dt-max: need 0 < dt_min <= dt_max, got %g and %g", c->dt_min,
+        return ssm_fail_param(err, SSM_EINVAL, "dt_min", "need 0 < dt_min <= dt_max, got %g and %g", c->dt_min,
                         c->dt_max);
     if (!(c->dropout >= 0 && c->dropout < 1))
-        return ssm_fail(err, SSM_EINVAL, "--dropout: %g is not a probability in [0, 1)", c->dropout);
+        return ssm_fail_param(err, SSM_EINVAL, "dropout", "%g is not a probability in [0, 1)", c->dropout);
     if (c->eig.disc != SSM_DISC_ZOH)
-        return ssm_fail(err, SSM_EINVAL, "--disc: the deep S4D model discretizes by zoh only");
+        return ssm_fail_param(err, SSM_EINVAL, "disc", "the deep S4D model discretizes by zoh only");
     return ssm_model_validate(&c->eig, err);
 }
 
@@ -794,7 +794,7 @@ ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_tr
     if (st)
         return st;
     if (o->batch < 1 || o->epochs < 1)
-        return ssm_fail(err, SSM_EINVAL, "--batch and --epochs must be at least 1");
+        return ssm_fail_param(err, SSM_EINVAL, "batch", "batch size and epochs must be at least 1");
     if (train->n < 1)
         return ssm_fail(err, SSM_EINVAL, "the training set is empty");
     if (val->n > 0 && val->length != train->length)

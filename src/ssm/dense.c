@@ -221,7 +221,7 @@ ssm_status ssm_dense_from_model(const ssm_model *model, ssm_dense *out, ssm_erro
     if (status)
         return status;
     if (model->init != SSM_INIT_LEGS_DENSE)
-        return ssm_fail(err, SSM_EINVAL, "--init %s is not a dense system",
+        return ssm_fail_param(err, SSM_EINVAL, "init", "%s is not a dense system",
                         ssm_init_name(model->init));
     size_t n = (size_t)model->n;
     out->n = n;

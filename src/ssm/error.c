@@ -13,6 +13,20 @@ ssm_status ssm_fail(ssm_error *err, ssm_status code, const char *fmt, ...)
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
         err->code = code;
+        err->param[0] = '\0';
+    }
+    return code;
+}
+
+ssm_status ssm_fail_param(ssm_error *err, ssm_status code, const char *param, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->code = code;
+        snprintf(err->param, sizeof err->param, "%s", param);
     }
     return code;
 }
@@ -22,6 +36,7 @@ void ssm_error_clear(ssm_error *err)
     if (err) {
         err->code = SSM_OK;
         err->message[0] = '\0';
+        err->param[0] = '\0';
     }
 }
 

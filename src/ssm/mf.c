@@ -55,8 +55,8 @@ ssm_status ssm_mf_method_parse(const char *name, ssm_mf_method *method, ssm_erro
             *method = (ssm_mf_method)k;
             return SSM_OK;
         }
-    return ssm_fail(err, SSM_EINVAL,
-                    "--method: unknown method '%s' (expected analytic, finite, simulate or blaschke)",
+    return ssm_fail_param(err, SSM_EINVAL,
+                    "method", "unknown method '%s' (expected analytic, finite, simulate or blaschke)",
                     name);
 }
 
@@ -77,30 +77,30 @@ double ssm_mf_default_rcond(ssm_mf_method method, size_t n, size_t T)
 ssm_status ssm_mf_options_validate(const ssm_mf_options *o, ssm_error *err)
 {
     if ((unsigned)o->method >= SSM_MF_METHOD_COUNT)
-        return ssm_fail(err, SSM_EINVAL, "--method: invalid method");
+        return ssm_fail_param(err, SSM_EINVAL, "method", "invalid method");
     if (o->tau_max > 100000000UL)
-        return ssm_fail(err, SSM_EINVAL, "--tau-max: %zu is beyond the limit 1e8", o->tau_max);
+        return ssm_fail_param(err, SSM_EINVAL, "tau_max", "%zu is beyond the limit 1e8", o->tau_max);
     if (o->method == SSM_MF_FINITE || o->method == SSM_MF_SIMULATE) {
         /* the simulation's memory does not grow with T or the washout, its time does */
         if (o->T > SSM_MF_MAX_LENGTH)
-            return ssm_fail(err, SSM_EINVAL, "--T: %zu is beyond the limit 1e9", o->T);
+            return ssm_fail_param(err, SSM_EINVAL, "T", "%zu is beyond the limit 1e9", o->T);
         if (o->washout != SSM_WASHOUT_AUTO && o->washout > SSM_MF_MAX_LENGTH)
-            return ssm_fail(err, SSM_EINVAL, "--washout: %zu is beyond the limit 1e9", o->washout);
+            return ssm_fail_param(err, SSM_EINVAL, "washout", "%zu is beyond the limit 1e9", o->washout);
         if (o->T < 1)
-            return ssm_fail(err, SSM_EINVAL, "--T: sequence length must be at least 1");
+            return ssm_fail_param(err, SSM_EINVAL, "T", "sequence length must be at least 1");
         if (o->T < o->tau_max)
-            return ssm_fail(err, SSM_EINVAL,
-                            "--T: sequence length %zu is shorter than --tau-max %zu", o->T,
+            return ssm_fail_param(err, SSM_EINVAL, "T",
+                            "sequence length %zu is shorter than the largest delay %zu", o->T,
                             o->tau_max);
     }
     if (o->method == SSM_MF_SIMULATE && o->washout != SSM_WASHOUT_AUTO &&
         o->washout < o->tau_max)
-        return ssm_fail(err, SSM_EINVAL,
-                        "--washout: %zu is shorter than --tau-max %zu (the delayed inputs of "
+        return ssm_fail_param(err, SSM_EINVAL, "washout",
+                        "%zu is shorter than the largest delay %zu (the delayed inputs of "
                         "the first sample must exist)",
                         o->washout, o->tau_max);
     if (!(isfinite(o->rcond) && o->rcond < 1))
-        return ssm_fail(err, SSM_EINVAL, "--rcond: must be a finite number below 1, got %g",
+        return ssm_fail_param(err, SSM_EINVAL, "rcond", "must be a finite number below 1, got %g",
                         o->rcond);
     return SSM_OK;
 }
@@ -186,7 +186,7 @@ static ssm_status mf_finite(const ssm_features *f, const ssm_mf_options *o, ssm_
     if (status)
         goto done;
     if (T > SIZE_MAX / sizeof(double) / (n ? n : 1)) {
-        status = ssm_fail(err, SSM_EINVAL, "--T: %zu x %zu response matrix is too large", T, n);
+        status = ssm_fail_param(err, SSM_EINVAL, "T", "%zu x %zu response matrix is too large", T, n);
         goto done;
     }
     /* column-major T x n: feature i's responses are contiguous, which is
@@ -365,7 +365,7 @@ ssm_status ssm_mf_features(const ssm_features *f, const ssm_mf_options *o, ssm_m
     case SSM_MF_FINITE: return mf_finite(f, o, out, err);
     case SSM_MF_SIMULATE: return mf_simulate(f, o, out, err);
     default:
-        return ssm_fail(err, SSM_EINVAL, "--method %s needs a diagonal system",
+        return ssm_fail_param(err, SSM_EINVAL, "method", "%s needs a diagonal system",
                         ssm_mf_method_name(o->method));
     }
 }

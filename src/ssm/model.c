@@ -3,15 +3,17 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-static const char *const init_names[SSM_INIT_COUNT] = {
-    [SSM_INIT_S4D_INV] = "s4d-inv",       [SSM_INIT_S4D_LIN] = "s4d-lin",
-    [SSM_INIT_S4D_REAL] = "s4d-real",     [SSM_INIT_S4D_RANDOM] = "s4d-random",
-    [SSM_INIT_S4D_LEGS] = "s4d-legs",     [SSM_INIT_LIN] = "lin",
-    [SSM_INIT_STEP] = "step",             [SSM_INIT_RANDOM] = "random",
-    [SSM_INIT_FILE] = "file",             [SSM_INIT_LEGS_DENSE] = "legs-dense",
-};
+#define SSM_FAMILY_ROW(kind, name, continuous, even_n, fill, help) [kind] = {name, continuous, even_n, help},
+static const ssm_family families[SSM_INIT_COUNT] = {SSM_FAMILIES(SSM_FAMILY_ROW)};
+#undef SSM_FAMILY_ROW
+
+const ssm_family *ssm_family_of(ssm_init_kind kind)
+{
+    return (unsigned)kind < SSM_INIT_COUNT ? &families[kind] : NULL;
+}
 
 void ssm_model_defaults(ssm_model *model)
 {
@@ -30,20 +32,23 @@ void ssm_model_defaults(ssm_model *model)
 
 const char *ssm_init_name(ssm_init_kind kind)
 {
-    return (unsigned)kind < SSM_INIT_COUNT ? init_names[kind] : "?";
+    return (unsigned)kind < SSM_INIT_COUNT ? families[kind].name : "?";
 }
 
 ssm_status ssm_init_parse(const char *name, ssm_init_kind *kind, ssm_error *err)
 {
-    for (int k = 0; k < SSM_INIT_COUNT; ++k)
-        if (strcmp(name, init_names[k]) == 0) {
+    char known[256] = "";
+    size_t len = 0;
+    for (int k = 0; k < SSM_INIT_COUNT; ++k) {
+        if (strcmp(name, families[k].name) == 0) {
             *kind = (ssm_init_kind)k;
             return SSM_OK;
         }
-    return ssm_fail(err, SSM_EINVAL,
-                    "--init: unknown initialization '%s' (expected s4d-inv, s4d-lin, "
-                    "s4d-real, s4d-random, s4d-legs, lin, step, random, file or legs-dense)",
-                    name);
+        const char *sep = k == 0 ? "" : k == SSM_INIT_COUNT - 1 ? " or " : ", ";
+        len += (size_t)snprintf(known + len, len < sizeof known ? sizeof known - len : 0, "%s%s", sep,
+                                families[k].name);
+    }
+    return ssm_fail_param(err, SSM_EINVAL, "init", "unknown initialization '%s' (expected %s)", name, known);
 }
 
 const char *ssm_disc_name(ssm_disc disc)
@@ -58,67 +63,54 @@ ssm_status ssm_disc_parse(const char *name, ssm_disc *disc, ssm_error *err)
     else if (strcmp(name, "bilinear") == 0)
         *disc = SSM_DISC_BILINEAR;
     else
-        return ssm_fail(err, SSM_EINVAL,
-                        "--disc: unknown discretization '%s' (expected zoh or bilinear)", name);
+        return ssm_fail_param(err, SSM_EINVAL,
+                        "disc", "unknown discretization '%s' (expected zoh or bilinear)", name);
     return SSM_OK;
 }
 
 int ssm_init_is_continuous(ssm_init_kind kind)
 {
-    switch (kind) {
-    case SSM_INIT_S4D_INV: case SSM_INIT_S4D_LIN: case SSM_INIT_S4D_REAL:
-    case SSM_INIT_S4D_RANDOM: case SSM_INIT_S4D_LEGS: case SSM_INIT_LEGS_DENSE:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* Families whose N/2 continuous modes come with an implicit conjugate. */
-static int needs_even_n(ssm_init_kind kind)
-{
-    return kind == SSM_INIT_S4D_INV || kind == SSM_INIT_S4D_LIN ||
-           kind == SSM_INIT_S4D_RANDOM || kind == SSM_INIT_S4D_LEGS;
+    return (unsigned)kind < SSM_INIT_COUNT && families[kind].continuous;
 }
 
 ssm_status ssm_model_validate(const ssm_model *m, ssm_error *err)
 {
     if ((unsigned)m->init >= SSM_INIT_COUNT)
-        return ssm_fail(err, SSM_EINVAL, "--init: invalid initialization");
+        return ssm_fail_param(err, SSM_EINVAL, "init", "invalid initialization");
     if (m->init == SSM_INIT_FILE) {
         if (!m->file || !*m->file)
-            return ssm_fail(err, SSM_EINVAL, "--file: required with --init file");
+            return ssm_fail_param(err, SSM_EINVAL, "file", "required when init is file");
         return SSM_OK;   /* N comes from the file */
     }
     if (m->n < 1)
-        return ssm_fail(err, SSM_EINVAL, "--N: state size must be at least 1, got %ld", m->n);
+        return ssm_fail_param(err, SSM_EINVAL, "N", "state size must be at least 1, got %ld", m->n);
     if (m->n > SSM_MAX_N)
-        return ssm_fail(err, SSM_EINVAL, "--N: state size %ld exceeds the limit %ld",
+        return ssm_fail_param(err, SSM_EINVAL, "N", "state size %ld exceeds the limit %ld",
                         m->n, SSM_MAX_N);
-    if (needs_even_n(m->init) && m->n % 2 != 0)
-        return ssm_fail(err, SSM_EINVAL,
-                        "--N: %s uses N/2 conjugate pairs, so N must be even (got %ld)",
+    if (families[m->init].even_n && m->n % 2 != 0)
+        return ssm_fail_param(err, SSM_EINVAL,
+                        "N", "%s uses N/2 conjugate pairs, so N must be even (got %ld)",
                         ssm_init_name(m->init), m->n);
     if (ssm_init_is_continuous(m->init)) {
         if (!(isfinite(m->dt) && m->dt > 0))
-            return ssm_fail(err, SSM_EINVAL, "--dt: must be a positive finite number, got %g", m->dt);
+            return ssm_fail_param(err, SSM_EINVAL, "dt", "must be a positive finite number, got %g", m->dt);
         if (!(isfinite(m->real_part) && m->real_part > 0))
-            return ssm_fail(err, SSM_EINVAL,
-                            "--real-part: must be positive and finite (stable modes), got %g",
+            return ssm_fail_param(err, SSM_EINVAL,
+                            "real_part", "must be positive and finite (stable modes), got %g",
                             m->real_part);
         if (!(isfinite(m->imag_scale) && m->imag_scale >= 0))
-            return ssm_fail(err, SSM_EINVAL,
-                            "--imag-scale: must be non-negative and finite, got %g", m->imag_scale);
+            return ssm_fail_param(err, SSM_EINVAL,
+                            "imag_scale", "must be non-negative and finite, got %g", m->imag_scale);
     } else {
         if (!(isfinite(m->rho) && m->rho > 0 && m->rho < 1))
-            return ssm_fail(err, SSM_EINVAL, "--rho: radius must lie in (0, 1), got %g", m->rho);
+            return ssm_fail_param(err, SSM_EINVAL, "rho", "radius must lie in (0, 1), got %g", m->rho);
     }
     if (m->init == SSM_INIT_STEP) {
         if (m->groups < 1)
-            return ssm_fail(err, SSM_EINVAL, "--groups: must be at least 1, got %ld", m->groups);
+            return ssm_fail_param(err, SSM_EINVAL, "groups", "must be at least 1, got %ld", m->groups);
         if (m->n % m->groups != 0)
-            return ssm_fail(err, SSM_EINVAL,
-                            "--groups: N = %ld is not a multiple of the group size %ld",
+            return ssm_fail_param(err, SSM_EINVAL,
+                            "groups", "N = %ld is not a multiple of the group size %ld",
                             m->n, m->groups);
     }
     return SSM_OK;

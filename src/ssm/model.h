@@ -6,20 +6,23 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "family.h"
 
-typedef enum {
-    SSM_INIT_S4D_INV,     /* A_n = -a + i s (N/pi)(N/(2n+1) - 1)          */
-    SSM_INIT_S4D_LIN,     /* A_n = -a + i s pi n                           */
-    SSM_INIT_S4D_REAL,    /* A_n = -(n+1), n = 0..N-1 (N real modes)       */
-    SSM_INIT_S4D_RANDOM,  /* A_n = -a + i s exp(eps_n), eps_n ~ N(0,1)     */
-    SSM_INIT_S4D_LEGS,    /* A_n = -a + i s omega_n, normal part of LegS   */
-    SSM_INIT_LIN,         /* lambda_k = rho k/N, k = 1..N (real, discrete) */
-    SSM_INIT_STEP,        /* rho (i/p) exp(2 pi i j/c): a staircase of |l| */
-    SSM_INIT_RANDOM,      /* conjugate pairs uniform in the rho-disk       */
-    SSM_INIT_FILE,        /* discrete eigenvalues read from a CSV file     */
-    SSM_INIT_LEGS_DENSE,  /* the dense HiPPO-LegS system of S4             */
-    SSM_INIT_COUNT
-} ssm_init_kind;
+/* The families and their formulas: family.h. */
+#define SSM_FAMILY_ENUM(kind, name, continuous, even_n, fill, help) kind,
+typedef enum { SSM_FAMILIES(SSM_FAMILY_ENUM) SSM_INIT_COUNT } ssm_init_kind;
+#undef SSM_FAMILY_ENUM
+
+/* A family's row (family.h); the fill function is spectrum.c's. */
+typedef struct {
+    const char *name;
+    int continuous;   /* A_n, discretized with dt; else lambda_k directly */
+    int even_n;       /* N/2 modes with implicit conjugates: N must be even */
+    const char *help;
+} ssm_family;
+
+/* The row of kind (NULL outside the enum). */
+const ssm_family *ssm_family_of(ssm_init_kind kind);
 
 typedef enum { SSM_DISC_ZOH, SSM_DISC_BILINEAR } ssm_disc;
 

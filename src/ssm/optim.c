@@ -20,11 +20,11 @@ void ssm_optim_defaults(ssm_optim_options *o)
 ssm_status ssm_optim_validate(const ssm_optim_options *o, ssm_error *err)
 {
     if (!(o->lr >= 0 && o->lr_ssm >= 0 && isfinite(o->lr) && isfinite(o->lr_ssm)))
-        return ssm_fail(err, SSM_EINVAL, "--lr/--lr-ssm: must be non-negative and finite");
+        return ssm_fail_param(err, SSM_EINVAL, "lr", "learning rates must be non-negative and finite");
     if (!(o->weight_decay >= 0 && isfinite(o->weight_decay)))
-        return ssm_fail(err, SSM_EINVAL, "--weight-decay: must be non-negative and finite");
+        return ssm_fail_param(err, SSM_EINVAL, "weight_decay", "must be non-negative and finite");
     if (!(o->warmup >= 0 && o->warmup <= 1))
-        return ssm_fail(err, SSM_EINVAL, "--warmup: must be a fraction in [0, 1]");
+        return ssm_fail_param(err, SSM_EINVAL, "warmup", "must be a fraction in [0, 1]");
     if (!(o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1 && o->eps > 0))
         return ssm_fail(err, SSM_EINVAL, "AdamW: betas must be in [0, 1) and eps positive");
     return SSM_OK;

@@ -37,8 +37,8 @@ ssm_status ssm_groups_parse(const char *list, unsigned *mask, ssm_error *err)
             found = 1;
         }
         if (!found)
-            return ssm_fail(err, SSM_EINVAL,
-                            "--freeze: unknown parameter group '%.*s' (expected A, A_re, A_im, dt, B, C, D, bias)",
+            return ssm_fail_param(err, SSM_EINVAL,
+                            "freeze", "unknown parameter group '%.*s' (expected A, A_re, A_im, dt, B, C, D, bias)",
                             (int)len, p);
         p += len;
         if (*p == ',')
@@ -97,7 +97,7 @@ ssm_status ssm_dssm_init(ssm_dssm *m, const ssm_model *model, size_t n_out, ssm_
     ssm_status st;
     memset(m, 0, sizeof *m);
     if (model->init == SSM_INIT_LEGS_DENSE)
-        return ssm_fail(err, SSM_EINVAL, "--init legs-dense is not a diagonal model (use s4d-real)");
+        return ssm_fail_param(err, SSM_EINVAL, "init", "legs-dense is not a diagonal model (use s4d-real)");
     if (n_out < 1 || n_out > SSM_MAX_OUTPUTS)
         return ssm_fail(err, SSM_EINVAL, "outputs: %zu is outside 1..%d", n_out, SSM_MAX_OUTPUTS);
     st = ssm_spectrum_build(model, &sp, err);

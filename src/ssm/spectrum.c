@@ -62,55 +62,133 @@ done:
     return status;
 }
 
-ssm_status ssm_continuous_eigenvalues(const ssm_model *m, double complex *a, size_t *count,
-                                      ssm_error *err)
+/* ---- the families' values (their table: family.h) ---------------------------- */
+
+/* Continuous families: A_n into a, *count of them (N/2 for the families
+ * with implicit conjugates, else N).  Discrete ones: the N lambda_k. */
+typedef ssm_status (*fill_fn)(const ssm_model *m, double complex *out, size_t *count, ssm_error *err);
+
+static ssm_status fill_s4d_inv(const ssm_model *m, double complex *a, size_t *count, ssm_error *err)
+{
+    (void)err;
+    const size_t n = (size_t)m->n, half = n / 2;
+    const double re = -m->real_part, s = m->imag_scale;
+    for (size_t k = 0; k < half; ++k)
+        a[k] = re + I * s * ((double)n / M_PI) * ((double)n / (2.0 * k + 1.0) - 1.0);
+    *count = half;
+    return SSM_OK;
+}
+
+static ssm_status fill_s4d_lin(const ssm_model *m, double complex *a, size_t *count, ssm_error *err)
+{
+    (void)err;
+    const size_t half = (size_t)m->n / 2;
+    const double re = -m->real_part, s = m->imag_scale;
+    for (size_t k = 0; k < half; ++k)
+        a[k] = re + I * s * M_PI * (double)k;
+    *count = half;
+    return SSM_OK;
+}
+
+static ssm_status fill_s4d_random(const ssm_model *m, double complex *a, size_t *count, ssm_error *err)
+{
+    (void)err;
+    const size_t n = (size_t)m->n, half = n / 2;
+    const double re = -m->real_part, s = m->imag_scale;
+    ssm_rng rng;
+    ssm_rng_init(&rng, m->seed, (uint64_t)n, STREAM_S4D_RANDOM);
+    for (size_t k = 0; k < half; ++k)
+        a[k] = re + I * s * exp(ssm_rng_normal(&rng));
+    *count = half;
+    return SSM_OK;
+}
+
+static ssm_status fill_s4d_legs(const ssm_model *m, double complex *a, size_t *count, ssm_error *err)
 {
     const size_t n = (size_t)m->n, half = n / 2;
     const double re = -m->real_part, s = m->imag_scale;
+    double *omega = malloc((half ? half : 1) * sizeof *omega);
+    if (!omega)
+        return ssm_fail(err, SSM_ENOMEM, "out of memory");
+    ssm_status status = legs_normal_frequencies(n, omega, err);
+    for (size_t k = 0; status == SSM_OK && k < half; ++k)
+        a[k] = re + I * s * omega[k];
+    free(omega);
+    *count = half;
+    return status;
+}
+
+/* s4d-real and legs-dense: the eigenvalues of HiPPO-LegS, -1, ..., -N */
+static ssm_status fill_legs_real(const ssm_model *m, double complex *a, size_t *count, ssm_error *err)
+{
+    (void)err;
+    const size_t n = (size_t)m->n;
+    for (size_t k = 0; k < n; ++k)
+        a[k] = -(double)(k + 1);
+    *count = n;
+    return SSM_OK;
+}
+
+static ssm_status fill_lin(const ssm_model *m, double complex *lambda, size_t *count, ssm_error *err)
+{
+    (void)err;
+    const size_t n = (size_t)m->n;
+    for (size_t k = 0; k < n; ++k)
+        lambda[k] = m->rho * (double)(k + 1) / (double)n;
+    *count = n;
+    return SSM_OK;
+}
+
+static ssm_status fill_step(const ssm_model *m, double complex *lambda, size_t *count, ssm_error *err)
+{
+    (void)err;
+    const size_t n = (size_t)m->n, c = (size_t)m->groups, p = n / c;
+    for (size_t i = 0; i < p; ++i)
+        for (size_t j = 0; j < c; ++j) {
+            double radius = m->rho * (double)(i + 1) / (double)p;
+            /* exact conjugates for j and c - j: build from the angle of
+             * the smaller index so the set is closed bit for bit */
+            size_t jj = (j <= c - j) ? j : c - j;
+            double complex z = radius * cexp(I * 2.0 * M_PI * (double)jj / (double)c);
+            lambda[i * c + j] = (jj == j) ? z : conj(z);
+        }
+    *count = n;
+    return SSM_OK;
+}
+
+static ssm_status fill_random(const ssm_model *m, double complex *lambda, size_t *count, ssm_error *err)
+{
+    (void)err;
+    const size_t n = (size_t)m->n;
+    ssm_rng rng;
+    ssm_rng_init(&rng, m->seed, (uint64_t)n, STREAM_DISK_RANDOM);
+    size_t k = 0;
+    for (; k + 1 < n; k += 2) {
+        double radius = m->rho * sqrt(ssm_rng_uniform(&rng));
+        double angle = M_PI * ssm_rng_uniform(&rng);
+        lambda[k] = radius * cexp(I * angle);
+        lambda[k + 1] = conj(lambda[k]);
+    }
+    if (k < n)
+        lambda[k] = m->rho * (2.0 * ssm_rng_uniform(&rng) - 1.0);
+    *count = n;
+    return SSM_OK;
+}
+
+#define SSM_FAMILY_FILL(kind, name, continuous, even_n, fill, help) [kind] = fill,
+static const fill_fn fills[SSM_INIT_COUNT] = {SSM_FAMILIES(SSM_FAMILY_FILL)};
+#undef SSM_FAMILY_FILL
+
+ssm_status ssm_continuous_eigenvalues(const ssm_model *m, double complex *a, size_t *count,
+                                      ssm_error *err)
+{
     ssm_status status = ssm_model_validate(m, err);
     if (status)
         return status;
-    switch (m->init) {
-    case SSM_INIT_S4D_INV:
-        for (size_t k = 0; k < half; ++k)
-            a[k] = re + I * s * ((double)n / M_PI) * ((double)n / (2.0 * k + 1.0) - 1.0);
-        *count = half;
-        return SSM_OK;
-    case SSM_INIT_S4D_LIN:
-        for (size_t k = 0; k < half; ++k)
-            a[k] = re + I * s * M_PI * (double)k;
-        *count = half;
-        return SSM_OK;
-    case SSM_INIT_S4D_RANDOM: {
-        ssm_rng rng;
-        ssm_rng_init(&rng, m->seed, (uint64_t)n, STREAM_S4D_RANDOM);
-        for (size_t k = 0; k < half; ++k)
-            a[k] = re + I * s * exp(ssm_rng_normal(&rng));
-        *count = half;
-        return SSM_OK;
-    }
-    case SSM_INIT_S4D_LEGS: {
-        double *omega = malloc((half ? half : 1) * sizeof *omega);
-        if (!omega)
-            return ssm_fail(err, SSM_ENOMEM, "out of memory");
-        status = legs_normal_frequencies(n, omega, err);
-        for (size_t k = 0; status == SSM_OK && k < half; ++k)
-            a[k] = re + I * s * omega[k];
-        free(omega);
-        *count = half;
-        return status;
-    }
-    case SSM_INIT_S4D_REAL:
-    case SSM_INIT_LEGS_DENSE:
-        /* the eigenvalues of HiPPO-LegS: -1, ..., -N */
-        for (size_t k = 0; k < n; ++k)
-            a[k] = -(double)(k + 1);
-        *count = n;
-        return SSM_OK;
-    default:
-        return ssm_fail(err, SSM_EINVAL, "--init %s is not a continuous-time family",
-                        ssm_init_name(m->init));
-    }
+    if (!ssm_init_is_continuous(m->init))
+        return ssm_fail_param(err, SSM_EINVAL, "init", "%s is not a continuous-time family",
+                              ssm_init_name(m->init));
+    return fills[m->init](m, a, count, err);
 }
 
 static ssm_status spectrum_alloc(ssm_spectrum *out, size_t n, ssm_error *err)
@@ -120,46 +198,6 @@ static ssm_status spectrum_alloc(ssm_spectrum *out, size_t n, ssm_error *err)
     if (!out->lambda)
         return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu eigenvalues", n);
     return SSM_OK;
-}
-
-static void fill_discrete_family(const ssm_model *m, double complex *lambda)
-{
-    const size_t n = (size_t)m->n;
-    switch (m->init) {
-    case SSM_INIT_LIN:
-        for (size_t k = 0; k < n; ++k)
-            lambda[k] = m->rho * (double)(k + 1) / (double)n;
-        break;
-    case SSM_INIT_STEP: {
-        const size_t c = (size_t)m->groups, p = n / c;
-        for (size_t i = 0; i < p; ++i)
-            for (size_t j = 0; j < c; ++j) {
-                double radius = m->rho * (double)(i + 1) / (double)p;
-                /* exact conjugates for j and c - j: build from the angle of
-                 * the smaller index so the set is closed bit for bit */
-                size_t jj = (j <= c - j) ? j : c - j;
-                double complex z = radius * cexp(I * 2.0 * M_PI * (double)jj / (double)c);
-                lambda[i * c + j] = (jj == j) ? z : conj(z);
-            }
-        break;
-    }
-    case SSM_INIT_RANDOM: {
-        ssm_rng rng;
-        ssm_rng_init(&rng, m->seed, (uint64_t)n, STREAM_DISK_RANDOM);
-        size_t k = 0;
-        for (; k + 1 < n; k += 2) {
-            double radius = m->rho * sqrt(ssm_rng_uniform(&rng));
-            double angle = M_PI * ssm_rng_uniform(&rng);
-            lambda[k] = radius * cexp(I * angle);
-            lambda[k + 1] = conj(lambda[k]);
-        }
-        if (k < n)
-            lambda[k] = m->rho * (2.0 * ssm_rng_uniform(&rng) - 1.0);
-        break;
-    }
-    default:
-        break;
-    }
 }
 
 ssm_status ssm_spectrum_build(const ssm_model *m, ssm_spectrum *out, ssm_error *err)
@@ -174,11 +212,9 @@ ssm_status ssm_spectrum_build(const ssm_model *m, ssm_spectrum *out, ssm_error *
     status = spectrum_alloc(out, (size_t)m->n, err);
     if (status)
         return status;
-    if (!ssm_init_is_continuous(m->init)) {
-        fill_discrete_family(m, out->lambda);
-        return SSM_OK;
-    }
     size_t count = 0;
+    if (!ssm_init_is_continuous(m->init))
+        return fills[m->init](m, out->lambda, &count, err);
     double complex *a = malloc((size_t)m->n * sizeof *a);
     if (!a) {
         ssm_spectrum_free(out);
@@ -306,14 +342,14 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
     out->lambda = NULL;
     fp = fopen(path, "r");
     if (!fp) {
-        status = ssm_fail(err, SSM_EIO, "--file: cannot open '%s': %s", path, strerror(errno));
+        status = ssm_fail_param(err, SSM_EIO, "file", "cannot open '%s': %s", path, strerror(errno));
         goto done;
     }
     while ((got = read_line(fp, line, &total)) == 1) {
         char *field[CSV_MAX_FIELDS + 1];
         ++line_no;
         if (total > SSM_CSV_MAX_BYTES) {
-            status = ssm_fail(err, SSM_EIO, "--file: '%s' is larger than %d MiB, the cap of an eigenvalue file",
+            status = ssm_fail_param(err, SSM_EIO, "file", "'%s' is larger than %d MiB, the cap of an eigenvalue file",
                               path, (int)(SSM_CSV_MAX_BYTES >> 20));
             goto done;
         }
@@ -353,7 +389,7 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
             goto done;
         }
         if (count == SSM_MAX_N) {
-            status = ssm_fail(err, SSM_EIO, "--file: '%s' holds more than %ld eigenvalues, the limit of N",
+            status = ssm_fail_param(err, SSM_EIO, "file", "'%s' holds more than %ld eigenvalues, the limit of N",
                               path, SSM_MAX_N);
             goto done;
         }
@@ -379,11 +415,11 @@ ssm_status ssm_spectrum_read_csv(const char *path, ssm_spectrum *out, ssm_error 
         goto done;
     }
     if (got == -3) {
-        status = ssm_fail(err, SSM_EIO, "--file: error reading '%s': %s", path, strerror(errno));
+        status = ssm_fail_param(err, SSM_EIO, "file", "error reading '%s': %s", path, strerror(errno));
         goto done;
     }
     if (count == 0) {
-        status = ssm_fail(err, SSM_EIO, "--file: '%s' holds no eigenvalues", path);
+        status = ssm_fail_param(err, SSM_EIO, "file", "'%s' holds no eigenvalues", path);
         goto done;
     }
     out->n = count;

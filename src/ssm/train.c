@@ -52,7 +52,7 @@ ssm_status ssm_task_parse(const char *name, ssm_task_type *type, ssm_error *err)
             *type = (ssm_task_type)k;
             return SSM_OK;
         }
-    return ssm_fail(err, SSM_EINVAL, "--task: unknown task '%s' (expected delay, teacher or multi-delay)", name);
+    return ssm_fail_param(err, SSM_EINVAL, "task_type", "unknown task '%s' (expected delay, teacher or multi-delay)", name);
 }
 
 void ssm_task_defaults(ssm_task *t)
@@ -92,24 +92,24 @@ size_t ssm_task_washout(const ssm_task *t)
 ssm_status ssm_task_validate(const ssm_task *t, ssm_error *err)
 {
     if (t->length < 2 || t->length > 100000000UL)
-        return ssm_fail(err, SSM_EINVAL, "--length: %zu is outside 2..1e8", t->length);
+        return ssm_fail_param(err, SSM_EINVAL, "length", "%zu is outside 2..1e8", t->length);
     if (t->n_delays < 1 || t->n_delays > SSM_MAX_OUTPUTS)
-        return ssm_fail(err, SSM_EINVAL, "--tau: between 1 and %d delays", SSM_MAX_OUTPUTS);
+        return ssm_fail_param(err, SSM_EINVAL, "delay", "between 1 and %d delays", SSM_MAX_OUTPUTS);
     for (size_t k = 0; k < t->n_delays && t->type != SSM_TASK_TEACHER; ++k)
         if (t->delays[k] >= t->length)
-            return ssm_fail(err, SSM_EINVAL, "--tau: delay %zu must be shorter than --length %zu",
+            return ssm_fail_param(err, SSM_EINVAL, "delay", "delay %zu must be shorter than the sequence length %zu",
                             t->delays[k], t->length);
     if (t->type == SSM_TASK_TEACHER && !(t->teacher_memory > 0 && isfinite(t->teacher_memory)))
-        return ssm_fail(err, SSM_EINVAL, "--teacher-memory: must be positive, got %g", t->teacher_memory);
+        return ssm_fail_param(err, SSM_EINVAL, "teacher_memory", "must be positive, got %g", t->teacher_memory);
     if (t->type == SSM_TASK_TEACHER && (t->teacher_modes < 1 || t->teacher_modes > 4096))
-        return ssm_fail(err, SSM_EINVAL, "--teacher-modes: %zu is outside 1..4096", t->teacher_modes);
+        return ssm_fail_param(err, SSM_EINVAL, "teacher_modes", "%zu is outside 1..4096", t->teacher_modes);
     if (!(t->noise >= 0 && isfinite(t->noise)))
-        return ssm_fail(err, SSM_EINVAL, "--noise: must be non-negative, got %g", t->noise);
+        return ssm_fail_param(err, SSM_EINVAL, "noise", "must be non-negative, got %g", t->noise);
     if (ssm_task_washout(t) >= t->length)
-        return ssm_fail(err, SSM_EINVAL, "--washout: %zu leaves no time step of the length %zu for the loss",
+        return ssm_fail_param(err, SSM_EINVAL, "washout", "%zu leaves no time step of the length %zu for the loss",
                         ssm_task_washout(t), t->length);
     if (t->n_train < 1 || t->n_val < 1)
-        return ssm_fail(err, SSM_EINVAL, "--train/--val: need at least one sequence each");
+        return ssm_fail_param(err, SSM_EINVAL, "n_train", "need at least one training and one validation sequence");
     return SSM_OK;
 }
 
@@ -641,7 +641,7 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     if (st)
         return st;
     if (opt->batch < 1 || opt->epochs < 1)
-        return ssm_fail(err, SSM_EINVAL, "--batch and --epochs must be at least 1");
+        return ssm_fail_param(err, SSM_EINVAL, "batch", "batch size and epochs must be at least 1");
     if ((st = ssm_optim_validate(&opt->optim, err)))
         return st;
     if (ssm_task_outputs(task) != m->n_out)
@@ -779,7 +779,7 @@ ssm_status ssm_ridge_readout(ssm_dssm *m, const ssm_task *task, double ridge, ss
         goto done;
     }
     if (!(ridge >= 0 && isfinite(ridge))) {
-        st = ssm_fail(err, SSM_EINVAL, "--ridge: must be non-negative, got %g", ridge);
+        st = ssm_fail_param(err, SSM_EINVAL, "ridge", "must be non-negative, got %g", ridge);
         goto done;
     }
     ssm_dssm_discretize(m, lambda, bbar);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +15,16 @@
 #include <unistd.h>
 
 #include <cblas.h>
-#include <hdf5.h>
-#include <yaml.h>
-#include <zlib.h>
 
+#include "ckpt.h"
 #include "farm.h"
+#include "outbox.h"
 #include "h5out.h"
 #include "journal.h"
 #include "leader.h"
 #include "outfiles.h"
 #include "progress.h"
+#include "provenance.h"
 #include "record.h"
 #include "resume.h"
 
@@ -56,19 +57,20 @@ void sw_install_stop_handlers(void)
 
 /* ---- small utilities --------------------------------------------------------- */
 
-void sw_utc_now(char *buf, size_t size)
+/* One line for the user through the caller's reporter (none: silent);
+ * after_progress: a progress line may be unfinished. */
+static void say(const sw_run_options *opt, int after_progress, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(const sw_run_options *opt, int after_progress, const char *fmt, ...)
 {
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static double wall_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    char line[SSM_ERROR_MSG_MAX + 200];
+    va_list ap;
+    if (!opt->say)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    opt->say(opt->say_ctx, after_progress, line);
 }
 
 static double thread_cpu(void)
@@ -101,12 +103,12 @@ static void run_task(const sw_tasks *t, size_t id, int rank, const char *host, c
     if (st == SSM_OK)
         st = t->kind->run(sw_task_params(t, id), t->seed[id], &env, &rec->result, &err);
     rec->elapsed = sw_now() - start;
-    rec->finished = wall_clock();
+    rec->finished = sw_wall_clock();
     if (st == SSM_OK) {
         rec->status = SW_DONE;
     } else {
         rec->status = SW_FAILED;
-        snprintf(rec->error, sizeof rec->error, "%s", err.message);
+        sw_error_text(&err, rec->error, sizeof rec->error);
         sw_result_free(&rec->result);   /* a failed record carries no values */
     }
 }
@@ -149,53 +151,6 @@ int sw_bytes_append_record(sw_bytes *b, const sw_record *rec)
     return 0;
 }
 
-/* ---- non-blocking sends ---------------------------------------------------------- */
-
-void sw_outbox_reap(sw_outbox *o)
-{
-    for (size_t k = 0; k < o->n;) {
-        int done;
-        MPI_Test(&o->req[k], &done, MPI_STATUS_IGNORE);
-        if (done) {
-            free(o->buf[k]);
-            o->req[k] = o->req[o->n - 1];
-            o->buf[k] = o->buf[o->n - 1];
-            --o->n;
-        } else {
-            ++k;
-        }
-    }
-}
-
-/* Sends count items of buf (malloc'ed; the outbox frees it). */
-void sw_outbox_send(sw_outbox *o, MPI_Comm comm, void *buf, int count, MPI_Datatype type, int dest, int tag)
-{
-    sw_outbox_reap(o);
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 16;
-        MPI_Request *req = realloc(o->req, cap * sizeof *req);
-        if (req)
-            o->req = req;
-        void **b = realloc(o->buf, cap * sizeof *b);
-        if (!req || !b)
-            MPI_Abort(comm, SW_EXIT_ERROR);
-        o->buf = b;
-        o->cap = cap;
-    }
-    MPI_Isend(buf, count, type, dest, tag, comm, &o->req[o->n]);
-    o->buf[o->n++] = buf;
-}
-
-void sw_outbox_drain(sw_outbox *o)
-{
-    MPI_Waitall((int)o->n, o->req, MPI_STATUSES_IGNORE);
-    for (size_t k = 0; k < o->n; ++k)
-        free(o->buf[k]);
-    free(o->req);
-    free(o->buf);
-    memset(o, 0, sizeof *o);
-}
-
 /* ---- worker ------------------------------------------------------------------- */
 
 void sw_send_results(sw_outbox *box, MPI_Comm comm, sw_bytes *b, uint32_t flags)
@@ -204,7 +159,7 @@ void sw_send_results(sw_outbox *box, MPI_Comm comm, sw_bytes *b, uint32_t flags)
     sw_outbox_send(box, comm, b->data, (int)b->len, MPI_BYTE, 0, TAG_RESULTS);
     memset(b, 0, sizeof *b);
     if (sw_bytes_begin_message(b))
-        MPI_Abort(comm, SW_EXIT_ERROR);
+        MPI_Abort(comm, ABORT_CODE);
 }
 
 void sw_worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir,
@@ -215,7 +170,7 @@ void sw_worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, con
     uint64_t *ids = NULL;
     int capacity = 0, zeros = 0;
     if (sw_bytes_begin_message(&b))
-        MPI_Abort(comm, SW_EXIT_ERROR);
+        MPI_Abort(comm, ABORT_CODE);
     for (int c = 0; c < CREDITS; ++c)
         sw_send_results(&box, comm, &b, MSG_REQUEST);
     while (zeros < CREDITS) {
@@ -226,7 +181,7 @@ void sw_worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, con
         if (count > capacity) {
             uint64_t *bigger = realloc(ids, (size_t)count * sizeof *ids);
             if (!bigger)
-                MPI_Abort(comm, SW_EXIT_ERROR);
+                MPI_Abort(comm, ABORT_CODE);
             ids = bigger;
             capacity = count;
         }
@@ -242,7 +197,7 @@ void sw_worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, con
             int full = sw_bytes_append_record(&b, &rec);
             sw_record_free(&rec);
             if (full)
-                MPI_Abort(comm, SW_EXIT_ERROR);
+                MPI_Abort(comm, ABORT_CODE);
             /* a long batch delivers its results as it goes */
             if (k + 1 < count && sw_now() - last_sent >= flush_interval) {
                 sw_send_results(&box, comm, &b, 0);
@@ -425,6 +380,7 @@ typedef struct {
     sw_progress progress;
     ssm_error err;                /* the first output error */
     int io_failed;                /* an output failed: the sweep stops */
+    sw_ckpt_pending ckpt_done;    /* checkpoints of done tasks, removed once the journal is synced */
     int journal_failed, h5_failed;   /* which: the other one still takes what it can */
     /* scheduling */
     MPI_Comm comm;
@@ -497,6 +453,8 @@ static void sync_outputs(master *m)
         else
             m->unsynced = 0;
     }
+    if (!m->journal_failed && !m->unsynced)
+        sw_ckpt_pending_remove(&m->ckpt_done);
     if (flush_buffer(m) == 0 && !m->h5_failed && m->h5 && sw_h5_flush(m->h5, &err) != SSM_OK)
         output_failed(m, &m->h5_failed, &err);
 }
@@ -506,9 +464,9 @@ static void accept_record(master *m, sw_record *rec)
 {
     const sw_tasks *t = m->tasks;
     if (rec->task >= t->n_tasks || rec->hash != t->hash[rec->task]) {   /* cannot happen with our workers */
-        fprintf(stderr, "ssmsweep run: a result names task %llu with hash %016llx, which this task table does not "
-                        "have\n", (unsigned long long)rec->task, (unsigned long long)rec->hash);
-        MPI_Abort(MPI_COMM_WORLD, SW_EXIT_ERROR);
+        say(m->opt, 0, "a result names task %llu with hash %016llx, which this task table does not have",
+            (unsigned long long)rec->task, (unsigned long long)rec->hash);
+        MPI_Abort(MPI_COMM_WORLD, ABORT_CODE);
     }
     if (m->closed) {   /* after an urgent stop the files are closed: the task is run again on resume */
         sw_record_free(rec);
@@ -520,6 +478,8 @@ static void accept_record(master *m, sw_record *rec)
     if (!m->journal_failed && sw_journal_append(m->journal, rec, &err) != SSM_OK)
         output_failed(m, &m->journal_failed, &err);
     ++m->unsynced;
+    if (rec->status == SW_DONE)
+        sw_ckpt_pending_add(&m->ckpt_done, rec->hash);
     count_transition(m, (size_t)rec->task, rec->status);
     m->buffer[m->n_buffer++] = *rec;
     if (m->n_buffer == H5_BATCH)
@@ -563,7 +523,7 @@ static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
     MPI_Get_count(status, MPI_BYTE, &len);
     unsigned char *buf = malloc(len > 0 ? (size_t)len : 1);
     if (!buf)
-        MPI_Abort(comm, SW_EXIT_ERROR);
+        MPI_Abort(comm, ABORT_CODE);
     MPI_Recv(buf, len, MPI_BYTE, status->MPI_SOURCE, TAG_RESULTS, comm, MPI_STATUS_IGNORE);
     if (len >= 4)
         memcpy(&flags, buf, 4);
@@ -575,9 +535,8 @@ static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
         memcpy(&rlen, buf + off, 4);
         if (off + 4 + rlen > (size_t)len ||
             sw_record_unpack(buf + off + 4, rlen, &rec, &err) != SSM_OK) {
-            fprintf(stderr, "ssmsweep run: malformed result message from rank %d\n",
-                    status->MPI_SOURCE);
-            MPI_Abort(comm, SW_EXIT_ERROR);
+            say(m->opt, 0, "malformed result message from rank %d", status->MPI_SOURCE);
+            MPI_Abort(comm, ABORT_CODE);
         }
         accept_record(m, &rec);
         ++m->stat_records;
@@ -628,7 +587,7 @@ static void begin_stop(master *m, const char *reason, int urgent)
         if (m->layout->leads[r] && m->zeros_sent[r] < CREDITS) {
             int *msg = malloc(sizeof *msg);
             if (!msg)
-                MPI_Abort(m->comm, SW_EXIT_ERROR);
+                MPI_Abort(m->comm, ABORT_CODE);
             *msg = urgent;
             sw_outbox_send(&m->box, m->comm, msg, 1, MPI_INT, r, TAG_STOP);
         }
@@ -636,10 +595,10 @@ static void begin_stop(master *m, const char *reason, int urgent)
     if (m->opt->quiet || m->io_failed)
         return;
     if (urgent)
-        fprintf(stderr, "\nssmsweep run: %s: no new tasks; tasks still running in %.1f s are abandoned "
-                        "(--resume runs them again)\n", reason, URGENT_GRACE);
+        say(m->opt, 1, "%s: no new tasks; tasks still running in %.1f s are abandoned (--resume runs them again)",
+            reason, URGENT_GRACE);
     else
-        fprintf(stderr, "\nssmsweep run: %s: no new tasks; finishing the running ones\n", reason);
+        say(m->opt, 1, "%s: no new tasks; finishing the running ones", reason);
 }
 
 /* Answers every worker that is waiting: its results, then a batch (or
@@ -672,7 +631,7 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         size_t n = m->stopping ? 0 : next_batch(m, m->layout->weight[src], 0, m->ids);
         uint64_t *copy = malloc((n ? n : 1) * sizeof *copy);
         if (!copy)
-            MPI_Abort(comm, SW_EXIT_ERROR);
+            MPI_Abort(comm, ABORT_CODE);
         memcpy(copy, m->ids, n * sizeof *copy);
         sw_outbox_send(&m->box, comm, copy, (int)n, MPI_UINT64_T, src, TAG_WORK);
         if (n == 0 && ++m->zeros_sent[src] == CREDITS)
@@ -744,48 +703,8 @@ static void drain_workers(master *m, MPI_Comm comm, double start)
     }
 }
 
-/* ---- provenance and the queue --------------------------------------------------- */
+/* ---- the queue --------------------------------------------------- */
 
-static void gather_provenance_strings(MPI_Comm comm, int rank, int size, const char *host,
-                                      char **hosts_out, char *libraries, size_t lib_size)
-{
-    char *all = rank == 0 ? calloc((size_t)size, SW_HOST_MAX) : NULL;
-    char name[SW_HOST_MAX] = {0};
-    snprintf(name, sizeof name, "%s", host);
-    MPI_Gather(name, SW_HOST_MAX, MPI_CHAR, all, SW_HOST_MAX, MPI_CHAR, 0, comm);
-    if (rank != 0)
-        return;
-    /* unique names, in rank order */
-    char *list = calloc((size_t)size, SW_HOST_MAX + 1);
-    for (int r = 0; list && all && r < size; ++r) {
-        const char *h = all + (size_t)r * SW_HOST_MAX;
-        int seen = 0;
-        for (int q = 0; q < r && !seen; ++q)
-            seen = strncmp(h, all + (size_t)q * SW_HOST_MAX, SW_HOST_MAX) == 0;
-        if (!seen) {
-            if (*list)
-                strcat(list, ",");
-            strncat(list, h, SW_HOST_MAX - 1);
-        }
-    }
-    free(all);
-    *hosts_out = list;
-
-    char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len;
-    unsigned maj, min, rel;
-    MPI_Get_library_version(mpi_version, &len);
-    mpi_version[strcspn(mpi_version, ",\n")] = '\0';
-    H5get_libversion(&maj, &min, &rel);
-    snprintf(libraries, lib_size, "HDF5 %u.%u.%u; %s; OpenBLAS %s; libyaml %s; zlib %s", maj, min, rel,
-             mpi_version,
-#ifdef HAVE_OPENBLAS_GET_CONFIG
-             openblas_get_config(),
-#else
-             "?",
-#endif
-             yaml_get_version_string(), zlibVersion());
-}
 
 typedef struct {
     double cost;
@@ -843,6 +762,8 @@ static void close_outputs(master *m)
         sw_journal_abandon(m->journal);
     else if (sw_journal_close(m->journal, &close_err) != SSM_OK)
         output_failed(m, &m->journal_failed, &close_err);
+    else
+        sw_ckpt_pending_remove(&m->ckpt_done);
     m->journal = NULL;
     if (sw_h5_close(m->h5, end_utc, &close_err) != SSM_OK)
         output_failed(m, &m->h5_failed, &close_err);
@@ -875,6 +796,7 @@ static void master_free(master *m)
     if (m->h5)
         sw_h5_close(m->h5, NULL, NULL);
     local_left_running = sw_local_stop(&m->local);
+    sw_ckpt_pending_free(&m->ckpt_done);
     free(m->collected);
     free(m->state);
     free(m->queue);
@@ -885,13 +807,14 @@ static void master_free(master *m)
     sw_lock_release(&m->lock);
 }
 
-/* Lock, outputs, queue, compute thread: SW_EXIT_OK to go on. */
-static int master_setup(master *m, const sw_outfiles *files, const sw_provenance *prov, const char *host)
+/* Lock, outputs, queue, compute thread: SSM_OK to go on (SSM_EINVAL:
+ * refused, nothing written). */
+static ssm_status master_setup(master *m, const sw_outfiles *files, const sw_provenance *prov, const char *host,
+                               ssm_error *err)
 {
     const sw_tasks *t = m->tasks;
     const sw_run_options *opt = m->opt;
     size_t n = t->n_tasks ? t->n_tasks : 1;
-    ssm_error err;
     m->state = calloc(n, 1);
     m->queue = malloc(n * sizeof *m->queue);
     m->buffer = malloc(H5_BATCH * sizeof *m->buffer);
@@ -899,64 +822,74 @@ static int master_setup(master *m, const sw_outfiles *files, const sw_provenance
     m->greeted = calloc((size_t)m->size, sizeof *m->greeted);
     m->ids = malloc((size_t)MAX_BATCH * (size_t)m->layout->max_weight * sizeof *m->ids);
     if (!m->state || !m->queue || !m->buffer || !m->zeros_sent || !m->greeted || !m->ids) {
-        fprintf(stderr, "ssmsweep run: out of memory for %zu tasks\n", t->n_tasks);
-        return SW_EXIT_ERROR;
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu tasks", t->n_tasks);
     }
-    if (sw_lock_take(&m->lock, files, "run", &err) != SSM_OK) {
-        fprintf(stderr, "ssmsweep run: %s\n", err.message);
-        return err.code == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
-    }
-    sw_resume_request rq = {t, files, prov, opt->resume, opt->force, opt->quiet};
+    ssm_status st = sw_lock_take(&m->lock, files, "run", err);
+    if (st != SSM_OK)
+        return st;
+    sw_resume_request rq = {t, files, prov, opt->resume, opt->force, opt->quiet, opt->say, opt->say_ctx};
     sw_outputs out = {.state = m->state};
-    int code = sw_resume_open(&rq, &out);
-    if (code != SW_EXIT_OK)
-        return code;
+    if ((st = sw_resume_open(&rq, &out, err)) != SSM_OK)
+        return st;
     m->journal = out.journal;
     m->h5 = out.h5;
     m->n_done = out.n_done;
     m->n_failed = out.n_failed;
     fill_queue(m);
     if (m->size <= MASTER_COMPUTES_MAX_RANKS && sw_local_start(&m->local, t, 0, host, m->ckpt_dir) != 0) {
-        fprintf(stderr, "ssmsweep run: cannot start rank 0's compute thread\n");
-        return SW_EXIT_ERROR;
+        return ssm_fail(err, SSM_EIO, "cannot start rank 0's compute thread");
     }
-    return SW_EXIT_OK;
+    return SSM_OK;
 }
 
-/* The exit status once rank 0 has closed its outputs. */
-static int outcome(master *m)
+/* How the run ended, once rank 0 has closed its outputs. */
+static sw_run_status outcome(master *m, sw_run_outcome *out)
 {
     size_t pending = m->tasks->n_tasks - m->n_done - m->n_failed;
+    out->n_tasks = m->tasks->n_tasks;
+    out->n_done = m->n_done;
+    out->n_failed = m->n_failed;
     if (m->io_failed) {
-        fprintf(stderr, "%sssmsweep run: %s\n", m->opt->quiet ? "" : "\n", m->err.message);
-        return SW_EXIT_ERROR;
+        out->err = m->err;
+        out->after_progress = !m->opt->quiet;
+        return SW_RUN_ERROR;
     }
     if (pending > 0)
-        return SW_EXIT_INTERRUPTED;
-    return m->n_failed > 0 ? SW_EXIT_TASKS_FAILED : SW_EXIT_OK;
+        return SW_RUN_INTERRUPTED;
+    return m->n_failed > 0 ? SW_RUN_TASKS_FAILED : SW_RUN_DONE;
+}
+
+/* The status every rank returns: rank 0's. */
+static sw_run_status agree(MPI_Comm comm, sw_run_status status)
+{
+    int code = (int)status;
+    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
+    return (sw_run_status)code;
 }
 
 /* SSMSWEEP_COORD_STATS=1: rank 0's cost of the results it received (the
  * README's "Hierarchical coordination" measures the writer with it). */
-static void print_stats(const master *m)
+static void say_stats(const master *m)
 {
     const char *want = getenv("SSMSWEEP_COORD_STATS");
     if (!want || !*want || strcmp(want, "0") == 0)
         return;
     size_t records = m->stat_records ? m->stat_records : 1, messages = m->stat_messages ? m->stat_messages : 1;
-    fprintf(stderr, "coordinator stats: %s; %zu messages with %zu records from the other ranks; rank 0's main thread "
-                    "%.3f s CPU receiving and writing them: %.2f us per record, %.1f us per message, %.0f records "
-                    "per message\n", m->layout->description, m->stat_messages, m->stat_records, m->stat_cpu,
-            1e6 * m->stat_cpu / (double)records, 1e6 * m->stat_cpu / (double)messages,
-            (double)m->stat_records / (double)messages);
+    say(m->opt, 0, "coordinator stats: %s; %zu messages with %zu records from the other ranks; rank 0's main "
+        "thread %.3f s CPU receiving and writing them: %.2f us per record, %.1f us per message, %.0f records "
+        "per message", m->layout->description, m->stat_messages, m->stat_records, m->stat_cpu,
+        1e6 * m->stat_cpu / (double)records, 1e6 * m->stat_cpu / (double)messages,
+        (double)m->stat_records / (double)messages);
 }
 
 /* ---- entry point ---------------------------------------------------------------- */
 
-int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
+sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt, sw_run_outcome *out)
 {
-    int rank, size, code = SW_EXIT_OK;
+    int rank, size;
+    sw_run_status status = SW_RUN_DONE;
     char host[SW_HOST_MAX] = "unknown";
+    memset(out, 0, sizeof *out);
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     gethostname(host, sizeof host - 1);
@@ -971,30 +904,25 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
     MPI_Allreduce(&mine, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, comm);
     MPI_Allreduce(&mine, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm);
     if (lo != hi) {
-        if (rank == 0)
-            fprintf(stderr, "ssmsweep run: the ranks read different specs from %s\n", opt->spec_path);
-        return SW_EXIT_USAGE;
+        ssm_fail(&out->err, SSM_EINVAL, "the ranks read different specs from %s", opt->spec_path);
+        return out->status = SW_RUN_REFUSED;
     }
 
     char *hosts = NULL, libraries[1024] = "", start_utc[32];
     sw_utc_now(start_utc, sizeof start_utc);
-    gather_provenance_strings(comm, rank, size, host, &hosts, libraries, sizeof libraries);
+    sw_gather_provenance(comm, rank, size, host, &hosts, libraries, sizeof libraries);
 
     sw_outfiles files;
-    ssm_error err;
-    if (sw_outfiles_init(&files, opt->output, &err) != SSM_OK) {   /* checked before MPI_Init too */
-        if (rank == 0)
-            fprintf(stderr, "ssmsweep run: %s\n", err.message);
+    if (sw_outfiles_init(&files, opt->output, &out->err) != SSM_OK) {   /* checked before MPI_Init too */
         free(hosts);
-        return SW_EXIT_USAGE;
+        return out->status = SW_RUN_REFUSED;
     }
     sw_layout layout;
     if (sw_layout_build(comm, &opt->leaders, &layout) != 0) {
-        if (rank == 0)
-            fprintf(stderr, "ssmsweep run: out of memory for the layout of %d ranks\n", size);
+        ssm_fail(&out->err, SSM_ENOMEM, "out of memory for the layout of %d ranks", size);
         sw_layout_free(&layout);
         free(hosts);
-        return SW_EXIT_ERROR;
+        return out->status = SW_RUN_ERROR;
     }
     master m;
     memset(&m, 0, sizeof m);
@@ -1011,11 +939,13 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
         m.workers_left = layout.clients;
         /* tasks that take long (kind sfmnist) checkpoint here between epochs */
         m.ckpt_dir = files.ckpt;
+        m.ckpt_done.dir = files.ckpt;
         m.last_sync = start;
-        code = master_setup(&m, &files, &prov, host);
+        ssm_status st = master_setup(&m, &files, &prov, host, &out->err);
+        status = st == SSM_OK ? SW_RUN_DONE : st == SSM_EINVAL ? SW_RUN_REFUSED : SW_RUN_ERROR;
     }
-    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
-    if (code != SW_EXIT_OK)
+    status = agree(comm, status);
+    if (status != SW_RUN_DONE)
         goto done;
 
     if (rank == 0) {
@@ -1027,23 +957,23 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
             snprintf(part, sizeof part, " of shard %llu/%llu", (unsigned long long)shard.index,
                      (unsigned long long)shard.count);
         if (!opt->quiet)
-            fprintf(stderr, "ssmsweep run: %zu tasks%s (%zu done, %zu failed before), %d rank%s -> %s\n",
-                    t->n_tasks, part, m.n_done, m.n_failed, size, size > 1 ? "s" : "", opt->output);
+            say(opt, 0, "%zu tasks%s (%zu done, %zu failed before), %d rank%s -> %s", t->n_tasks, part, m.n_done,
+                m.n_failed, size, size > 1 ? "s" : "", opt->output);
         master_loop(&m, comm, start);
         collect_local(&m, 0);
         close_outputs(&m);
         /* the files are closed: another run may take them (a SIGKILL that
          * follows while workers finish must not leave the lock behind) */
         sw_lock_release(&m.lock);
-        code = outcome(&m);
-        if (code != SW_EXIT_INTERRUPTED && code != SW_EXIT_ERROR)
-            rmdir(files.ckpt);   /* finished tasks removed their checkpoints; fails harmlessly if absent */
-        sw_progress_finish(&m.progress, code == SW_EXIT_INTERRUPTED ? "interrupted (resume with --resume)"
-                                        : code == SW_EXIT_ERROR     ? "stopped by an error"
-                                                                    : "finished");
+        status = outcome(&m, out);
+        if (status != SW_RUN_INTERRUPTED && status != SW_RUN_ERROR)
+            rmdir(files.ckpt);   /* finished tasks' checkpoints are gone; fails harmlessly if absent */
+        sw_progress_finish(&m.progress, status == SW_RUN_INTERRUPTED ? "interrupted (resume with --resume)"
+                                        : status == SW_RUN_ERROR     ? "stopped by an error"
+                                                                     : "finished");
         drain_workers(&m, comm, start);
         sw_outbox_drain(&m.box);
-        print_stats(&m);
+        say_stats(&m);
     } else {
         double flush = opt->sync_interval > 0 ? opt->sync_interval : 1.0;
         if (layout.role == SW_ROLE_LEADER)
@@ -1053,11 +983,11 @@ int sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_options *opt)
         else
             sw_worker(comm, t, rank, host, files.ckpt, flush);
     }
-    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
+    status = agree(comm, status);
 done:
     if (rank == 0)
         master_free(&m);
     sw_layout_free(&layout);
     free(hosts);
-    return code;
+    return out->status = status;
 }

@@ -19,16 +19,26 @@
 #include <mpi.h>
 
 #include "leader.h"
+#include "progress.h"
 #include "tasks.h"
 
-/* Exit statuses of `ssmsweep run` (and merge), for job scripts. */
-enum {
-    SW_EXIT_OK = 0,           /* every task done */
-    SW_EXIT_ERROR = 1,        /* runtime failure (I/O, MPI) */
-    SW_EXIT_USAGE = 2,        /* bad input; nothing was written */
-    SW_EXIT_INTERRUPTED = 3,  /* stopped by signal or --walltime: resume with --resume */
-    SW_EXIT_TASKS_FAILED = 4  /* finished, but some tasks failed (see --retry-failed) */
-};
+/* How a sweep ended (the caller turns it into an exit status). */
+typedef enum {
+    SW_RUN_DONE,          /* every task done */
+    SW_RUN_TASKS_FAILED,  /* finished, but some tasks failed (see --retry-failed) */
+    SW_RUN_INTERRUPTED,   /* stopped by a signal or --walltime: resume with --resume */
+    SW_RUN_REFUSED,       /* bad input (spec, options, existing files): nothing was written */
+    SW_RUN_ERROR          /* runtime failure (I/O, MPI) */
+} sw_run_status;
+
+/* What rank 0 knows of the end of a run. */
+typedef struct {
+    sw_run_status status;     /* also on the other ranks */
+    ssm_error err;            /* SW_RUN_REFUSED, SW_RUN_ERROR: why, one line */
+    int after_progress;       /* the error came while progress lines were printed */
+    size_t n_tasks, n_done, n_failed;
+} sw_run_outcome;
+
 
 typedef struct {
     const char *output;          /* OUT.h5; the journal is OUT.h5.journal */
@@ -41,24 +51,25 @@ typedef struct {
     double progress_interval;    /* seconds between progress lines in batch logs */
     double sync_interval;        /* seconds between journal fsyncs (and HDF5 flushes) */
     int quiet;
+    sw_say_fn say;               /* NULL: nothing is said */
+    void *say_ctx;
     sw_leaders leaders;          /* --leaders: flat or one leader per node (leader.h) */
 } sw_run_options;
-
-/* The time now as ISO 8601 UTC, "2026-11-23T07:36:00Z" (for provenance). */
-void sw_utc_now(char *buf, size_t size);
 
 /* Installs the SIGTERM / SIGUSR1 / SIGINT handlers that ask the sweep to
  * stop: no new tasks are handed out, what was received is made durable at
  * once; after SIGUSR1 running tasks finish, after SIGTERM or SIGINT they
  * get half a second and are then abandoned (resume runs them again);
- * everything is closed and the exit status is SW_EXIT_INTERRUPTED. */
+ * everything is closed and the run ends SW_RUN_INTERRUPTED. */
 void sw_install_stop_handlers(void);
 
 /* Runs the sweep on comm (all ranks call it with the same tasks and
- * options).  Returns the exit status, the same on every rank; rank 0
- * prints the messages.  The caller (after MPI_Finalize) passes the status
- * through sw_coordinate_end. */
-int sw_coordinate(MPI_Comm comm, const sw_tasks *tasks, const sw_run_options *opt);
+ * options).  Returns how it ended, the same on every rank, and fills
+ * *out (on rank 0 with the error and the counts); prints nothing but the
+ * progress lines (to stderr unless quiet) and what it hands to opt->say.
+ * The caller (after MPI_Finalize) passes its exit status through
+ * sw_coordinate_end. */
+sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *tasks, const sw_run_options *opt, sw_run_outcome *out);
 
 /* Returns code, or ends the process with it at once where rank 0 left its
  * compute thread inside a task abandoned by a stop (files already

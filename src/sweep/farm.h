@@ -21,10 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "outbox.h"
 #include "record.h"
 #include "tasks.h"
 
 enum { TAG_RESULTS = 17, TAG_WORK = 18, TAG_STOP = 19 };
+
+/* What MPI_Abort ends every rank with (a broken message between ranks,
+ * no memory for one). */
+#define ABORT_CODE 1
 
 #define MSG_REQUEST 1u
 /* bits 8-15 of the flags: a stop signal the sender received, 0 if none */
@@ -64,20 +69,6 @@ int sw_bytes_reserve(sw_bytes *b, size_t extra);
 int sw_bytes_begin_message(sw_bytes *b);
 int sw_bytes_append_record(sw_bytes *b, const sw_record *rec);
 
-/* Pending sends, each keeping its buffer until it is done: neither rank 0
- * nor a worker ever waits for the other to receive (rank 0 may be busy;
- * large messages use rendezvous, so blocking sends both ways could also
- * deadlock). */
-typedef struct {
-    MPI_Request *req;
-    void **buf;
-    size_t n, cap;
-} sw_outbox;
-
-void sw_outbox_reap(sw_outbox *o);
-/* Sends count items of buf (malloc'ed; the outbox frees it). */
-void sw_outbox_send(sw_outbox *o, MPI_Comm comm, void *buf, int count, MPI_Datatype type, int dest, int tag);
-void sw_outbox_drain(sw_outbox *o);
 /* Sends the RESULTS message in b with these flags to rank 0 of comm and
  * starts a new one in b. */
 void sw_send_results(sw_outbox *box, MPI_Comm comm, sw_bytes *b, uint32_t flags);

@@ -140,7 +140,7 @@ typedef int (*sw_h5_visit)(void *ctx, const sw_record *recs, const uint64_t *has
  * where its superblock says a writer has it open (a sweep writing it, or
  * one killed), the plain way otherwise, so a damaged file fails at once
  * instead of retrying for ever; fills *info (provenance included), then,
- * if visit is not NULL, visits every row.  With results, done records
+ * if visit is not NULL, visits every row (of a kind found in kinds).  With results, done records
  * carry their scalars and curves, each curve cut after its last value
  * that differs from the fill, so the record writes back the same bytes;
  * without, no values (and the kind's results are not read).  Errors are
@@ -149,8 +149,8 @@ typedef int (*sw_h5_visit)(void *ctx, const sw_record *recs, const uint64_t *has
  * does not know, or whose content HDF5 cannot read (damaged, truncated);
  * SSM_EIO if a system call fails.  Free *info with sw_h5_info_free (also after an
  * error). */
-ssm_status sw_h5_read(const char *path, sw_h5_info *info, int results, sw_h5_visit visit, void *ctx,
-                      ssm_error *err);
+ssm_status sw_h5_read(const char *path, const sw_registry *kinds, sw_h5_info *info, int results, sw_h5_visit visit,
+                      void *ctx, ssm_error *err);
 void sw_h5_info_free(sw_h5_info *info);
 
 /* The "open for writing" flags of path's superblock (nonzero while a

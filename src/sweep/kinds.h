@@ -1,12 +1,14 @@
-/* Task kinds: the one table through which the sweep system knows about
+/* Task kinds: the interface through which the sweep engine knows about
  * experiments.
  *
  * A kind declares its parameters (names, types, defaults, ranges), the
  * scalar results and per-delay (or per-epoch) curves it produces, a cost
  * estimate for scheduling, a peak-memory estimate, and a run function that turns one parameter
  * vector into one result record.  The spec parser, the scheduler, the
- * journal and the HDF5 writer are written against this description only:
- * a new experiment is a new entry in sw_kinds[] (kinds.c). */
+ * journal and the HDF5 writer are written against this description only.
+ * The engine holds no kind of its own: the program that links it hands in
+ * a registry (src/experiments/registry.c for the command line; a test may
+ * make its own). */
 #ifndef SW_KINDS_H
 #define SW_KINDS_H
 
@@ -64,8 +66,10 @@ typedef struct {
 } sw_result;
 
 /* Where a task runs: long tasks may checkpoint into checkpoint_dir (created
- * on demand; NULL: no checkpoints) under a name made of task_hash, and
- * continue from there when the sweep is resumed. */
+ * on demand; NULL: no checkpoints) in the file sw_checkpoint_path names
+ * (ckpt.h), and continue from there when the sweep is resumed.  A kind
+ * never deletes that file: the engine does, once the task's journal
+ * record is durable. */
 typedef struct {
     const char *checkpoint_dir;
     uint64_t task_hash;
@@ -99,11 +103,20 @@ typedef struct sw_kind {
                       ssm_error *err);
 } sw_kind;
 
-extern const sw_kind *const sw_kinds[];   /* NULL-terminated */
+/* The kinds a program offers, in the order messages list them. */
+typedef struct {
+    const sw_kind *const *kinds;
+    size_t n_kinds;
+} sw_registry;
 
-const sw_kind *sw_kind_find(const char *name);
+/* The kind of that name in registry, or NULL. */
+const sw_kind *sw_registry_find(const sw_registry *registry, const char *name);
 /* Index of a parameter by name, or -1. */
 int sw_kind_param_index(const sw_kind *kind, const char *name);
+
+/* An error as a sweep shows it: "param: message" when a parameter is at
+ * fault (its name is the spec key), else the message. */
+void sw_error_text(const ssm_error *err, char *buf, size_t size);
 
 /* Result records. */
 ssm_status sw_result_init(sw_result *r, const sw_kind *kind, ssm_error *err);

@@ -206,7 +206,7 @@ static void *grow_or_abort(void *p, size_t *cap, size_t need, size_t item, MPI_C
         cap2 *= 2;
     void *bigger = realloc(p, cap2 * item);
     if (!bigger)
-        MPI_Abort(comm, SW_EXIT_ERROR);
+        MPI_Abort(comm, ABORT_CODE);
     *cap = cap2;
     return bigger;
 }
@@ -315,7 +315,7 @@ static int answer_member(leader *l, int src)
         return 0;
     uint64_t *copy = malloc((n ? n : 1) * sizeof *copy);
     if (!copy)
-        MPI_Abort(l->world, SW_EXIT_ERROR);
+        MPI_Abort(l->world, ABORT_CODE);
     if (n > 0)   /* l->ids is NULL until the first batch */
         memcpy(copy, l->ids, n * sizeof *copy);
     sw_outbox_send(&l->box, l->group, copy, (int)n, MPI_UINT64_T, src, TAG_WORK);
@@ -337,14 +337,14 @@ static void hear_members(leader *l)
         MPI_Get_count(&status, MPI_BYTE, &len);
         unsigned char *buf = malloc(len > 0 ? (size_t)len : 1);
         if (!buf)
-            MPI_Abort(l->world, SW_EXIT_ERROR);
+            MPI_Abort(l->world, ABORT_CODE);
         MPI_Recv(buf, len, MPI_BYTE, status.MPI_SOURCE, TAG_RESULTS, l->group, MPI_STATUS_IGNORE);
         uint32_t flags = 0;
         if (len >= 4)
             memcpy(&flags, buf, 4);
         if (len > 4) {
             if (sw_bytes_reserve(&l->up, (size_t)len - 4))
-                MPI_Abort(l->world, SW_EXIT_ERROR);
+                MPI_Abort(l->world, ABORT_CODE);
             memcpy(l->up.data + l->up.len, buf + 4, (size_t)len - 4);
             l->up.len += (size_t)len - 4;
             hold(l);
@@ -376,12 +376,12 @@ static void tend_local(leader *l, double wait)
     sw_local_collect(&l->local, wait, &l->collected, &n, &l->cap_collected);
     for (size_t k = 0; k < n; ++k) {
         if (sw_bytes_append_record(&l->up, &l->collected[k]))
-            MPI_Abort(l->world, SW_EXIT_ERROR);
+            MPI_Abort(l->world, ABORT_CODE);
         sw_record_free(&l->collected[k]);
         hold(l);
     }
     if (l->local.no_memory)
-        MPI_Abort(l->world, SW_EXIT_ERROR);
+        MPI_Abort(l->world, ABORT_CODE);
     if (l->local.started && !l->stopping && l->n_waiting == 0 && l->head < l->tail && sw_local_idle(&l->local)) {
         size_t batch = take_batch(l, 1);   /* may move l->ids */
         sw_local_give(&l->local, l->ids, batch);
@@ -445,9 +445,9 @@ int sw_leader(MPI_Comm world, const sw_layout *lay, const sw_tasks *t, int rank,
     l.members_left = lay->group_size - 1;
     l.zeros_sent = calloc((size_t)lay->group_size, sizeof *l.zeros_sent);
     if (!l.zeros_sent || sw_bytes_begin_message(&l.up))
-        MPI_Abort(world, SW_EXIT_ERROR);
+        MPI_Abort(world, ABORT_CODE);
     if (l.weight == lay->group_size && sw_local_start(&l.local, t, rank, host, ckpt_dir) != 0)
-        MPI_Abort(world, SW_EXIT_ERROR);
+        MPI_Abort(world, ABORT_CODE);
     for (;;) {
         hear_master(&l);
         hear_members(&l);

@@ -121,12 +121,13 @@ static ssm_status check_inputs(const char *const *inputs, size_t n, const sw_h5_
 }
 
 /* The spec of the inputs, from the first one's /provenance. */
-static ssm_status rebuild_spec(const char *path, const sw_h5_info *info, sw_tasks *t, ssm_error *err)
+static ssm_status rebuild_spec(const char *path, const sw_registry *kinds, const sw_h5_info *info, sw_tasks *t,
+                               ssm_error *err)
 {
     ssm_error why;
     if (!*info->spec)
         return ssm_fail(err, SSM_EINVAL, "%s has no spec in /provenance to rebuild the task table from", path);
-    if (sw_spec_parse(*info->spec_path ? info->spec_path : path, info->spec, strlen(info->spec), t, &why) != SSM_OK)
+    if (sw_spec_parse(*info->spec_path ? info->spec_path : path, info->spec, strlen(info->spec), kinds, t, &why) != SSM_OK)
         return ssm_fail(err, SSM_EINVAL, "%s: its spec (in /provenance) no longer parses: %s", path, why.message);
     if (t->spec_hash != info->spec_hash || strcmp(t->kind->name, info->kind) != 0)
         return ssm_fail(err, SSM_EINVAL, "%s: its spec gives spec hash %016llx here, the file says %016llx "
@@ -224,7 +225,7 @@ static ssm_status write_output(const char *const *inputs, size_t n, const sw_out
         sw_h5_info again;
         m.path = inputs[k];
         m.shard = info[k].shard;
-        st = sw_h5_read(inputs[k], &again, 1, merge_rows, &m, err);
+        st = sw_h5_read(inputs[k], opt->kinds, &again, 1, merge_rows, &m, err);
         sw_h5_info_free(&again);
         if (st == SSM_OK)
             st = m.st;
@@ -297,9 +298,9 @@ ssm_status sw_merge(const char *const *inputs, size_t n, const char *output, con
         st = ssm_fail(err, SSM_EINVAL, "%s already exists (--force replaces it)",
                       exists(f.output) ? f.output : f.journal);
     for (size_t k = 0; st == SSM_OK && k < n; ++k)
-        st = sw_h5_read(inputs[k], &info[k], 0, NULL, NULL, err);
+        st = sw_h5_read(inputs[k], NULL, &info[k], 0, NULL, NULL, err);
     if (st == SSM_OK)
-        st = rebuild_spec(inputs[0], &info[0], &t, err);
+        st = rebuild_spec(inputs[0], opt->kinds, &info[0], &t, err);
     if (st == SSM_OK) {
         sum->n_tasks = t.n_tasks;
         sum->shard_count = info[0].shard.count;

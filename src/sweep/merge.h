@@ -18,12 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kinds.h"
 #include "ssm/error.h"
 
 typedef struct {
     int force;                  /* replace an existing output */
     const char *command_line;   /* for /provenance */
     const char *merged_from;    /* the inputs, for /provenance */
+    const sw_registry *kinds;   /* the kinds the inputs may be of */
 } sw_merge_options;
 
 typedef struct {

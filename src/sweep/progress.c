@@ -7,13 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double sw_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void sw_format_duration(double s, char *buf, size_t size)
 {
     if (!isfinite(s) || s < 0)

@@ -10,6 +10,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "provenance.h"
+
+/* Receives the lines a run has for its user (what it starts, stop
+ * requests, records reused on resume), one line without a newline or a
+ * program name; after_progress: a progress line may be unfinished. */
+typedef void (*sw_say_fn)(void *ctx, int after_progress, const char *line);
+
 typedef struct {
     FILE *out;
     int tty;
@@ -27,8 +34,6 @@ void sw_progress_update(sw_progress *p, size_t done, size_t failed, int force);
 /* The final line (ends the terminal line with a newline). */
 void sw_progress_finish(sw_progress *p, const char *outcome);
 
-/* Monotonic clock in seconds. */
-double sw_now(void);
 /* "1.2 s", "3 min 4 s", "2 h 5 min" */
 void sw_format_duration(double seconds, char *buf, size_t size);
 

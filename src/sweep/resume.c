@@ -21,15 +21,18 @@ static int file_exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+/* A note for the user through the caller's reporter. */
+static void say(const sw_resume_request *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const sw_resume_request *rq, const char *fmt, ...)
 {
+    char line[SSM_ERROR_MSG_MAX + 200];
     va_list ap;
+    if (!rq->say)
+        return;
     va_start(ap, fmt);
-    fputs("ssmsweep run: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    rq->say(rq->say_ctx, 0, line);
 }
 
 /* ---- which record each row takes -------------------------------------------- */
@@ -211,7 +214,8 @@ static int same_spec(const sw_journal_header *have, const sw_journal_header *wan
 /* "journal X was written for ...": why a plain --resume cannot continue
  * it.  No option is suggested: --force would drop the results of tasks
  * that are not in this spec, which is for the user to decide. */
-static int refuse_mismatch(const char *path, const sw_journal_header *have, const sw_journal_header *want)
+static ssm_status refuse_mismatch(const char *path, const sw_journal_header *have, const sw_journal_header *want,
+                                  ssm_error *err)
 {
     char a[48] = "the whole spec", b[48] = "the whole spec";
     if (have->shard.index != want->shard.index || have->shard.count != want->shard.count) {
@@ -221,25 +225,29 @@ static int refuse_mismatch(const char *path, const sw_journal_header *have, cons
         if (want->shard.count > 1)
             snprintf(b, sizeof b, "--shard %llu/%llu", (unsigned long long)want->shard.index,
                      (unsigned long long)want->shard.count);
-        say("--resume: journal %s was written for %s, this run is %s: resume with the same --shard", path, a, b);
+        return ssm_fail(err, SSM_EINVAL,
+                        "--resume: journal %s was written for %s, this run is %s: resume with the same --shard", path, a,
+                        b);
     } else if (strcmp(have->kind, want->kind) != 0) {
-        say("--resume: journal %s was written for kind %s, the spec is of kind %s", path, have->kind, want->kind);
+        return ssm_fail(err, SSM_EINVAL, "--resume: journal %s was written for kind %s, the spec is of kind %s", path,
+                        have->kind, want->kind);
     } else if (have->n_scalars != want->n_scalars || have->n_curves != want->n_curves) {
-        say("--resume: journal %s holds %u scalars and %u curves per task, kind %s now has %u and %u (written by "
-            "another ssmsweep version?)", path, have->n_scalars, have->n_curves, want->kind, want->n_scalars,
+        return ssm_fail(err, SSM_EINVAL,
+                        "--resume: journal %s holds %u scalars and %u curves per task, kind %s now has %u and %u "
+                        "(written by another ssmsweep version?)", path, have->n_scalars, have->n_curves, want->kind, want->n_scalars,
             want->n_curves);
     } else {
-        say("--resume: journal %s was written for another spec (spec hash %016llx, %llu tasks; this spec %016llx, "
-            "%llu tasks): resume it with the spec it was written for", path, (unsigned long long)have->spec_hash,
+        return ssm_fail(err, SSM_EINVAL,
+                        "--resume: journal %s was written for another spec (spec hash %016llx, %llu tasks; this spec "
+                        "%016llx, %llu tasks): resume it with the spec it was written for", path, (unsigned long long)have->spec_hash,
             (unsigned long long)have->n_tasks, (unsigned long long)want->spec_hash,
             (unsigned long long)want->n_tasks);
     }
-    return SW_EXIT_USAGE;
 }
 
-static void report_damage(const char *path, const sw_journal_scan *s, size_t kept)
+static void report_damage(const sw_resume_request *rq, const char *path, const sw_journal_scan *s, size_t kept)
 {
-    say("journal %s: %zu damaged region%s (%ld bytes from byte %ld, about %zu record%s) skipped; %zu records kept, "
+    say(rq, "journal %s: %zu damaged region%s (%ld bytes from byte %ld, about %zu record%s) skipped; %zu records kept, "
         "the tasks whose records were lost are computed again", path, s->damaged, s->damaged == 1 ? "" : "s",
         s->damaged_bytes, s->first_damage, s->frames_lost, s->frames_lost == 1 ? "" : "s", kept);
 }
@@ -257,30 +265,32 @@ static void discard(sw_outputs *out, const sw_outfiles *f)
     unlink(f->journal_rewrite);
 }
 
-static int fail(sw_outputs *out, const sw_outfiles *f, const ssm_error *err)
+/* Drops what was opened; err says why (*err = *why unless it is err). */
+static ssm_status fail(sw_outputs *out, const sw_outfiles *f, const ssm_error *why, ssm_error *err)
 {
-    say("%s", err->message);
+    if (err && err != why)
+        *err = *why;
     discard(out, f);
-    return err->code == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+    return why->code;
 }
 
 /* A fresh journal and results file. */
-static int create_fresh(const sw_resume_request *rq, sw_outputs *out)
+static ssm_status create_fresh(const sw_resume_request *rq, sw_outputs *out, ssm_error *err)
 {
     const sw_outfiles *f = rq->files;
-    ssm_error err;
+    ssm_error why;
     if (rq->force && unlink(f->output) != 0 && errno != ENOENT) {
-        ssm_fail(&err, SSM_EIO, "cannot replace %s: %s", f->output, strerror(errno));
-        return fail(out, f, &err);
+        ssm_fail(&why, SSM_EIO, "cannot replace %s: %s", f->output, strerror(errno));
+        return fail(out, f, &why, err);
     }
-    if (sw_journal_create(f->journal, rq->tasks, &out->journal, &err) != SSM_OK)
-        return fail(out, f, &err);
-    if (sw_h5_create(f->output, rq->tasks, rq->prov, &out->h5, &err) != SSM_OK) {
-        int code = fail(out, f, &err);
+    if (sw_journal_create(f->journal, rq->tasks, &out->journal, &why) != SSM_OK)
+        return fail(out, f, &why, err);
+    if (sw_h5_create(f->output, rq->tasks, rq->prov, &out->h5, &why) != SSM_OK) {
+        ssm_status code = fail(out, f, &why, err);
         unlink(f->journal);   /* it held nothing yet */
         return code;
     }
-    return SW_EXIT_OK;
+    return SSM_OK;
 }
 
 /* The journal there, read once to choose the records to keep. */
@@ -305,61 +315,60 @@ static ssm_status plan_reuse(const sw_resume_request *rq, const found_journal *j
 }
 
 /* Rebuilds OUT.h5 (and, if rewrite, the journal) from the chosen records. */
-static int rebuild(const sw_resume_request *rq, reuse *u, int rewrite, sw_outputs *out)
+static ssm_status rebuild(const sw_resume_request *rq, reuse *u, int rewrite, sw_outputs *out, ssm_error *err)
 {
     const sw_outfiles *f = rq->files;
-    ssm_error err;
+    ssm_error why;
     unlink(f->rebuild);
     unlink(f->journal_rewrite);
-    if (rewrite && sw_journal_create(f->journal_rewrite, rq->tasks, &out->journal, &err) != SSM_OK)
-        return fail(out, f, &err);
-    if (!rewrite && sw_journal_open_append(f->journal, rq->tasks, &out->journal, &err) != SSM_OK)
-        return fail(out, f, &err);
-    if (sw_h5_create(f->rebuild, rq->tasks, rq->prov, &out->h5, &err) != SSM_OK)
-        return fail(out, f, &err);
+    if (rewrite && sw_journal_create(f->journal_rewrite, rq->tasks, &out->journal, &why) != SSM_OK)
+        return fail(out, f, &why, err);
+    if (!rewrite && sw_journal_open_append(f->journal, rq->tasks, &out->journal, &why) != SSM_OK)
+        return fail(out, f, &why, err);
+    if (sw_h5_create(f->rebuild, rq->tasks, rq->prov, &out->h5, &why) != SSM_OK)
+        return fail(out, f, &why, err);
     u->out = out;
     u->h5 = out->h5;
     u->journal = rewrite ? out->journal : NULL;
     u->st = SSM_OK;
     if (u->n_picks) {
         sw_journal_header h;
-        ssm_status st = sw_journal_read(f->journal, &h, write_record, u, NULL, &err);
+        ssm_status st = sw_journal_read(f->journal, &h, write_record, u, NULL, &why);
         if (st == SSM_OK && u->st != SSM_OK)
-            return fail(out, f, u->err);
+            return fail(out, f, u->err, err);
         if (st != SSM_OK)
-            return fail(out, f, &err);
+            return fail(out, f, &why, err);
     }
     /* the journal first: from here on it is the authority, and a kill
      * before OUT.h5 is in place only means the next resume rebuilds it */
-    if (rewrite && sw_journal_replace(out->journal, f->journal, &err) != SSM_OK)
-        return fail(out, f, &err);
-    ssm_status st = sw_h5_close(out->h5, NULL, &err);
+    if (rewrite && sw_journal_replace(out->journal, f->journal, &why) != SSM_OK)
+        return fail(out, f, &why, err);
+    ssm_status st = sw_h5_close(out->h5, NULL, &why);
     out->h5 = NULL;
     if (st == SSM_OK && rename(f->rebuild, f->output) != 0)
-        st = ssm_fail(&err, SSM_EIO, "cannot replace %s: %s", f->output, strerror(errno));
+        st = ssm_fail(&why, SSM_EIO, "cannot replace %s: %s", f->output, strerror(errno));
     if (st == SSM_OK)
-        st = sw_h5_open(f->output, rq->tasks, &out->h5, &err);
+        st = sw_h5_open(f->output, rq->tasks, &out->h5, &why);
     if (st != SSM_OK)
-        return fail(out, f, &err);
-    return SW_EXIT_OK;
+        return fail(out, f, &why, err);
+    return SSM_OK;
 }
 
 /* The journal's header, if it has one; an unreadable one is an error for
  * a plain --resume and means "nothing to keep" for --force. */
-static int look_at_journal(const sw_resume_request *rq, found_journal *j)
+static ssm_status look_at_journal(const sw_resume_request *rq, found_journal *j, ssm_error *err)
 {
-    ssm_error err;
+    ssm_error why;
     memset(j, 0, sizeof *j);
-    ssm_status st = sw_journal_read(rq->files->journal, &j->have, NULL, NULL, &j->scan, &err);
+    ssm_status st = sw_journal_read(rq->files->journal, &j->have, NULL, NULL, &j->scan, &why);
     j->readable = st == SSM_OK;
     if (j->readable || rq->force)
-        return SW_EXIT_OK;
-    say("--resume: %s", err.message);
-    /* a header that cannot be read is bad input; a read that failed is I/O */
-    return st == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+        return SSM_OK;
+    /* a header that cannot be read is bad input (SSM_EINVAL); a read that failed is I/O */
+    return ssm_fail(err, st, "--resume: %s", why.message);
 }
 
-int sw_resume_open(const sw_resume_request *rq, sw_outputs *out)
+ssm_status sw_resume_open(const sw_resume_request *rq, sw_outputs *out, ssm_error *err)
 {
     const sw_outfiles *f = rq->files;
     const sw_tasks *t = rq->tasks;
@@ -368,56 +377,52 @@ int sw_resume_open(const sw_resume_request *rq, sw_outputs *out)
     out->n_done = out->n_failed = 0;
     int journal_there = file_exists(f->journal);
     if (!rq->resume && !rq->force && (file_exists(f->output) || journal_there)) {
-        say("%s already exists: --resume continues it (or write to another -o)",
-            file_exists(f->output) ? f->output : f->journal);
-        return SW_EXIT_USAGE;
+        return ssm_fail(err, SSM_EINVAL, "%s already exists: --resume continues it (or write to another -o)",
+                        file_exists(f->output) ? f->output : f->journal);
     }
     if (rq->resume && !journal_there) {
-        say("--resume: no journal %s to resume from", f->journal);
-        return SW_EXIT_USAGE;
+        return ssm_fail(err, SSM_EINVAL, "--resume: no journal %s to resume from", f->journal);
     }
     /* what a killed run left behind (we hold the lock: it is nobody's) */
     unlink(f->rebuild);
     unlink(f->journal_rewrite);
     if (!journal_there)
-        return create_fresh(rq, out);
+        return create_fresh(rq, out, err);
 
     found_journal j;
     sw_journal_header want;
-    ssm_error err;
-    int code = look_at_journal(rq, &j);
-    if (code != SW_EXIT_OK)
+    ssm_error why;
+    ssm_status code = look_at_journal(rq, &j, err);
+    if (code != SSM_OK)
         return code;
-    if (sw_journal_header_of(t, &want, &err) != SSM_OK)
-        return fail(out, f, &err);
+    if (sw_journal_header_of(t, &want, &why) != SSM_OK)
+        return fail(out, f, &why, err);
     int same_tasks = j.readable && same_spec(&j.have, &want), same = same_tasks && j.have.version == want.version;
     if (rq->resume && j.readable) {
         int shard_differs = j.have.shard.index != want.shard.index || j.have.shard.count != want.shard.count;
         if ((!rq->force && !same_tasks) || shard_differs)
-            return refuse_mismatch(f->journal, &j.have, &want);
+            return refuse_mismatch(f->journal, &j.have, &want, err);
     }
     if (!j.readable && !rq->quiet)
-        say("--force: journal %s cannot be read: nothing of it is kept", f->journal);
+        say(rq, "--force: journal %s cannot be read: nothing of it is kept", f->journal);
 
     reuse u;
-    code = SW_EXIT_OK;
-    if (plan_reuse(rq, &j, &u, &err) != SSM_OK) {
+    if ((code = plan_reuse(rq, &j, &u, err)) != SSM_OK) {
         reuse_free(&u);
-        say("%s", err.message);
-        return err.code == SSM_EINVAL ? SW_EXIT_USAGE : SW_EXIT_ERROR;
+        return code;
     }
     if (j.scan.damaged)
-        report_damage(f->journal, &j.scan, j.scan.records);
+        report_damage(rq, f->journal, &j.scan, j.scan.records);
     /* a journal that cannot simply go on is written anew */
     int rewrite = !same || j.scan.damaged;
-    code = rebuild(rq, &u, rewrite, out);
-    if (code == SW_EXIT_OK && !same && !rq->quiet) {
+    code = rebuild(rq, &u, rewrite, out, err);
+    if (code == SSM_OK && !same && !rq->quiet) {
         size_t reused = out->n_done + out->n_failed;
         if (!j.readable || j.have.spec_hash != t->spec_hash || j.have.n_tasks != t->n_tasks)
-            say("%s: %zu task%s reused from journal %s (same parameters), %zu to compute", rq->force ? "--force" : "--resume",
+            say(rq, "%s: %zu task%s reused from journal %s (same parameters), %zu to compute", rq->force ? "--force" : "--resume",
                 reused, reused == 1 ? "" : "s", f->journal, t->n_tasks - reused);
         else
-            say("journal %s rewritten in format version %d", f->journal, SW_JOURNAL_VERSION);
+            say(rq, "journal %s rewritten in format version %d", f->journal, SW_JOURNAL_VERSION);
     }
     reuse_free(&u);
     return code;

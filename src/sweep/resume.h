@@ -28,6 +28,7 @@
 #include "h5out.h"
 #include "journal.h"
 #include "outfiles.h"
+#include "progress.h"
 #include "tasks.h"
 
 typedef struct {
@@ -35,6 +36,8 @@ typedef struct {
     const sw_outfiles *files;
     const sw_provenance *prov;
     int resume, force, quiet;
+    sw_say_fn say;             /* notes: a damaged journal, records reused (NULL: none) */
+    void *say_ctx;
 } sw_resume_request;
 
 typedef struct {
@@ -44,11 +47,10 @@ typedef struct {
     size_t n_done, n_failed;
 } sw_outputs;
 
-/* Opens the outputs as described above; prints one line on stderr for a
- * refusal, an error, a damaged journal or records reused under an edited
- * spec.  Returns SW_EXIT_OK, SW_EXIT_USAGE (refused: nothing written) or
- * SW_EXIT_ERROR; on failure nothing is left open and no temporary file
- * remains. */
-int sw_resume_open(const sw_resume_request *rq, sw_outputs *out);
+/* Opens the outputs as described above; a damaged journal or records
+ * reused under an edited spec are told to rq->say.  Returns SSM_OK,
+ * SSM_EINVAL (refused: nothing written; err says why) or another error;
+ * on failure nothing is left open and no temporary file remains. */
+ssm_status sw_resume_open(const sw_resume_request *rq, sw_outputs *out, ssm_error *err);
 
 #endif

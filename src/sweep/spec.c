@@ -13,7 +13,7 @@
  * 1-based line and column of libyaml's marks. */
 #include "config.h"
 
-#include "spec.h"
+#include "spec_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,317 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <yaml.h>
-
-/* Values of an axis list shown by `plan`, in characters (about). */
-#define SHOWN_WIDTH 80
-
-/* One parameter of an axis as the spec wrote it: a list or a range. */
-typedef struct {
-    int param;
-    yaml_node_t *key, *node;
-    size_t count;
-    int range, log_scale;
-    double from, to;
-} column;
-
-/* One factor of the product: a key of `axes` (one column) or a group of
- * `zip` (columns that vary together). */
-typedef struct {
-    column *cols;
-    size_t n_cols, n_values;
-    sw_value *values;          /* n_values x n_cols, row-major */
-} axis;
-
-typedef struct {
-    const char *path, *text;
-    size_t len;
-    ssm_error *err;
-    yaml_document_t doc;
-    int have_doc;
-    sw_tasks *t;
-    size_t strings_cap;        /* allocated length of t->strings */
-    const sw_kind *kind;
-    yaml_node_t *kind_key, *fixed, *axes_node, *zip;
-    sw_value *base;            /* defaults, then fixed values */
-    yaml_node_t **set_at;      /* per parameter: the key that sets it, NULL: default */
-    column *cols;
-    axis *axes;
-    size_t n_cols, n_axes, n_tasks;
-} parser;
-
-/* ---- messages -------------------------------------------------------------------- */
-
-/* Formats a message into err with control characters escaped: keys,
- * values and paths come from the user and may hold newlines, and the CLI
- * promises one line. */
-static ssm_status one_line(ssm_error *err, ssm_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static ssm_status one_line(ssm_error *err, ssm_status code, const char *fmt, ...)
-{
-    char raw[SSM_ERROR_MSG_MAX], clean[SSM_ERROR_MSG_MAX];
-    size_t j = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
-    va_end(ap);
-    for (const unsigned char *s = (const unsigned char *)raw; *s && j + 5 < sizeof clean; ++s) {
-        if (*s == '\n')
-            j += (size_t)snprintf(clean + j, 3, "\\n");
-        else if (*s < 0x20 || *s == 0x7f)
-            j += (size_t)snprintf(clean + j, 5, "\\x%02x", *s);
-        else
-            clean[j++] = (char)*s;
-    }
-    clean[j] = '\0';
-    return ssm_fail(err, code, "%s", clean);
-}
-
-static ssm_status fail_at(const parser *p, yaml_mark_t mark, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static ssm_status fail_at(const parser *p, yaml_mark_t mark, const char *key, const char *fmt, ...)
-{
-    char what[SSM_ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (key)
-        return one_line(p->err, SSM_EINVAL, "%s:%zu:%zu: key '%s': %s", p->path, mark.line + 1, mark.column + 1,
-                        key, what);
-    return one_line(p->err, SSM_EINVAL, "%s:%zu:%zu: %s", p->path, mark.line + 1, mark.column + 1, what);
-}
-
-static ssm_status no_memory(const parser *p)
-{
-    return ssm_fail(p->err, SSM_ENOMEM, "%s: out of memory", p->path);
-}
-
-/* Levenshtein distance of short words (longer ones count as far apart). */
-static size_t edit_distance(const char *a, const char *b)
-{
-    enum { MAX_WORD = 48 };
-    size_t la = strlen(a), lb = strlen(b), row[MAX_WORD + 1];
-    if (la > MAX_WORD || lb > MAX_WORD)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; ++j)
-        row[j] = j;
-    for (size_t i = 1; i <= la; ++i) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; ++j) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[lb];
-}
-
-/* Collects the names a misspelt word could have meant: the closest one
- * (for "did you mean") and the list of all (shortened). */
-typedef struct {
-    const char *word, *best;
-    size_t best_distance, len;
-    char known[160];
-} suggestion;
-
-static void suggest_start(suggestion *s, const char *word)
-{
-    memset(s, 0, sizeof *s);
-    s->word = word;
-    s->best_distance = (size_t)-1;
-}
-
-static void suggest_add(suggestion *s, const char *name)
-{
-    size_t d = edit_distance(s->word, name);
-    if (d < s->best_distance) {
-        s->best_distance = d;
-        s->best = name;
-    }
-    if (s->len < sizeof s->known) {
-        int fits = s->len + strlen(name) + 8 < sizeof s->known;
-        s->len += (size_t)snprintf(s->known + s->len, sizeof s->known - s->len, "%s%s", s->len ? ", " : "",
-                                   fits ? name : "...");
-        if (!fits)
-            s->len = sizeof s->known;
-    }
-}
-
-/* "; did you mean 'dt'?" when a name is within two edits, else "". */
-static const char *suggest_guess(const suggestion *s, char *buf, size_t size)
-{
-    buf[0] = '\0';
-    if (s->best && s->best_distance <= 2 && s->best_distance < strlen(s->word))
-        snprintf(buf, size, "; did you mean '%s'?", s->best);
-    return buf;
-}
-
-/* ---- YAML --------------------------------------------------------------------------- */
-
-/* Reader errors (bad UTF-8, control characters) carry a byte offset
- * instead of a mark. */
-static yaml_mark_t mark_of_offset(const parser *p, size_t offset)
-{
-    yaml_mark_t m = {offset, 0, 0};
-    for (size_t k = 0; k < offset && k < p->len; ++k) {
-        if (p->text[k] == '\n') {
-            ++m.line;
-            m.column = 0;
-        } else if (((unsigned char)p->text[k] & 0xc0) != 0x80) {   /* not a UTF-8 continuation */
-            ++m.column;
-        }
-    }
-    return m;
-}
-
-static ssm_status syntax_error(const parser *p, const yaml_parser_t *yp)
-{
-    if (yp->error == YAML_MEMORY_ERROR)
-        return no_memory(p);
-    const char *problem = yp->problem ? yp->problem : "malformed document";
-    if (yp->error == YAML_READER_ERROR)
-        return fail_at(p, mark_of_offset(p, yp->problem_offset), NULL, "YAML syntax: %s (#x%X)", problem,
-                       (unsigned)yp->problem_value);
-    if (yp->context)
-        return fail_at(p, yp->problem_mark, NULL, "YAML syntax: %s %s (from line %zu)", problem, yp->context,
-                       yp->context_mark.line + 1);
-    return fail_at(p, yp->problem_mark, NULL, "YAML syntax: %s", problem);
-}
-
-/* The tags of YAML's core schema (a spec needs no others); `!` is the
- * non-specific tag of a quoted scalar. */
-static int core_schema_tag(const char *tag)
-{
-    static const char *const core[] = {"!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
-                                       "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
-                                       "tag:yaml.org,2002:null", "tag:yaml.org,2002:seq",
-                                       "tag:yaml.org,2002:map"};
-    for (size_t k = 0; k < sizeof core / sizeof core[0]; ++k)
-        if (strcmp(tag, core[k]) == 0)
-            return 1;
-    return 0;
-}
-
-/* The event pass: syntax, anchors, aliases, tags, nesting depth and the
- * number of documents.  The depth is counted here, on the events, because
- * the loader that composes the document takes time quadratic in the depth
- * (tens of seconds for 10^5 levels) and recursion in what walks it. */
-static ssm_status prescan(const parser *p)
-{
-    yaml_parser_t yp;
-    yaml_event_t ev;
-    size_t documents = 0, depth = 0;
-    int end = 0;
-    ssm_status st = SSM_OK;
-    if (!yaml_parser_initialize(&yp))
-        return no_memory(p);
-    yaml_parser_set_input_string(&yp, (const unsigned char *)p->text, p->len);
-    while (st == SSM_OK && !end) {
-        if (!yaml_parser_parse(&yp, &ev)) {
-            st = syntax_error(p, &yp);
-            break;
-        }
-        const yaml_char_t *anchor = NULL, *tag = NULL;
-        switch (ev.type) {
-        case YAML_ALIAS_EVENT:
-            st = fail_at(p, ev.start_mark, NULL, "YAML aliases (*%s) are not supported: write the value out",
-                         (const char *)ev.data.alias.anchor);
-            break;
-        case YAML_SCALAR_EVENT:
-            anchor = ev.data.scalar.anchor;
-            tag = ev.data.scalar.tag;
-            break;
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            anchor = ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
-                                                          : ev.data.mapping_start.anchor;
-            tag = ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.tag : ev.data.mapping_start.tag;
-            if (++depth > SW_SPEC_MAX_DEPTH)
-                st = fail_at(p, ev.start_mark, NULL, "lists and mappings nested deeper than %d levels",
-                             SW_SPEC_MAX_DEPTH);
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            --depth;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++documents > 1)
-                st = fail_at(p, ev.start_mark, NULL, "a spec is one YAML document, a second one starts here");
-            break;
-        case YAML_STREAM_END_EVENT:
-            end = 1;
-            break;
-        default:
-            break;
-        }
-        if (st == SSM_OK && anchor)
-            st = fail_at(p, ev.start_mark, NULL, "YAML anchors (&%s) are not supported: write the values out",
-                         (const char *)anchor);
-        if (st == SSM_OK && tag && !core_schema_tag((const char *)tag)) {
-            /* shown as written for the standard prefix: !!binary, not tag:yaml.org,2002:binary */
-            const char *shown = (const char *)tag, *yaml_org = "tag:yaml.org,2002:";
-            int standard = strncmp(shown, yaml_org, strlen(yaml_org)) == 0;
-            st = fail_at(p, ev.start_mark, NULL, "YAML tag '%s%s' is not supported (only the core schema's: "
-                         "!!str, !!int, !!float, !!bool, !!null, !!seq, !!map)", standard ? "!!" : "",
-                         standard ? shown + strlen(yaml_org) : shown);
-        }
-        yaml_event_delete(&ev);
-    }
-    yaml_parser_delete(&yp);
-    if (st == SSM_OK && documents == 0)
-        st = one_line(p->err, SSM_EINVAL, "%s: the spec is empty (expected a mapping with kind, fixed, axes, ...)",
-                      p->path);
-    return st;
-}
-
-static ssm_status load(parser *p)
-{
-    yaml_parser_t yp;
-    ssm_status st = SSM_OK;
-    if (!yaml_parser_initialize(&yp))
-        return no_memory(p);
-    yaml_parser_set_input_string(&yp, (const unsigned char *)p->text, p->len);
-    if (yaml_parser_load(&yp, &p->doc))
-        p->have_doc = 1;
-    else
-        st = syntax_error(p, &yp);   /* the prescan passed, so only memory can run out here */
-    yaml_parser_delete(&yp);
-    return st;
-}
-
-static yaml_node_t *node(parser *p, yaml_node_item_t id)
-{
-    return yaml_document_get_node(&p->doc, id);
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static const char *node_kind(const yaml_node_t *n)
-{
-    return n->type == YAML_SCALAR_NODE ? "a scalar" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a mapping";
-}
-
-static size_t n_pairs(const yaml_node_t *n)
-{
-    return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-}
-
-static size_t n_items(const yaml_node_t *n)
-{
-    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
 
 /* ---- numbers and values ------------------------------------------------------------ */
 
@@ -463,11 +152,11 @@ static int text_value(parser *p, int param, const char *text, sw_value *out, cha
 static ssm_status node_value(parser *p, int param, yaml_node_t *n, sw_value *out)
 {
     char why[256];
-    const char *name = p->kind->params[param].name, *text = scalar(n);
+    const char *name = p->kind->params[param].name, *text = spec_scalar(n);
     if (!text)
-        return fail_at(p, n->start_mark, name, "expected a single value, got %s", node_kind(n));
+        return spec_fail_at(p, n->start_mark, name, "expected a single value, got %s", spec_node_kind(n));
     int bad = text_value(p, param, text, out, why, sizeof why);
-    return bad == -2 ? no_memory(p) : bad ? fail_at(p, n->start_mark, name, "%s", why) : SSM_OK;
+    return bad == -2 ? spec_no_memory(p) : bad ? spec_fail_at(p, n->start_mark, name, "%s", why) : SSM_OK;
 }
 
 /* Defaults first, parsed like spec text, so fixed values overwrite them. */
@@ -477,7 +166,7 @@ static ssm_status start_values(parser *p)
     p->base = calloc(np, sizeof *p->base);
     p->set_at = calloc(np, sizeof *p->set_at);
     if (!p->base || !p->set_at)
-        return no_memory(p);
+        return spec_no_memory(p);
     for (size_t k = 0; k < np; ++k) {
         char why[256];
         const sw_param_desc *d = &p->kind->params[k];
@@ -488,7 +177,7 @@ static ssm_status start_values(parser *p)
         }
         int bad = text_value(p, (int)k, d->def, &p->base[k], why, sizeof why);
         if (bad == -2)
-            return no_memory(p);
+            return spec_no_memory(p);
         if (bad)   /* a kinds.c bug, not the user's */
             return ssm_fail(p->err, SSM_EINVAL, "kind %s: default of %s: %s", p->kind->name, d->name, why);
     }
@@ -500,7 +189,7 @@ static ssm_status check_required(const parser *p)
 {
     for (size_t k = 0; k < p->kind->n_params; ++k)
         if (!p->kind->params[k].def && !p->set_at[k])
-            return fail_at(p, p->kind_key->start_mark, p->kind->params[k].name,
+            return spec_fail_at(p, p->kind_key->start_mark, p->kind->params[k].name,
                            "missing: kind %s has no default for it (set it under fixed, axes or zip)", p->kind->name);
     return SSM_OK;
 }
@@ -512,23 +201,23 @@ static ssm_status check_required(const parser *p)
  * anywhere else in the spec. */
 static ssm_status param_key(parser *p, yaml_node_t *key, int *param)
 {
-    const char *name = scalar(key);
+    const char *name = spec_scalar(key);
     if (!name)
-        return fail_at(p, key->start_mark, NULL, "a parameter name must be a scalar, got %s", node_kind(key));
+        return spec_fail_at(p, key->start_mark, NULL, "a parameter name must be a scalar, got %s", spec_node_kind(key));
     int k = sw_kind_param_index(p->kind, name);
     if (k < 0) {
         suggestion s;
         char guess[80];
-        suggest_start(&s, name);
+        spec_suggest_start(&s, name);
         for (size_t j = 0; j < p->kind->n_params; ++j)
-            suggest_add(&s, p->kind->params[j].name);
-        return fail_at(p, key->start_mark, name, "unknown parameter of kind %s%s (known: %s)", p->kind->name,
-                       suggest_guess(&s, guess, sizeof guess), s.known);
+            spec_suggest_add(&s, p->kind->params[j].name);
+        return spec_fail_at(p, key->start_mark, name, "unknown parameter of kind %s%s (known: %s)", p->kind->name,
+                       spec_suggest_guess(&s, guess, sizeof guess), s.known);
     }
     if (strcmp(name, "repeat") == 0)
-        return fail_at(p, key->start_mark, name, "set by the top-level key 'repeats', not directly");
+        return spec_fail_at(p, key->start_mark, name, "set by the top-level key 'repeats', not directly");
     if (p->set_at[k])
-        return fail_at(p, key->start_mark, name, "given twice (first at line %zu)", p->set_at[k]->start_mark.line + 1);
+        return spec_fail_at(p, key->start_mark, name, "given twice (first at line %zu)", p->set_at[k]->start_mark.line + 1);
     p->set_at[k] = key;
     *param = k;
     return SSM_OK;
@@ -540,12 +229,12 @@ static ssm_status parse_fixed(parser *p)
     if (!f)
         return SSM_OK;
     if (f->type != YAML_MAPPING_NODE)
-        return fail_at(p, f->start_mark, "fixed", "expected a mapping of parameter: value, got %s", node_kind(f));
+        return spec_fail_at(p, f->start_mark, "fixed", "expected a mapping of parameter: value, got %s", spec_node_kind(f));
     for (yaml_node_pair_t *pair = f->data.mapping.pairs.start; pair < f->data.mapping.pairs.top; ++pair) {
         int param;
-        ssm_status st = param_key(p, node(p, pair->key), &param);
+        ssm_status st = param_key(p, spec_node(p, pair->key), &param);
         if (st == SSM_OK)
-            st = node_value(p, param, node(p, pair->value), &p->base[param]);
+            st = node_value(p, param, spec_node(p, pair->value), &p->base[param]);
         if (st)
             return st;
     }
@@ -562,41 +251,41 @@ static ssm_status parse_range(parser *p, column *c)
     yaml_node_t *given[4] = {NULL, NULL, NULL, NULL};
     long long num;
     if (d->type == SW_STRING)
-        return fail_at(p, c->node->start_mark, d->name, "a range {from, to, num} needs a numeric parameter: "
+        return spec_fail_at(p, c->node->start_mark, d->name, "a range {from, to, num} needs a numeric parameter: "
                        "list the values instead");
     for (yaml_node_pair_t *pair = c->node->data.mapping.pairs.start; pair < c->node->data.mapping.pairs.top; ++pair) {
-        yaml_node_t *k = node(p, pair->key), *v = node(p, pair->value);
-        const char *key = scalar(k);
+        yaml_node_t *k = spec_node(p, pair->key), *v = spec_node(p, pair->value);
+        const char *key = spec_scalar(k);
         size_t e = 0;
         while (key && e < 4 && strcmp(key, entries[e]) != 0)
             ++e;
         if (e == 4 || !key)
-            return fail_at(p, k->start_mark, d->name, "unknown range entry '%s' (a range has from, to, num, scale)",
-                           key ? key : node_kind(k));
+            return spec_fail_at(p, k->start_mark, d->name, "unknown range entry '%s' (a range has from, to, num, scale)",
+                           key ? key : spec_node_kind(k));
         if (given[e])
-            return fail_at(p, k->start_mark, d->name, "range entry '%s' given twice", key);
-        if (!scalar(v))
-            return fail_at(p, v->start_mark, d->name, "range %s: expected a single value, got %s", key, node_kind(v));
+            return spec_fail_at(p, k->start_mark, d->name, "range entry '%s' given twice", key);
+        if (!spec_scalar(v))
+            return spec_fail_at(p, v->start_mark, d->name, "range %s: expected a single value, got %s", key, spec_node_kind(v));
         given[e] = v;
     }
     if (!given[0] || !given[1] || !given[2])
-        return fail_at(p, c->node->start_mark, d->name, "a range needs from, to and num (%s is missing)",
+        return spec_fail_at(p, c->node->start_mark, d->name, "a range needs from, to and num (%s is missing)",
                        !given[0] ? "from" : !given[1] ? "to" : "num");
     for (int e = 0; e < 2; ++e)
-        if (parse_real(scalar(given[e]), e ? &c->to : &c->from))
-            return fail_at(p, given[e]->start_mark, d->name, "range %s: expected a finite number, got '%s'",
-                           entries[e], scalar(given[e]));
-    if (parse_integer(scalar(given[2]), &num) || num < 1)
-        return fail_at(p, given[2]->start_mark, d->name, "range num must be a positive integer, got '%s'",
-                       scalar(given[2]));
+        if (parse_real(spec_scalar(given[e]), e ? &c->to : &c->from))
+            return spec_fail_at(p, given[e]->start_mark, d->name, "range %s: expected a finite number, got '%s'",
+                           entries[e], spec_scalar(given[e]));
+    if (parse_integer(spec_scalar(given[2]), &num) || num < 1)
+        return spec_fail_at(p, given[2]->start_mark, d->name, "range num must be a positive integer, got '%s'",
+                       spec_scalar(given[2]));
     if (given[3]) {
-        const char *scale = scalar(given[3]);
+        const char *scale = spec_scalar(given[3]);
         c->log_scale = strcmp(scale, "log") == 0;
         if (!c->log_scale && strcmp(scale, "linear") != 0)
-            return fail_at(p, given[3]->start_mark, d->name, "range scale must be log or linear, got '%s'", scale);
+            return spec_fail_at(p, given[3]->start_mark, d->name, "range scale must be log or linear, got '%s'", scale);
     }
     if (c->log_scale && !(c->from > 0 && c->to > 0))
-        return fail_at(p, c->node->start_mark, d->name, "a log range needs positive from and to");
+        return spec_fail_at(p, c->node->start_mark, d->name, "a log range needs positive from and to");
     c->range = 1;
     c->count = (size_t)num;
     return SSM_OK;
@@ -613,11 +302,11 @@ static ssm_status parse_column(parser *p, yaml_node_t *key, yaml_node_t *value, 
     if (value->type == YAML_MAPPING_NODE)
         return parse_range(p, c);
     if (value->type != YAML_SEQUENCE_NODE)
-        return fail_at(p, value->start_mark, name, "an axis is a list of values or a range {from, to, num, scale}, "
-                       "got %s (a single value belongs under 'fixed')", node_kind(value));
-    c->count = n_items(value);
+        return spec_fail_at(p, value->start_mark, name, "an axis is a list of values or a range {from, to, num, scale}, "
+                       "got %s (a single value belongs under 'fixed')", spec_node_kind(value));
+    c->count = spec_n_items(value);
     if (c->count == 0)
-        return fail_at(p, value->start_mark, name, "the list of values is empty");
+        return spec_fail_at(p, value->start_mark, name, "the list of values is empty");
     return SSM_OK;
 }
 
@@ -626,11 +315,11 @@ static ssm_status parse_group(parser *p, yaml_node_pair_t *pairs, size_t n, axis
 {
     for (size_t k = 0; k < n; ++k) {
         column *c = &a->cols[k];
-        ssm_status st = parse_column(p, node(p, pairs[k].key), node(p, pairs[k].value), c);
+        ssm_status st = parse_column(p, spec_node(p, pairs[k].key), spec_node(p, pairs[k].value), c);
         if (st)
             return st;
         if (k > 0 && c->count != a->n_values)
-            return fail_at(p, c->key->start_mark, p->kind->params[c->param].name,
+            return spec_fail_at(p, c->key->start_mark, p->kind->params[c->param].name,
                            "zipped lists must have equal lengths: %zu values here, %zu for '%s'", c->count,
                            a->n_values, p->kind->params[a->cols[0].param].name);
         a->n_values = c->count;
@@ -646,24 +335,24 @@ static ssm_status count_axes(parser *p, size_t *n_axes, size_t *n_cols)
     if (p->axes_node) {
         yaml_node_t *a = p->axes_node;
         if (a->type != YAML_MAPPING_NODE)
-            return fail_at(p, a->start_mark, "axes", "expected a mapping of parameter: values, got %s", node_kind(a));
-        if (n_pairs(a) == 0)
-            return fail_at(p, a->start_mark, "axes", "no axes: leave the key out for a single task");
-        *n_axes += n_pairs(a);
-        *n_cols += n_pairs(a);
+            return spec_fail_at(p, a->start_mark, "axes", "expected a mapping of parameter: values, got %s", spec_node_kind(a));
+        if (spec_n_pairs(a) == 0)
+            return spec_fail_at(p, a->start_mark, "axes", "no axes: leave the key out for a single task");
+        *n_axes += spec_n_pairs(a);
+        *n_cols += spec_n_pairs(a);
     }
     if (p->zip) {
         yaml_node_t *z = p->zip;
-        if (z->type != YAML_SEQUENCE_NODE || n_items(z) == 0)
-            return fail_at(p, z->start_mark, "zip", "expected a list of groups, each {param: [values], ...}, got %s",
-                           z->type == YAML_SEQUENCE_NODE ? "an empty list" : node_kind(z));
+        if (z->type != YAML_SEQUENCE_NODE || spec_n_items(z) == 0)
+            return spec_fail_at(p, z->start_mark, "zip", "expected a list of groups, each {param: [values], ...}, got %s",
+                           z->type == YAML_SEQUENCE_NODE ? "an empty list" : spec_node_kind(z));
         for (yaml_node_item_t *i = z->data.sequence.items.start; i < z->data.sequence.items.top; ++i) {
-            yaml_node_t *g = node(p, *i);
-            if (g->type != YAML_MAPPING_NODE || n_pairs(g) == 0)
-                return fail_at(p, g->start_mark, "zip", "a group is a mapping {param: [values], ...}, got %s",
-                               g->type == YAML_MAPPING_NODE ? "an empty one" : node_kind(g));
+            yaml_node_t *g = spec_node(p, *i);
+            if (g->type != YAML_MAPPING_NODE || spec_n_pairs(g) == 0)
+                return spec_fail_at(p, g->start_mark, "zip", "a group is a mapping {param: [values], ...}, got %s",
+                               g->type == YAML_MAPPING_NODE ? "an empty one" : spec_node_kind(g));
             *n_axes += 1;
-            *n_cols += n_pairs(g);
+            *n_cols += spec_n_pairs(g);
         }
     }
     return SSM_OK;
@@ -696,7 +385,7 @@ static ssm_status check_size(parser *p, size_t repeats)
         snprintf(count, sizeof count, "%.3g", approx);
     else
         snprintf(count, sizeof count, "%llu", total);
-    return fail_at(p, c->key->start_mark, p->kind->params[c->param].name,
+    return spec_fail_at(p, c->key->start_mark, p->kind->params[c->param].name,
                    "the sweep expands to %s tasks, more than the limit %lu", count, SW_MAX_TASKS);
 }
 
@@ -731,7 +420,7 @@ static ssm_status fill_column(parser *p, const column *c, sw_value *dst, size_t 
         sw_value *v = dst + k * stride;
         char shown[40], why[200];
         if (!c->range) {
-            ssm_status st = node_value(p, c->param, node(p, c->node->data.sequence.items.start[k]), v);
+            ssm_status st = node_value(p, c->param, spec_node(p, c->node->data.sequence.items.start[k]), v);
             if (st)
                 return st;
             continue;
@@ -744,7 +433,7 @@ static ssm_status fill_column(parser *p, const column *c, sw_value *dst, size_t 
         if (!(x >= d->min && x <= d->max)) {
             real_text(x, shown, sizeof shown);
             in_bounds(d, x, shown, why, sizeof why);
-            return fail_at(p, c->node->start_mark, d->name, "range value %s", why);
+            return spec_fail_at(p, c->node->start_mark, d->name, "range value %s", why);
         }
         memset(v, 0, sizeof *v);
         v->type = d->type;
@@ -754,7 +443,7 @@ static ssm_status fill_column(parser *p, const column *c, sw_value *dst, size_t 
             v->r = x;
         if (k > 0 && same_value(v, v - stride)) {
             real_text(x, shown, sizeof shown);
-            return fail_at(p, c->node->start_mark, d->name, "the range gives %s twice%s: lower num or widen it",
+            return spec_fail_at(p, c->node->start_mark, d->name, "the range gives %s twice%s: lower num or widen it",
                            shown, d->type == SW_INT ? " after rounding to integers" : "");
         }
     }
@@ -765,7 +454,7 @@ static ssm_status fill_axis(parser *p, axis *a)
 {
     a->values = malloc(a->n_values * a->n_cols * sizeof *a->values);
     if (!a->values)
-        return no_memory(p);
+        return spec_no_memory(p);
     for (size_t k = 0; k < a->n_cols; ++k) {
         ssm_status st = fill_column(p, &a->cols[k], a->values + k, a->n_cols);
         if (st)
@@ -784,13 +473,13 @@ static ssm_status parse_axes(parser *p, size_t repeats)
     p->axes = calloc(n_axes, sizeof *p->axes);
     p->cols = calloc(n_cols, sizeof *p->cols);
     if (!p->axes || !p->cols)
-        return no_memory(p);
+        return spec_no_memory(p);
     p->n_axes = n_axes;
     p->n_cols = n_cols;
     axis *a = p->axes;
     if (p->axes_node) {
         yaml_node_pair_t *pairs = p->axes_node->data.mapping.pairs.start;
-        for (size_t k = 0; k < n_pairs(p->axes_node); ++k, ++a) {
+        for (size_t k = 0; k < spec_n_pairs(p->axes_node); ++k, ++a) {
             a->cols = p->cols + used++;
             if ((st = parse_group(p, pairs + k, 1, a)))
                 return st;
@@ -798,10 +487,10 @@ static ssm_status parse_axes(parser *p, size_t repeats)
     }
     if (p->zip) {
         for (yaml_node_item_t *i = p->zip->data.sequence.items.start; i < p->zip->data.sequence.items.top; ++i, ++a) {
-            yaml_node_t *g = node(p, *i);
+            yaml_node_t *g = spec_node(p, *i);
             a->cols = p->cols + used;
-            used += n_pairs(g);
-            if ((st = parse_group(p, g->data.mapping.pairs.start, n_pairs(g), a)))
+            used += spec_n_pairs(g);
+            if ((st = parse_group(p, g->data.mapping.pairs.start, spec_n_pairs(g), a)))
                 return st;
         }
     }
@@ -822,27 +511,27 @@ static const char *const top_keys[N_KEYS] = {"kind", "name", "description", "see
 static ssm_status parse_kind(parser *p, yaml_node_t *root, yaml_node_t *key, yaml_node_t *value)
 {
     if (!value)
-        return fail_at(p, root->start_mark, "kind", "missing: which task kind the sweep runs (e.g. kind: mf)");
-    const char *name = scalar(value);
+        return spec_fail_at(p, root->start_mark, "kind", "missing: which task kind the sweep runs (e.g. kind: mf)");
+    const char *name = spec_scalar(value);
     p->kind_key = key;
-    p->kind = name ? sw_kind_find(name) : NULL;
+    p->kind = name ? sw_registry_find(p->kinds, name) : NULL;
     if (p->kind)
         return SSM_OK;
     suggestion s;
     char guess[80];
-    suggest_start(&s, name ? name : "");
-    for (size_t k = 0; sw_kinds[k]; ++k)
-        suggest_add(&s, sw_kinds[k]->name);
+    spec_suggest_start(&s, name ? name : "");
+    for (size_t k = 0; p->kinds && k < p->kinds->n_kinds; ++k)
+        spec_suggest_add(&s, p->kinds->kinds[k]->name);
     if (!name)
-        return fail_at(p, value->start_mark, "kind", "expected a kind name, got %s (known: %s)", node_kind(value),
+        return spec_fail_at(p, value->start_mark, "kind", "expected a kind name, got %s (known: %s)", spec_node_kind(value),
                        s.known);
-    return fail_at(p, value->start_mark, "kind", "unknown task kind '%s'%s (known: %s)", name,
-                   suggest_guess(&s, guess, sizeof guess), s.known);
+    return spec_fail_at(p, value->start_mark, "kind", "unknown task kind '%s'%s (known: %s)", name,
+                   spec_suggest_guess(&s, guess, sizeof guess), s.known);
 }
 
 static ssm_status parse_seed(parser *p, yaml_node_t *value, uint64_t *seed)
 {
-    const char *text = scalar(value);
+    const char *text = spec_scalar(value);
     char *end;
     int digits = text && *text;
     for (const char *s = text; digits && *s; ++s)
@@ -850,19 +539,19 @@ static ssm_status parse_seed(parser *p, yaml_node_t *value, uint64_t *seed)
     errno = 0;
     unsigned long long x = digits ? strtoull(text, &end, 10) : 0;
     if (!digits || errno == ERANGE)
-        return fail_at(p, value->start_mark, "seed", "expected a non-negative integer below 2^64, got %s%s%s",
-                       text ? "'" : "", text ? text : node_kind(value), text ? "'" : "");
+        return spec_fail_at(p, value->start_mark, "seed", "expected a non-negative integer below 2^64, got %s%s%s",
+                       text ? "'" : "", text ? text : spec_node_kind(value), text ? "'" : "");
     *seed = (uint64_t)x;
     return SSM_OK;
 }
 
 static ssm_status parse_repeats(parser *p, yaml_node_t *value, size_t *repeats)
 {
-    const char *text = scalar(value);
+    const char *text = spec_scalar(value);
     long long r;
     if (!text || parse_integer(text, &r) || r < 1 || (unsigned long long)r > SW_MAX_TASKS)
-        return fail_at(p, value->start_mark, "repeats", "expected an integer from 1 to %lu, got %s%s%s",
-                       SW_MAX_TASKS, text ? "'" : "", text ? text : node_kind(value), text ? "'" : "");
+        return spec_fail_at(p, value->start_mark, "repeats", "expected an integer from 1 to %lu, got %s%s%s",
+                       SW_MAX_TASKS, text ? "'" : "", text ? text : spec_node_kind(value), text ? "'" : "");
     *repeats = (size_t)r;
     return SSM_OK;
 }
@@ -871,47 +560,47 @@ static ssm_status parse_top(parser *p, uint64_t *seed, size_t *repeats)
 {
     yaml_node_t *root = yaml_document_get_root_node(&p->doc), *keys[N_KEYS] = {0}, *values[N_KEYS] = {0};
     if (!root)   /* the prescan saw a document, but stay safe */
-        return one_line(p->err, SSM_EINVAL, "%s: the spec is empty", p->path);
+        return spec_one_line(p->err, SSM_EINVAL, "%s: the spec is empty", p->path);
     if (root->type != YAML_MAPPING_NODE)
-        return fail_at(p, root->start_mark, NULL, "a spec is a mapping with keys kind, fixed, axes, zip, ...; got %s",
-                       node_kind(root));
+        return spec_fail_at(p, root->start_mark, NULL, "a spec is a mapping with keys kind, fixed, axes, zip, ...; got %s",
+                       spec_node_kind(root));
     for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; ++pair) {
-        yaml_node_t *k = node(p, pair->key);
-        const char *key = scalar(k);
+        yaml_node_t *k = spec_node(p, pair->key);
+        const char *key = spec_scalar(k);
         size_t i = 0;
         if (!key)
-            return fail_at(p, k->start_mark, NULL, "keys of a spec are names, got %s", node_kind(k));
+            return spec_fail_at(p, k->start_mark, NULL, "keys of a spec are names, got %s", spec_node_kind(k));
         while (i < N_KEYS && strcmp(key, top_keys[i]) != 0)
             ++i;
         if (i == N_KEYS) {
             suggestion s;
             char guess[80];
-            suggest_start(&s, key);
+            spec_suggest_start(&s, key);
             for (size_t j = 0; j < N_KEYS; ++j)
-                suggest_add(&s, top_keys[j]);
-            return fail_at(p, k->start_mark, key, "unknown key%s (known: %s)", suggest_guess(&s, guess, sizeof guess),
+                spec_suggest_add(&s, top_keys[j]);
+            return spec_fail_at(p, k->start_mark, key, "unknown key%s (known: %s)", spec_suggest_guess(&s, guess, sizeof guess),
                            s.known);
         }
         if (keys[i])
-            return fail_at(p, k->start_mark, key, "given twice (first at line %zu)", keys[i]->start_mark.line + 1);
+            return spec_fail_at(p, k->start_mark, key, "given twice (first at line %zu)", keys[i]->start_mark.line + 1);
         keys[i] = k;
-        values[i] = node(p, pair->value);
+        values[i] = spec_node(p, pair->value);
     }
     ssm_status st = parse_kind(p, root, keys[KEY_KIND], values[KEY_KIND]);
     if (st)
         return st;
     for (int i = KEY_NAME; i <= KEY_DESCRIPTION; ++i)
-        if (values[i] && !scalar(values[i]))
-            return fail_at(p, values[i]->start_mark, top_keys[i], "expected text, got %s", node_kind(values[i]));
-    p->t->name = strdup(values[KEY_NAME] ? scalar(values[KEY_NAME]) : "");
+        if (values[i] && !spec_scalar(values[i]))
+            return spec_fail_at(p, values[i]->start_mark, top_keys[i], "expected text, got %s", spec_node_kind(values[i]));
+    p->t->name = strdup(values[KEY_NAME] ? spec_scalar(values[KEY_NAME]) : "");
     if (!p->t->name)
-        return no_memory(p);
+        return spec_no_memory(p);
     if (values[KEY_SEED] && (st = parse_seed(p, values[KEY_SEED], seed)))
         return st;
     if (values[KEY_REPEATS] && (st = parse_repeats(p, values[KEY_REPEATS], repeats)))
         return st;
     if (*repeats > 1 && sw_kind_param_index(p->kind, "repeat") < 0)   /* replicas would be identical tasks */
-        return fail_at(p, values[KEY_REPEATS]->start_mark, "repeats", "kind %s has no parameter 'repeat' to tell "
+        return spec_fail_at(p, values[KEY_REPEATS]->start_mark, "repeats", "kind %s has no parameter 'repeat' to tell "
                        "replicas apart", p->kind->name);
     p->fixed = values[KEY_FIXED];
     p->axes_node = values[KEY_AXES];
@@ -945,7 +634,7 @@ static ssm_status describe_axis(const parser *p, const axis *a, sw_axis_info *in
     info->values = malloc(SHOWN_WIDTH + 8);
     info->n_values = a->n_values;
     if (!info->names || !info->values)
-        return no_memory(p);
+        return spec_no_memory(p);
     info->names[0] = '\0';
     for (size_t k = 0; k < a->n_cols; ++k) {
         append(info->names, need, k ? "+" : "");
@@ -993,14 +682,14 @@ static ssm_status check_task(const parser *p, size_t id, const sw_value *v)
         snprintf(shown, sizeof shown, " (%s)", values);
     const char *key = "kind";
     yaml_mark_t mark = p->kind_key->start_mark;
-    size_t named = strcspn(why.message, ": ");
-    for (size_t k = 0; k < p->kind->n_params; ++k)
-        if (p->set_at[k] && strlen(p->kind->params[k].name) == named &&
-            strncmp(why.message, p->kind->params[k].name, named) == 0) {
-            key = p->kind->params[k].name;
-            mark = p->set_at[k]->start_mark;
-        }
-    return fail_at(p, mark, key, "task %zu%s: %s", id, shown, why.message);
+    const int param = why.param[0] ? sw_kind_param_index(p->kind, why.param) : -1;
+    if (param >= 0 && p->set_at[param]) {
+        key = p->kind->params[param].name;
+        mark = p->set_at[param]->start_mark;
+    }
+    char text[SSM_ERROR_MSG_MAX + SSM_PARAM_NAME_MAX];
+    sw_error_text(&why, text, sizeof text);
+    return spec_fail_at(p, mark, key, "task %zu%s: %s", id, shown, text);
 }
 
 static ssm_status enumerate(parser *p, uint64_t seed, size_t repeats)
@@ -1050,7 +739,8 @@ static ssm_status enumerate(parser *p, uint64_t seed, size_t repeats)
 
 /* ---- entry points ------------------------------------------------------------------------ */
 
-ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_tasks *tasks, ssm_error *err)
+ssm_status sw_spec_parse(const char *path, const char *text, size_t len, const sw_registry *kinds, sw_tasks *tasks,
+                         ssm_error *err)
 {
     ssm_error ignored;
     parser p;
@@ -1064,9 +754,10 @@ ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_task
     p.len = len;
     p.err = err ? err : &ignored;
     p.t = tasks;
-    st = prescan(&p);
+    p.kinds = kinds;
+    st = spec_prescan(&p);
     if (st == SSM_OK)
-        st = load(&p);
+        st = spec_load(&p);
     if (st == SSM_OK)
         st = parse_top(&p, &seed, &repeats);
     if (st == SSM_OK)
@@ -1101,12 +792,12 @@ static ssm_status read_file(const char *path, char **text, size_t *len, ssm_erro
     size_t n = 0, cap = 0;
     ssm_status st = SSM_OK;
     if (!fp) {
-        st = one_line(err, SSM_EIO, "%s: cannot read: %s", path, strerror(errno));
+        st = spec_one_line(err, SSM_EIO, "%s: cannot read: %s", path, strerror(errno));
         goto done;
     }
     for (;;) {
         if (n > SW_SPEC_MAX_BYTES) {   /* /dev/zero, a log file by mistake */
-            st = one_line(err, SSM_EINVAL, "%s: larger than %d MiB, the most a spec may have", path,
+            st = spec_one_line(err, SSM_EINVAL, "%s: larger than %d MiB, the most a spec may have", path,
                           (int)(SW_SPEC_MAX_BYTES >> 20));
             goto done;
         }
@@ -1126,7 +817,7 @@ static ssm_status read_file(const char *path, char **text, size_t *len, ssm_erro
             break;
     }
     if (ferror(fp)) {
-        st = one_line(err, SSM_EIO, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
+        st = spec_one_line(err, SSM_EIO, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
         goto done;
     }
     buf[n] = '\0';
@@ -1143,7 +834,7 @@ done:
     return st;
 }
 
-ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_error *err)
+ssm_status sw_spec_load(const char *path, const sw_registry *kinds, sw_tasks *tasks, char **text, ssm_error *err)
 {
     char *buf;
     size_t len;
@@ -1151,7 +842,7 @@ ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_erro
     *text = NULL;
     ssm_status st = read_file(path, &buf, &len, err);
     if (st == SSM_OK)
-        st = sw_spec_parse(path, buf, len, tasks, err);
+        st = sw_spec_parse(path, buf, len, kinds, tasks, err);
     if (st == SSM_OK)
         *text = buf;
     else

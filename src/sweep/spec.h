@@ -1,6 +1,6 @@
 /* Sweep specs in YAML (parsed with libyaml).
  *
- *   kind: mf                       # a task kind of kinds.c
+ *   kind: mf                       # a kind of the registry handed in
  *   name: mc-vs-n                  # optional, free text
  *   seed: 1                        # master seed (default 0)
  *   repeats: 3                     # replicas, parameter `repeat` = 0..2 (default 1)
@@ -42,12 +42,13 @@
 /* Largest task count a spec may expand to. */
 #define SW_MAX_TASKS 100000000UL
 
-/* Parses path and enumerates its tasks.  On success *text receives the spec
+/* Parses path and enumerates its tasks; the spec's kind is looked up in
+ * kinds.  On success *text receives the spec
  * file verbatim (malloc'ed, for provenance). */
-ssm_status sw_spec_load(const char *path, sw_tasks *tasks, char **text, ssm_error *err);
+ssm_status sw_spec_load(const char *path, const sw_registry *kinds, sw_tasks *tasks, char **text, ssm_error *err);
 
 /* The same from a string (path is used in messages only). */
-ssm_status sw_spec_parse(const char *path, const char *text, size_t len, sw_tasks *tasks,
-                         ssm_error *err);
+ssm_status sw_spec_parse(const char *path, const char *text, size_t len, const sw_registry *kinds,
+                         sw_tasks *tasks, ssm_error *err);
 
 #endif

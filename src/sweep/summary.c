@@ -154,11 +154,11 @@ static ssm_status reasons(sw_summary *s, reason_row *f, size_t n, ssm_error *err
     return SSM_OK;
 }
 
-ssm_status sw_summary_read(const char *path, sw_summary *s, ssm_error *err)
+ssm_status sw_summary_read(const char *path, const sw_registry *kinds, sw_summary *s, ssm_error *err)
 {
     tally t = {.s = s, .path = path, .err = err};
     memset(s, 0, sizeof *s);
-    ssm_status st = sw_h5_read(path, &s->info, 0, tally_rows, &t, err);
+    ssm_status st = sw_h5_read(path, kinds, &s->info, 0, tally_rows, &t, err);
     if (st == SSM_OK)
         st = t.st;
     s->pending = s->n - s->done - s->failed;

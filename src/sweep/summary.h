@@ -35,7 +35,7 @@ typedef struct {
 
 /* Reads path (also a file being written: see sw_h5_read, whose errors it
  * returns) into *s; free it with sw_summary_free, also after an error. */
-ssm_status sw_summary_read(const char *path, sw_summary *s, ssm_error *err);
+ssm_status sw_summary_read(const char *path, const sw_registry *kinds, sw_summary *s, ssm_error *err);
 
 /* The table, as ssmsweep-plot summary prints it. */
 void sw_summary_print(const sw_summary *s, FILE *out);

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "sweep/checkpoint.h"
+#include "experiments/checkpoint.h"
 
 typedef struct {
     char path[4200];

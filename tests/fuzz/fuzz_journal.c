@@ -121,7 +121,7 @@ static void seed_journal(const char *spec, uint64_t shard_count, size_t n_record
     char path[4200];
     snprintf(path, sizeof path, "%s/seed.journal", fuzz_scratch());
     remove(path);
-    if (sw_spec_parse("seed.yaml", spec, strlen(spec), &t, &err) ||
+    if (sw_spec_parse("seed.yaml", spec, strlen(spec), &ex_registry, &t, &err) ||
         (shard_count && sw_tasks_select_shard(&t, 1, shard_count, &err)) ||
         sw_journal_create(path, &t, &j, &err)) {
         fprintf(stderr, "seed journal: %s\n", err.message);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "experiments/registry.h"
 #include "sweep/memory.h"
 #include "sweep/spec.h"
 
@@ -55,7 +56,7 @@ static int run(void *ctx, const unsigned char *data, size_t len, ssm_rng *rng)
     sw_tasks t;
     ssm_error err;
     err.message[0] = '\0';
-    ssm_status st = sw_spec_parse("fuzz.yaml", (const char *)data, len, &t, &err);
+    ssm_status st = sw_spec_parse("fuzz.yaml", (const char *)data, len, &ex_registry, &t, &err);
     if (st == SSM_OK) {
         fuzz_tally("accepted");
         int rc = use_table(&t);

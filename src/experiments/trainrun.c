@@ -22,17 +22,17 @@ ssm_status sw_train_validate(const sw_train_config *c, ssm_error *err)
 {
     ssm_status st = ssm_model_validate(&c->model, err);
     if (st == SSM_OK && c->model.init == SSM_INIT_LEGS_DENSE)
-        st = ssm_fail(err, SSM_EINVAL, "--init: legs-dense is not diagonal; train s4d-real, its diagonal form");
+        st = ssm_fail_param(err, SSM_EINVAL, "init", "legs-dense is not diagonal; train s4d-real, its diagonal form");
     if (st == SSM_OK)
         st = ssm_task_validate(&c->task, err);
     if (st == SSM_OK && (c->train.epochs < 1 || c->train.batch < 1))
-        st = ssm_fail(err, SSM_EINVAL, "--epochs and --batch must be at least 1");
+        st = ssm_fail_param(err, SSM_EINVAL, "epochs", "epochs and batch size must be at least 1");
     /* the limits of the sweep kind's parameters, for the command line too */
     if (st == SSM_OK && (c->task.n_train > 100000000UL || c->task.n_val > 100000000UL))
-        st = ssm_fail(err, SSM_EINVAL, "--train/--val: %zu and %zu sequences, the limit is 1e8", c->task.n_train,
+        st = ssm_fail_param(err, SSM_EINVAL, "n_train", "%zu training and %zu validation sequences, the limit is 1e8", c->task.n_train,
                       c->task.n_val);
     if (st == SSM_OK && (c->train.epochs > 1000000UL || c->train.batch > 1000000UL))
-        st = ssm_fail(err, SSM_EINVAL, "--epochs and --batch: %zu and %zu, the limit is 1e6", c->train.epochs,
+        st = ssm_fail_param(err, SSM_EINVAL, "epochs", "epochs and batch size %zu and %zu, the limit is 1e6", c->train.epochs,
                       c->train.batch);
     return st;
 }
@@ -81,7 +81,7 @@ ssm_status sw_train_run(const sw_train_config *c, ssm_epoch_callback cb, void *c
     if (c->import_path) {
         st = sw_model_import(c->import_path, &m, err);
         if (st == SSM_OK && m.n_out != ssm_task_outputs(&c->task))
-            st = ssm_fail(err, SSM_EINVAL, "--import: the model has %zu outputs, the task %zu", m.n_out,
+            st = ssm_fail_param(err, SSM_EINVAL, "import", "the model has %zu outputs, the task %zu", m.n_out,
                           ssm_task_outputs(&c->task));
     } else {
         st = ssm_dssm_init(&m, &c->model, ssm_task_outputs(&c->task), err);

@@ -304,8 +304,7 @@ ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_err
     }
     if ((st = layer_memory(&initial, &model, c->mf_tau_max, out->layers, err)))
         goto done;
-    if (c->checkpoint)
-        unlink(c->checkpoint);   /* the result is recorded now; the journal holds it */
+    /* the checkpoint stays: the engine removes it once the task's record is durable */
 done:
     ssm_seqdata_free(&train);
     ssm_seqdata_free(&val);

@@ -87,7 +87,7 @@ ssm_status sw_model_export(const char *path, const ssm_dssm *m, ssm_error *err)
         goto done;
     }
     if (file < 0) {
-        st = ssm_fail(err, SSM_EIO, "--export: cannot create '%s'", path);
+        st = ssm_fail_param(err, SSM_EIO, "export", "cannot create '%s'", path);
         goto done;
     }
     int bad = put_text(file, "format", FORMAT) < 0 || put_text(file, "disc", ssm_disc_name(m->disc)) < 0 ||
@@ -113,10 +113,10 @@ ssm_status sw_model_export(const char *path, const ssm_dssm *m, ssm_error *err)
     bad = bad || put_array(file, "lambda_re", "Re of the discrete eigenvalue of each mode", 1, &dm, re) < 0 ||
           put_array(file, "lambda_im", "Im of the discrete eigenvalue of each mode", 1, &dm, im) < 0;
     if (bad)
-        st = ssm_fail(err, SSM_EIO, "--export: cannot write '%s'", path);
+        st = ssm_fail_param(err, SSM_EIO, "export", "cannot write '%s'", path);
 done:
     if (file >= 0 && H5Fclose(file) < 0 && st == SSM_OK)
-        st = ssm_fail(err, SSM_EIO, "--export: cannot close '%s'", path);
+        st = ssm_fail_param(err, SSM_EIO, "export", "cannot close '%s'", path);
     free(lambda);
     free(bbar);
     free(re);
@@ -159,17 +159,17 @@ ssm_status sw_model_import(const char *path, ssm_dssm *m, ssm_error *err)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
-        return ssm_fail(err, SSM_EIO, "--import: cannot open '%s' as HDF5", path);
+        return ssm_fail_param(err, SSM_EIO, "import", "cannot open '%s' as HDF5", path);
     if (get_text(file, "format", format, sizeof format) || strcmp(format, FORMAT) != 0 ||
         get_text(file, "disc", disc, sizeof disc) || get_count(file, "n_real", &n_real) ||
         get_count(file, "n_pair", &n_pair) || get_count(file, "n_out", &n_out) || n_out < 1 ||
         n_out > SSM_MAX_OUTPUTS || n_real + n_pair < 1) {
-        st = ssm_fail(err, SSM_EIO, "--import: '%s' is not a model exported by ssmsweep (%s)", path, FORMAT);
+        st = ssm_fail_param(err, SSM_EIO, "import", "'%s' is not a model exported by ssmsweep (%s)", path, FORMAT);
         goto done;
     }
     ssm_disc d;
     if (ssm_disc_parse(disc, &d, err)) {
-        st = ssm_fail(err, SSM_EIO, "--import: '%s': unknown discretization '%s'", path, disc);
+        st = ssm_fail_param(err, SSM_EIO, "import", "'%s': unknown discretization '%s'", path, disc);
         goto done;
     }
     if ((st = ssm_dssm_alloc(m, n_real, n_pair, n_out, d, err)))
@@ -185,14 +185,14 @@ ssm_status sw_model_import(const char *path, ssm_dssm *m, ssm_error *err)
         if (ds >= 0)
             H5Dclose(ds);
         if (!ok) {
-            st = ssm_fail(err, SSM_EIO, "--import: '%s': dataset /%s is missing or has %lld values, expected %zu",
+            st = ssm_fail_param(err, SSM_EIO, "import", "'%s': dataset /%s is missing or has %lld values, expected %zu",
                           path, fields[f].name, (long long)n, m->length[g]);
             goto done;
         }
     }
     for (size_t i = 0; i < m->n_params; ++i)
         if (!isfinite(m->theta[i])) {
-            st = ssm_fail(err, SSM_EIO, "--import: '%s' holds a non-finite parameter", path);
+            st = ssm_fail_param(err, SSM_EIO, "import", "'%s' holds a non-finite parameter", path);
             goto done;
         }
 done:

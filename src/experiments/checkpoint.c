@@ -1,7 +1,7 @@
 #include "config.h"
 
 #include "checkpoint.h"
-#include "outfiles.h"
+#include "sweep/outfiles.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,9 +6,10 @@
 #    leader 3 with rank 4) give bit-identical files, every rank computes,
 #    and /provenance/coordination says which mode ran;
 #  - a bad --leaders or SSMSWEEP_LEADERS is one line, exit 2;
-#  - SIGUSR1 to mpirun (every rank) and SIGUSR1 to one leader alone (which
-#    tells rank 0) stop the sweep with status 3 within seconds, and
-#    --resume (with another group size) ends bit-identical to the flat run.
+#  - on 4 ranks in groups of 2 (leader 2 with rank 3), SIGUSR1 to mpirun
+#    (every rank) and SIGUSR1 to the leader alone (which tells rank 0) stop
+#    the sweep with status 3 within seconds, and --resume (with another
+#    group size) ends bit-identical to the flat run.
 # kill -9 under leaders: tests/sweep_leaders_kill.sh.
 . "$TOP_BUILDDIR/tests/setup.sh"
 . "$TOP_SRCDIR/tests/leaderlib.sh"
@@ -48,7 +49,7 @@ usage_error "SSMSWEEP_LEADERS=nodes" "SSMSWEEP_LEADERS: expected auto, none, nod
 # stop_test LABEL TARGET(mpirun|leader) RESUME-GROUPS
 stop_test() {
     out=$scratch/stop-$1.h5
-    start_run "$out" -np 6 --leaders 2 --sync 0.2
+    start_run "$out" -np 4 --leaders 2 --sync 0.2
     sleep 0.3
     t0=$(date +%s.%N)
     if [ "$2" = leader ]; then
@@ -68,7 +69,7 @@ stop_test() {
     "$SSMSWEEP" status "$out" >"$scratch/status.txt" 2>&1
     grep -q "pending" "$scratch/status.txt" && ! grep -q " 0 pending" "$scratch/status.txt" &&
         pass "$1: $(grep '^tasks:' "$scratch/status.txt")" || fail "$1: status: $(cat "$scratch/status.txt")"
-    "$MPIRUN" -np 6 "$SSMSWEEP" run "$spec" -o "$out" --resume --leaders "$3" --quiet >"$scratch/resume.log" 2>&1 ||
+    "$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --resume --leaders "$3" --quiet >"$scratch/resume.log" 2>&1 ||
         fail "$1: --resume --leaders $3: exit $? ($(tail -n 3 "$scratch/resume.log"))"
     same_as_flat "$out" "$1, resumed with groups of $3"
 }

@@ -12,11 +12,11 @@ mode=${1:-run}
 
 # Everything the build, the tests and the benchmarks' peers need.
 packages=(
-  build-essential autoconf automake pkg-config
+  build-essential autoconf automake libtool pkg-config
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libopenblas-dev liblapacke-dev libyaml-dev libfftw3-dev zlib1g-dev
   python3 python3-numpy python3-mpmath python3-matplotlib python3-h5py
-  python3-xarray python3-h5netcdf python3-pytest groff-base
+  python3-xarray python3-h5netcdf python3-pytest python3-yaml groff-base
   slurm-wlm munge
   dataset-fashion-mnist
 )

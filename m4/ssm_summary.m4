@@ -18,5 +18,7 @@ ssmsweep $PACKAGE_VERSION configured
   debug build              : $enable_debug
   mpirun for tests         : $MPIRUN
   python3 for tests        : $PYTHON3
+  libssm (shared, static)  : $libdir, headers in $includedir/ssm
+  Python package ssmsweep  : ${ssm_have_python}${pythondir:+ ($pythondir)}
 SSM_EOF
 ])

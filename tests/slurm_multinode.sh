@@ -9,7 +9,9 @@
 #  - jobs/ssmsweep.sbatch with -N 2 --ntasks=4 COMPLETES, every task is
 #    done, each task's /tasks/host is the node its rank ran on, both nodes
 #    ran tasks, the provenance names both, and the results equal a local
-#    one-rank run bit for bit (once per coordination mode, see sweep_job);
+#    one-rank run bit for bit, once flat and once with one leader per node
+#    (--leaders node: the hierarchical coordinator's groups are the SLURM
+#    nodes), and the file names the mode that ran;
 #  - afterwards no daemon of the cluster is left and nothing lives in the
 #    nodes' UTS namespaces any more.
 # Skips (77) when not root, without mpicc, without UTS namespaces or when
@@ -112,9 +114,23 @@ PY
         fail "$mode: results differ from the local one-rank run: $(cat "$scratch/cmp.txt")"
 }
 
-# One job per coordination mode.  Hierarchical coordination (issue 12) adds
-# its own line, e.g.  sweep_job leaders --node-leaders
-sweep_job flat
+# coordination_is FILE TEXT: what /provenance/coordination says.
+coordination_is() {
+    got=$("$PYTHON3" -c 'import sys, h5py
+v = h5py.File(sys.argv[1], "r")["provenance"].attrs["coordination"]
+print(v.decode() if isinstance(v, bytes) else v)' "$1" 2>&1)
+    [ "$got" = "$2" ] && pass "$(basename "$1"): /provenance/coordination: $got" ||
+        fail "$(basename "$1"): /provenance/coordination '$got', expected '$2'"
+}
+
+# One job per coordination mode: flat (rank 0 serves every rank), and one
+# leader per SLURM node (MPI_Comm_split_type: rank 0 leads node1 and serves
+# rank 1 directly, rank 2 leads node2 and serves rank 3); both files must
+# equal the local run, so they equal each other.
+sweep_job flat --leaders none
+coordination_is "$scratch/flat.h5" "flat"
+sweep_job leaders --leaders node
+coordination_is "$scratch/leaders.h5" "hierarchical: one leader per node (MPI_COMM_TYPE_SHARED), 2 groups of up to 2 ranks"
 
 # Tear down here (the exit trap would do the same) to check the aftermath:
 # no daemon of this cluster, and no process (slurmstepd, ranks) left in the

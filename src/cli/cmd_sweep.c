@@ -172,7 +172,7 @@ static const char plan_usage[] =
     "Exit status 2 with a one-line message FILE:LINE:COL for an invalid spec.\n";
 
 enum { OPT_OUTPUT = 400, OPT_RESUME, OPT_RETRY, OPT_FORCE, OPT_WALLTIME, OPT_MARGIN, OPT_PROGRESS,
-       OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_MEMORY_LIMIT, OPT_TASKS };
+       OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_MEMORY_LIMIT, OPT_TASKS, OPT_LEADERS };
 /* Calls visit for every row of t in order, with its cost (the kind's
  * estimate, once per combination: its repeats cost the same). */
 static int each_task(const sw_tasks *t, int want_hash, void (*visit)(void *ctx, size_t row, const sw_space_walk *w,
@@ -342,6 +342,13 @@ static const char run_usage[] =
     "                         (OUT.h5 then holds those rows, with their ids in\n"
     "                         the whole spec; join the shards with ssmsweep merge);\n"
     "                         --resume needs the same --shard\n"
+    "  --leaders MODE         hierarchical coordination: auto (default: one\n"
+    "                         leader per node from 256 ranks on), node (one\n"
+    "                         leader per node at any size), none (flat: rank 0\n"
+    "                         serves every rank), K (one leader per K\n"
+    "                         consecutive ranks: tests on one machine); also\n"
+    "                         SSMSWEEP_LEADERS.  Results are the same in all\n"
+    "                         modes\n"
     "\n"
     "Exit status: 0 all done, 1 error, 2 bad input (nothing written), 3 interrupted\n"
     "by SIGTERM/SIGUSR1/SIGINT or --walltime (resume with --resume), 4 finished\n"
@@ -431,9 +438,9 @@ int cmd_sweep_run(int argc, char **argv)
         {"progress", required_argument, 0, OPT_PROGRESS},
         {"sync", required_argument, 0, OPT_SYNC},  {"quiet", no_argument, 0, OPT_QUIET},
         {"shard", required_argument, 0, OPT_SHARD}, {"memory-limit", required_argument, 0, OPT_MEMORY_LIMIT},
-        {0, 0, 0, 0}};
+        {"leaders", required_argument, 0, OPT_LEADERS}, {0, 0, 0, 0}};
     sw_run_options opt = {0};
-    const char *memory_limit = NULL;
+    const char *memory_limit = NULL, *leaders = NULL;
     unsigned long long shard[2] = {0, 0};
     const int loud = launcher_rank() == 0;
     opt.walltime_margin = -1;
@@ -461,6 +468,7 @@ int cmd_sweep_run(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case OPT_MEMORY_LIMIT: memory_limit = optarg; break;
+        case OPT_LEADERS: leaders = optarg; break;
         case OPT_WALLTIME:
             if (cli_parse_walltime(optarg, &opt.walltime)) {
                 if (loud)
@@ -499,6 +507,14 @@ int cmd_sweep_run(int argc, char **argv)
     if (opt.retry_failed && !opt.resume) {
         if (loud)
             cli_error("run", "--retry-failed goes with --resume");
+        return EXIT_USAGE;
+    }
+    const char *leaders_from = "--leaders";
+    if (!leaders && (leaders = getenv("SSMSWEEP_LEADERS")) != NULL)
+        leaders_from = "SSMSWEEP_LEADERS";
+    if (leaders && sw_leaders_parse(leaders, &opt.leaders)) {
+        if (loud)
+            cli_error("run", "%s: expected auto, none, node or a group size K >= 1, got '%s'", leaders_from, leaders);
         return EXIT_USAGE;
     }
 

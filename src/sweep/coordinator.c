@@ -17,9 +17,11 @@
 #include <cblas.h>
 
 #include "ckpt.h"
+#include "farm.h"
 #include "outbox.h"
 #include "h5out.h"
 #include "journal.h"
+#include "leader.h"
 #include "outfiles.h"
 #include "progress.h"
 #include "provenance.h"
@@ -27,44 +29,19 @@
 #include "record.h"
 #include "resume.h"
 
-enum { TAG_RESULTS = 17, TAG_WORK = 18 };
-
-/* What MPI_Abort ends every rank with (a broken message between ranks). */
-#define ABORT_CODE 1
-
-/* A RESULTS message is [u32 flags] then [u32 len][packed record] ...;
- * with MSG_REQUEST it also asks for the next batch (a worker sends one per
- * batch), without it only delivers results (sent between the tasks of a
- * long batch, so a kill loses at most --sync seconds of a worker's work).
- * One tag for both keeps them in order. */
-#define MSG_REQUEST 1u
-/* Requests each worker keeps outstanding: one batch runs while the next
- * waits in the MPI buffer, so workers do not idle while rank 0 is busy. */
-#define CREDITS 2
 /* Records buffered on rank 0 before they go to HDF5 in one write. */
 #define H5_BATCH 1024
-/* Upper bound of a batch, so one message stays small. */
-#define MAX_BATCH 4096
-/* Up to this many ranks rank 0 computes too (in a thread of its own): on
- * a small machine a pure master would waste a core; on a large job
- * serving every worker promptly matters more than one more worker. */
-#define MASTER_COMPUTES_MAX_RANKS 32
-/* After SIGTERM or SIGINT running tasks get this long before they are
- * abandoned and the files are closed: mpirun sends SIGKILL one second
- * after its SIGTERM (odls_base_sigkill_timeout), SLURM after KillWait. */
-#define URGENT_GRACE 0.5
 /* Records rank 0's compute thread gathers before it wakes the main
  * thread (which also looks on its own every WAIT_SLICE seconds). */
 #define LOCAL_NOTIFY 256
-#define WAIT_SLICE 0.05
 
 /* ---- stop requests ----------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_signal;
+volatile sig_atomic_t sw_stop_signal;
 
 static void on_stop_signal(int sig)
 {
-    stop_signal = sig;
+    sw_stop_signal = sig;
 }
 
 void sw_install_stop_handlers(void)
@@ -97,7 +74,14 @@ static void say(const sw_run_options *opt, int after_progress, const char *fmt, 
     opt->say(opt->say_ctx, after_progress, line);
 }
 
-static void nap(double seconds)
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void sw_nap(double seconds)
 {
     struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
     nanosleep(&ts, NULL);
@@ -134,13 +118,7 @@ static void run_task(sw_task_cursor *c, size_t id, int rank, const char *host, c
     }
 }
 
-/* A growable byte buffer for RESULTS messages. */
-typedef struct {
-    unsigned char *data;
-    size_t len, cap;
-} bytes;
-
-static int bytes_reserve(bytes *b, size_t extra)
+int sw_bytes_reserve(sw_bytes *b, size_t extra)
 {
     if (b->len + extra <= b->cap)
         return 0;
@@ -155,22 +133,22 @@ static int bytes_reserve(bytes *b, size_t extra)
     return 0;
 }
 
-static int bytes_begin_message(bytes *b)
+int sw_bytes_begin_message(sw_bytes *b)
 {
     uint32_t flags = 0;
     b->len = 0;
-    if (bytes_reserve(b, 4))
+    if (sw_bytes_reserve(b, 4))
         return -1;
     memcpy(b->data, &flags, 4);
     b->len = 4;
     return 0;
 }
 
-static int bytes_append_record(bytes *b, const sw_record *rec)
+int sw_bytes_append_record(sw_bytes *b, const sw_record *rec)
 {
     size_t need = sw_record_packed_size(rec);
     uint32_t len = (uint32_t)need;
-    if (bytes_reserve(b, need + 4))
+    if (sw_bytes_reserve(b, need + 4))
         return -1;
     memcpy(b->data + b->len, &len, 4);
     sw_record_pack(rec, b->data + b->len + 4);
@@ -180,28 +158,28 @@ static int bytes_append_record(bytes *b, const sw_record *rec)
 
 /* ---- worker ------------------------------------------------------------------- */
 
-static void send_results(sw_outbox *box, MPI_Comm comm, bytes *b, uint32_t flags)
+void sw_send_results(sw_outbox *box, MPI_Comm comm, sw_bytes *b, uint32_t flags)
 {
     memcpy(b->data, &flags, 4);
     sw_outbox_send(box, comm, b->data, (int)b->len, MPI_BYTE, 0, TAG_RESULTS);
     memset(b, 0, sizeof *b);
-    if (bytes_begin_message(b))
+    if (sw_bytes_begin_message(b))
         MPI_Abort(comm, ABORT_CODE);
 }
 
-static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir,
-                   double flush_interval)
+void sw_worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir,
+               double flush_interval)
 {
     sw_outbox box = {0};
-    bytes b = {0};
+    sw_bytes b = {0};
     uint64_t *ids = NULL;
     int capacity = 0, zeros = 0;
     sw_task_cursor cursor;
     ssm_error err;
-    if (bytes_begin_message(&b) || sw_task_cursor_start(&cursor, t, &err) != SSM_OK)
+    if (sw_bytes_begin_message(&b) || sw_task_cursor_start(&cursor, t, &err) != SSM_OK)
         MPI_Abort(comm, ABORT_CODE);
     for (int c = 0; c < CREDITS; ++c)
-        send_results(&box, comm, &b, MSG_REQUEST);
+        sw_send_results(&box, comm, &b, MSG_REQUEST);
     while (zeros < CREDITS) {
         MPI_Status status;
         int count;
@@ -220,21 +198,21 @@ static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host,
             continue;
         }
         double last_sent = sw_now();
-        for (int k = 0; k < count && !stop_signal; ++k) {
+        for (int k = 0; k < count && !sw_stop_signal; ++k) {
             sw_record rec;
             run_task(&cursor, (size_t)ids[k], rank, host, ckpt_dir, &rec);
-            int full = bytes_append_record(&b, &rec);
+            int full = sw_bytes_append_record(&b, &rec);
             sw_record_free(&rec);
             if (full)
                 MPI_Abort(comm, ABORT_CODE);
             /* a long batch delivers its results as it goes */
             if (k + 1 < count && sw_now() - last_sent >= flush_interval) {
-                send_results(&box, comm, &b, 0);
+                sw_send_results(&box, comm, &b, 0);
                 last_sent = sw_now();
             }
         }
         /* tasks skipped after a stop request stay pending: resume reruns them */
-        send_results(&box, comm, &b, MSG_REQUEST);
+        sw_send_results(&box, comm, &b, MSG_REQUEST);
     }
     sw_outbox_drain(&box);
     sw_task_cursor_end(&cursor);
@@ -244,39 +222,21 @@ static void worker(MPI_Comm comm, const sw_tasks *t, int rank, const char *host,
 
 /* ---- rank 0's own tasks: a thread ------------------------------------------------ */
 
-/* Rank 0 computes in a thread of its own, so its main thread stays free to
- * serve the workers, write the outputs and, on a stop request, close the
- * files in time however long the task at hand takes.  Only the main
- * thread calls MPI and HDF5. */
-typedef struct {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake_thread, wake_main;
-    sw_task_cursor cursor;       /* the thread's view of the tasks */
-    const char *host, *ckpt_dir;
-    uint64_t *ids;               /* the batch */
-    size_t n_ids, next;
-    int in_task;                 /* a task is running */
-    sw_record *done;             /* finished, not yet collected */
-    size_t n_done, cap_done;
-    int quit, abandon, started, no_memory;
-} local_worker;
-
-static int local_idle_locked(const local_worker *w)
+static int local_idle_locked(const sw_local *w)
 {
     return w->next == w->n_ids && !w->in_task;
 }
 
 static void *local_main(void *arg)
 {
-    local_worker *w = arg;
+    sw_local *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->quit && w->next == w->n_ids)
             pthread_cond_wait(&w->wake_thread, &w->lock);
         if (w->quit)
             break;
-        if (w->abandon || stop_signal) {   /* the rest of the batch stays pending */
+        if (w->abandon || sw_stop_signal) {   /* the rest of the batch stays pending */
             w->next = w->n_ids;
             pthread_cond_signal(&w->wake_main);
             continue;
@@ -285,7 +245,7 @@ static void *local_main(void *arg)
         w->in_task = 1;
         pthread_mutex_unlock(&w->lock);
         sw_record rec;
-        run_task(&w->cursor, id, 0, w->host, w->ckpt_dir, &rec);
+        run_task(&w->cursor, id, w->rank, w->host, w->ckpt_dir, &rec);
         pthread_mutex_lock(&w->lock);
         w->in_task = 0;
         if (w->n_done == w->cap_done) {
@@ -308,15 +268,16 @@ static void *local_main(void *arg)
     return NULL;
 }
 
-static int local_start(local_worker *w, const sw_tasks *t, const char *host, const char *ckpt_dir)
+int sw_local_start(sw_local *w, const sw_tasks *t, int rank, const char *host, const char *ckpt_dir)
 {
     ssm_error err;
     memset(w, 0, sizeof *w);
+    w->rank = rank;
     w->host = host;
     w->ckpt_dir = ckpt_dir;
     w->ids = malloc(MAX_BATCH * sizeof *w->ids);
-    if (!w->ids || sw_task_cursor_start(&w->cursor, t, &err) != SSM_OK || pthread_mutex_init(&w->lock, NULL) || pthread_cond_init(&w->wake_thread, NULL) ||
-        pthread_cond_init(&w->wake_main, NULL))
+    if (!w->ids || sw_task_cursor_start(&w->cursor, t, &err) != SSM_OK || pthread_mutex_init(&w->lock, NULL) ||
+        pthread_cond_init(&w->wake_thread, NULL) || pthread_cond_init(&w->wake_main, NULL))
         return -1;
     if (pthread_create(&w->thread, NULL, local_main, w) != 0)
         return -1;
@@ -324,7 +285,7 @@ static int local_start(local_worker *w, const sw_tasks *t, const char *host, con
     return 0;
 }
 
-static int local_idle(local_worker *w)
+int sw_local_idle(sw_local *w)
 {
     if (!w->started)
         return 1;
@@ -334,7 +295,7 @@ static int local_idle(local_worker *w)
     return idle;
 }
 
-static void local_give(local_worker *w, const uint64_t *ids, size_t n)
+void sw_local_give(sw_local *w, const uint64_t *ids, size_t n)
 {
     pthread_mutex_lock(&w->lock);
     memcpy(w->ids, ids, n * sizeof *ids);
@@ -347,7 +308,7 @@ static void local_give(local_worker *w, const uint64_t *ids, size_t n)
 /* Waits up to seconds for finished records or the end of the batch; then
  * hands over what is finished (*n records in *recs, the caller's to free;
  * *cap is the capacity of the array it passes in and gets back). */
-static void local_collect(local_worker *w, double seconds, sw_record **recs, size_t *n, size_t *cap)
+void sw_local_collect(sw_local *w, double seconds, sw_record **recs, size_t *n, size_t *cap)
 {
     *n = 0;
     if (!w->started)
@@ -374,7 +335,7 @@ static void local_collect(local_worker *w, double seconds, sw_record **recs, siz
 }
 
 /* Tells the thread to take no further task of its batch. */
-static void local_abandon(local_worker *w)
+void sw_local_abandon(sw_local *w)
 {
     if (!w->started)
         return;
@@ -386,7 +347,7 @@ static void local_abandon(local_worker *w)
 /* Ends the thread unless it is inside a task (then it is left to run: the
  * process ends without waiting, see sw_coordinate_end); returns whether it
  * was left running. */
-static int local_stop(local_worker *w)
+int sw_local_stop(sw_local *w)
 {
     if (!w->started) {   /* nothing, or what a failed start left */
         sw_task_cursor_end(&w->cursor);
@@ -435,12 +396,18 @@ typedef struct {
     sw_ckpt_pending ckpt_done;    /* checkpoints of done tasks, removed once the journal is synced */
     int journal_failed, h5_failed;   /* which: the other one still takes what it can */
     /* scheduling */
+    MPI_Comm comm;
     int size;
+    const sw_layout *layout;      /* who rank 0 serves, with what weight */
+    int remote_signal;            /* a stop signal a leader received */
+    /* SSMSWEEP_COORD_STATS: what receiving results costs rank 0 */
+    size_t stat_messages, stat_records;
+    double stat_cpu;              /* main thread CPU seconds in receive_results */
     int *zeros_sent, *greeted;
-    int workers_left, workers_greeted;
+    int workers_left, workers_greeted;   /* of the clients: workers and leaders */
     sw_outbox box;
     uint64_t *ids;
-    local_worker local;
+    sw_local local;
     sw_record *collected;         /* records taken from the local thread */
     size_t cap_collected;
     /* stopping */
@@ -532,6 +499,13 @@ static void accept_record(master *m, sw_record *rec)
     m->buffer[m->n_buffer++] = *rec;
     if (m->n_buffer == H5_BATCH)
         flush_buffer(m);
+}
+
+/* After the records of one message (or of rank 0's thread): durable every
+ * --sync seconds, at once during a stop that lets tasks finish (once per
+ * message: a leader's message holds the records of many ranks). */
+static void records_accepted(master *m)
+{
     if (sw_now() - m->last_sync >= m->opt->sync_interval || (m->stopping && !m->urgent))
         sync_outputs(m);
     sw_progress_update(&m->progress, m->n_done, m->n_failed, 0);
@@ -539,15 +513,17 @@ static void accept_record(master *m, sw_record *rec)
 
 /* Guided self-scheduling on cost: about a quarter of the fair share of the
  * remaining work, so batches shrink towards the end and the most expensive
- * tasks go out alone.  Workers take from the head (most expensive first),
+ * tasks go out alone; a leader's batch holds that for each of the weight
+ * ranks it feeds.  Workers take from the head (most expensive first),
  * rank 0's thread from the tail (cheapest), so it is soon free again. */
-static size_t next_batch(master *m, int from_tail, uint64_t *ids)
+static size_t next_batch(master *m, int weight, int from_tail, uint64_t *ids)
 {
-    return sw_queue_take(&m->queue, from_tail, m->queue.cost / (4.0 * m->size), MAX_BATCH, ids);
+    return sw_queue_take(&m->queue, from_tail, weight * m->queue.cost / (4.0 * m->size),
+                         (size_t)MAX_BATCH * (size_t)weight, ids);
 }
 
-/* One RESULTS message: its records, and whether it asks for work. */
-static int receive_results(master *m, MPI_Comm comm, MPI_Status *status)
+/* One RESULTS message: its records; returns its flags. */
+static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
 {
     int len;
     uint32_t flags = 0;
@@ -570,10 +546,12 @@ static int receive_results(master *m, MPI_Comm comm, MPI_Status *status)
             MPI_Abort(comm, ABORT_CODE);
         }
         accept_record(m, &rec);
+        ++m->stat_records;
         off += 4 + rlen;
     }
+    records_accepted(m);
     free(buf);
-    return (flags & MSG_REQUEST) != 0;
+    return flags;
 }
 
 static int stop_requested(const master *m, double start, const char **reason, int *urgent)
@@ -584,9 +562,10 @@ static int stop_requested(const master *m, double start, const char **reason, in
         *urgent = 1;
         return 1;
     }
-    if (stop_signal) {
-        *reason = stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-        *urgent = stop_signal != SIGUSR1;
+    int sig = sw_stop_signal ? sw_stop_signal : m->remote_signal;
+    if (sig) {
+        *reason = sig == SIGUSR1 ? "SIGUSR1" : sig == SIGINT ? "SIGINT" : "SIGTERM";
+        *urgent = sig != SIGUSR1;
         return 1;
     }
     if (m->opt->walltime > 0) {
@@ -609,7 +588,16 @@ static void begin_stop(master *m, const char *reason, int urgent)
     m->stopping = 1;
     m->urgent = urgent;
     m->deadline = sw_now() + (m->io_failed ? 0 : URGENT_GRACE);
-    local_abandon(&m->local);
+    sw_local_abandon(&m->local);
+    /* the leaders still at work drop the tasks they hold */
+    for (int r = 1; r < m->size; ++r)
+        if (m->layout->leads[r] && m->zeros_sent[r] < CREDITS) {
+            int *msg = malloc(sizeof *msg);
+            if (!msg)
+                MPI_Abort(m->comm, ABORT_CODE);
+            *msg = urgent;
+            sw_outbox_send(&m->box, m->comm, msg, 1, MPI_INT, r, TAG_STOP);
+        }
     sync_outputs(m);
     if (m->opt->quiet || m->io_failed)
         return;
@@ -631,7 +619,13 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         if (!flag)
             return;
         int src = status.MPI_SOURCE;
-        if (!receive_results(m, comm, &status))
+        double cpu = thread_cpu();
+        uint32_t flags = receive_results(m, comm, &status);
+        m->stat_cpu += thread_cpu() - cpu;
+        ++m->stat_messages;
+        if (flags >> MSG_SIGNAL_SHIFT && !m->remote_signal)
+            m->remote_signal = (int)(flags >> MSG_SIGNAL_SHIFT & 0xff);
+        if (!(flags & MSG_REQUEST))
             continue;
         if (!m->greeted[src]) {
             m->greeted[src] = 1;
@@ -641,7 +635,7 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         int urgent;
         if (!m->stopping && stop_requested(m, start, &reason, &urgent))
             begin_stop(m, reason, urgent);
-        size_t n = m->stopping ? 0 : next_batch(m, 0, m->ids);
+        size_t n = m->stopping ? 0 : next_batch(m, m->layout->weight[src], 0, m->ids);
         uint64_t *copy = malloc((n ? n : 1) * sizeof *copy);
         if (!copy)
             MPI_Abort(comm, ABORT_CODE);
@@ -656,9 +650,11 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
 static void collect_local(master *m, double seconds)
 {
     size_t n = 0;
-    local_collect(&m->local, seconds, &m->collected, &n, &m->cap_collected);
+    sw_local_collect(&m->local, seconds, &m->collected, &n, &m->cap_collected);
     for (size_t k = 0; k < n; ++k)
         accept_record(m, &m->collected[k]);
+    if (n > 0)
+        records_accepted(m);
     if (m->local.no_memory && !m->io_failed) {
         ssm_error err;
         ssm_fail(&err, SSM_ENOMEM, "out of memory for the results of rank 0");
@@ -676,14 +672,15 @@ static void master_loop(master *m, MPI_Comm comm, double start)
         collect_local(m, 0);
         if (!m->stopping && stop_requested(m, start, &reason, &urgent))
             begin_stop(m, reason, urgent);
-        int idle = local_idle(&m->local);
+        int idle = sw_local_idle(&m->local);
         /* rank 0 starts work of its own only once every worker has asked
          * for work: a task of minutes (kind sfmnist) begun before the first
          * requests arrive would leave the workers idle for its whole
          * length */
         if (!m->stopping && idle && !sw_queue_empty(&m->queue) && m->local.started &&
-            ((size <= MASTER_COMPUTES_MAX_RANKS && m->workers_greeted == size - 1) || m->workers_left == 0)) {
-            local_give(&m->local, m->ids, next_batch(m, 1, m->ids));
+            ((size <= MASTER_COMPUTES_MAX_RANKS && m->workers_greeted == m->layout->clients) ||
+             m->workers_left == 0)) {
+            sw_local_give(&m->local, m->ids, next_batch(m, 1, 1, m->ids));
             idle = 0;
         }
         if (m->workers_left == 0 && idle && (m->stopping || sw_queue_empty(&m->queue)))
@@ -695,7 +692,7 @@ static void master_loop(master *m, MPI_Comm comm, double start)
         if (m->workers_left == 0 && m->local.started)
             collect_local(m, WAIT_SLICE);
         else
-            nap(200e-6);
+            sw_nap(200e-6);
         if (sw_now() - m->last_sync >= m->opt->sync_interval)
             sync_outputs(m);
         sw_progress_update(&m->progress, m->n_done, m->n_failed, 0);
@@ -709,7 +706,7 @@ static void drain_workers(master *m, MPI_Comm comm, double start)
     while (m->workers_left > 0) {
         serve_workers(m, comm, start);
         if (m->workers_left > 0)
-            nap(1e-3);
+            sw_nap(1e-3);
     }
 }
 
@@ -761,7 +758,7 @@ static void master_free(master *m)
         sw_journal_abandon(m->journal);
     if (m->h5)
         sw_h5_close(m->h5, NULL, NULL);
-    local_left_running = local_stop(&m->local);
+    local_left_running = sw_local_stop(&m->local);
     sw_ckpt_pending_free(&m->ckpt_done);
     free(m->collected);
     free(m->state);
@@ -786,7 +783,7 @@ static ssm_status master_setup(master *m, const sw_outfiles *files, const sw_pro
     m->buffer = malloc(H5_BATCH * sizeof *m->buffer);
     m->zeros_sent = calloc((size_t)m->size, sizeof *m->zeros_sent);
     m->greeted = calloc((size_t)m->size, sizeof *m->greeted);
-    m->ids = malloc(MAX_BATCH * sizeof *m->ids);
+    m->ids = malloc((size_t)MAX_BATCH * (size_t)m->layout->max_weight * sizeof *m->ids);
     if (!m->state || !m->buffer || !m->zeros_sent || !m->greeted || !m->ids) {
         return ssm_fail(err, SSM_ENOMEM, "out of memory for %zu tasks", t->n_tasks);
     }
@@ -807,7 +804,7 @@ static ssm_status master_setup(master *m, const sw_outfiles *files, const sw_pro
      * expensive first; ties keep id order so runs are comparable */
     if ((st = sw_queue_init(&m->queue, t, m->state, opt->retry_failed, err)) != SSM_OK)
         return st;
-    if (m->size <= MASTER_COMPUTES_MAX_RANKS && local_start(&m->local, t, host, m->ckpt_dir) != 0) {
+    if (m->size <= MASTER_COMPUTES_MAX_RANKS && sw_local_start(&m->local, t, 0, host, m->ckpt_dir) != 0) {
         return ssm_fail(err, SSM_EIO, "cannot start rank 0's compute thread");
     }
     return SSM_OK;
@@ -836,6 +833,21 @@ static sw_run_status agree(MPI_Comm comm, sw_run_status status)
     int code = (int)status;
     MPI_Bcast(&code, 1, MPI_INT, 0, comm);
     return (sw_run_status)code;
+}
+
+/* SSMSWEEP_COORD_STATS=1: rank 0's cost of the results it received (the
+ * README's "Hierarchical coordination" measures the writer with it). */
+static void say_stats(const master *m)
+{
+    const char *want = getenv("SSMSWEEP_COORD_STATS");
+    if (!want || !*want || strcmp(want, "0") == 0)
+        return;
+    size_t records = m->stat_records ? m->stat_records : 1, messages = m->stat_messages ? m->stat_messages : 1;
+    say(m->opt, 0, "coordinator stats: %s; %zu messages with %zu records from the other ranks; rank 0's main "
+        "thread %.3f s CPU receiving and writing them: %.2f us per record, %.1f us per message, %.0f records "
+        "per message", m->layout->description, m->stat_messages, m->stat_records, m->stat_cpu,
+        1e6 * m->stat_cpu / (double)records, 1e6 * m->stat_cpu / (double)messages,
+        (double)m->stat_records / (double)messages);
 }
 
 /* ---- entry point ---------------------------------------------------------------- */
@@ -873,17 +885,26 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
         free(hosts);
         return out->status = SW_RUN_REFUSED;
     }
+    sw_layout layout;
+    if (sw_layout_build(comm, &opt->leaders, &layout) != 0) {
+        ssm_fail(&out->err, SSM_ENOMEM, "out of memory for the layout of %d ranks", size);
+        sw_layout_free(&layout);
+        free(hosts);
+        return out->status = SW_RUN_ERROR;
+    }
     master m;
     memset(&m, 0, sizeof m);
     m.lock.fd = -1;
     double start = sw_now();
     if (rank == 0) {
         sw_provenance prov = {opt->spec_path, opt->spec_text, opt->command_line, start_utc,
-                              hosts ? hosts : host, libraries, size, NULL};
+                              hosts ? hosts : host, libraries, size, NULL, layout.description};
         m.tasks = t;
         m.opt = opt;
+        m.comm = comm;
         m.size = size;
-        m.workers_left = size - 1;
+        m.layout = &layout;
+        m.workers_left = layout.clients;
         /* tasks that take long (kind sfmnist) checkpoint here between epochs */
         m.ckpt_dir = files.ckpt;
         m.ckpt_done.dir = files.ckpt;
@@ -920,13 +941,21 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
                                                                      : "finished");
         drain_workers(&m, comm, start);
         sw_outbox_drain(&m.box);
+        say_stats(&m);
     } else {
-        worker(comm, t, rank, host, files.ckpt, opt->sync_interval > 0 ? opt->sync_interval : 1.0);
+        double flush = opt->sync_interval > 0 ? opt->sync_interval : 1.0;
+        if (layout.role == SW_ROLE_LEADER)
+            local_left_running = sw_leader(comm, &layout, t, rank, host, files.ckpt, flush);
+        else if (layout.role == SW_ROLE_MEMBER)   /* half of --sync to the leader, half from it */
+            sw_worker(layout.group, t, rank, host, files.ckpt, 0.5 * flush);
+        else
+            sw_worker(comm, t, rank, host, files.ckpt, flush);
     }
     status = agree(comm, status);
 done:
     if (rank == 0)
         master_free(&m);
+    sw_layout_free(&layout);
     free(hosts);
     return out->status = status;
 }

@@ -10,12 +10,15 @@
  * remaining_cost / (4 P) of work, at least one task).  Each worker keeps
  * two requests outstanding so a new batch is already waiting when it
  * finishes one, and sends the results of a long batch every --sync
- * seconds.  P = 1 is the same code with no workers. */
+ * seconds.  P = 1 is the same code with no workers.  With node leaders
+ * (--leaders, leader.h) rank 0 serves one leader per node instead of the
+ * node's ranks; the messages and the shared pieces are in farm.h. */
 #ifndef SW_COORDINATOR_H
 #define SW_COORDINATOR_H
 
 #include <mpi.h>
 
+#include "leader.h"
 #include "progress.h"
 #include "tasks.h"
 
@@ -50,6 +53,7 @@ typedef struct {
     int quiet;
     sw_say_fn say;               /* NULL: nothing is said */
     void *say_ctx;
+    sw_leaders leaders;          /* --leaders: flat or one leader per node (leader.h) */
 } sw_run_options;
 
 /* Installs the SIGTERM / SIGUSR1 / SIGINT handlers that ask the sweep to

@@ -33,7 +33,8 @@
  *                         version, git_describe, build_cc, build_cflags,
  *                         libraries, hosts, mpi_size, start_utc, SLURM ids and
  *                         HDF5_USE_FILE_LOCKING when set, merged_from (the
- *                         inputs of ssmsweep merge); at close end_utc and
+ *                         inputs of ssmsweep merge), coordination (run:
+ *                         "flat" or where the leaders were); at close end_utc and
  *                         n_done, n_failed, n_pending
  * CF attributes units and long_name on every dataset.
  *
@@ -82,6 +83,7 @@ typedef struct {
     const char *libraries;     /* "HDF5 1.10.8; Open MPI 4.1.4; OpenBLAS ...; libyaml ...; zlib ..." */
     int mpi_size;
     const char *merged_from;   /* ssmsweep merge: its input files; NULL otherwise */
+    const char *coordination;  /* run: "flat" or how the leaders were placed (leader.h); NULL otherwise */
 } sw_provenance;
 
 typedef struct sw_h5 sw_h5;

@@ -62,6 +62,8 @@ ssm_status h5_write_provenance(sw_h5 *h, const sw_tasks *t, const sw_provenance 
          h5_attr_text(g, "start_utc", p->start_utc) < 0 ? -1 : 0;
     if (rc == 0 && p->merged_from)
         rc = h5_attr_text(g, "merged_from", p->merged_from);
+    if (rc == 0 && p->coordination)
+        rc = h5_attr_text(g, "coordination", p->coordination);
     for (size_t k = 0; rc == 0 && k < sizeof slurm / sizeof slurm[0]; ++k)
         rc = env_attr(g, slurm[k][0], slurm[k][1]);
     h5_close_id(&g, H5Gclose);

@@ -228,7 +228,7 @@ static ssm_status write_output(const char *const *inputs, size_t n, const sw_out
     sw_utc_now(now, sizeof now);
     /* mpi_size 0: no MPI run wrote this file; the inputs' hosts ran its tasks */
     sw_provenance prov = {info[0].spec_path, info[0].spec, opt->command_line, now, hosts, libraries, 0,
-                          opt->merged_from};
+                          opt->merged_from, NULL};
     st = sw_journal_create(f->journal_creating, t, &m.journal, err);
     if (st == SSM_OK)
         st = sw_h5_create(f->creating, t, &prov, &m.h5, err);

@@ -19,13 +19,19 @@
  * values of it. */
 #define CURVE_CHUNK_ROWS 1
 #define CURVE_CHUNK_COLS 1024
-/* Chunk caches.  Tasks finish in cost order, so a batch scatters over
- * every chunk of a column; a [task] column stays in memory whole (up to
- * 8 M doubles) and each flush writes each touched chunk once.  A curve
- * chunk is written once, so its cache only has to hold what arrives
- * between flushes.  HDF5 allocates the cache as chunks are touched: the
- * caps are not reservations. */
-#define COLUMN_CACHE_BYTES ((size_t)64 << 20)
+/* Chunk caches.  Tasks finish in cost order: the queue hands out the
+ * combinations of axis values most expensive first, each as a run of
+ * neighbouring rows (its repeats), so a column is written in runs that
+ * jump about its length.  A column caches a window of its rows (up to
+ * COLUMN_CACHE_BYTES), not all of them: rank 0 must not hold 10^7 rows of
+ * host names.  Within the window a chunk is written in place once per
+ * flush; a chunk evicted before it was full (w0 = 1 evicts the full ones
+ * first) is read back when its next row arrives.  A curve chunk is written
+ * once, so its cache only has to hold what arrives between flushes.  HDF5
+ * allocates the cache as chunks are touched: the caps are not
+ * reservations. */
+#define COLUMN_CACHE_ROWS 65536
+#define COLUMN_CACHE_BYTES ((size_t)2 << 20)
 #define CURVE_CACHE_BYTES ((size_t)16 << 20)
 #define DEFLATE_LEVEL 4
 

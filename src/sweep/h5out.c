@@ -59,7 +59,11 @@ static herr_t set_cache(hid_t dapl, int rank, const hsize_t *dims, size_t elem)
     size_t chunk_bytes = elem * (size_t)per_chunk;
     size_t n_chunks = (size_t)((dims[0] + chunk[0] - 1) / chunk[0]) *
                       (rank == 2 ? (size_t)((dims[1] + chunk[1] - 1) / chunk[1]) : 1);
-    size_t cache = rank == 1 ? COLUMN_CACHE_BYTES : CURVE_CACHE_BYTES;
+    size_t cache = CURVE_CACHE_BYTES;
+    if (rank == 1) {
+        cache = COLUMN_CACHE_ROWS * elem;
+        cache = cache < COLUMN_CACHE_BYTES ? cache : COLUMN_CACHE_BYTES;
+    }
     if (n_chunks <= cache / chunk_bytes)
         cache = n_chunks * chunk_bytes;
     if (cache < chunk_bytes)

@@ -2,16 +2,14 @@
 
 #include "summary.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A finished row: its rank and time, and its position (sums follow row
- * order, as numpy's would over the selected rows). */
-typedef struct {
-    int32_t rank;
-    size_t row;
-    double elapsed;
-} finished_row;
+/* The report reads a file once, in row order, and keeps per row only the
+ * finished rows' times (8 bytes: the median needs them; a 10^7-task file
+ * takes 80 MB) and the reasons of failed rows; sums per rank and in total
+ * are added up as the rows pass, in row order, as numpy's would be. */
 
 typedef struct {
     char *reason;
@@ -21,9 +19,9 @@ typedef struct {
 
 typedef struct {
     sw_summary *s;
-    finished_row *rows;
+    double *times;         /* elapsed of the finished rows, row order */
     reason_row *failures;
-    size_t n_rows, n_failures, cap_rows, cap_failures;
+    size_t n_times, n_failures, cap_times, cap_failures, cap_ranks;
     const char *path;
     ssm_status st;
     ssm_error *err;
@@ -44,47 +42,67 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+/* The entry of rank in s->ranks (ascending), inserted if new; NULL without
+ * memory.  Ranks are few (the job's size) and mostly repeat the last. */
+static sw_rank_time *rank_entry(tally *t, int32_t rank)
+{
+    sw_summary *s = t->s;
+    size_t lo = 0, hi = s->n_ranks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->ranks[mid].rank < rank)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < s->n_ranks && s->ranks[lo].rank == rank)
+        return &s->ranks[lo];
+    if (grow((void **)&s->ranks, &t->cap_ranks, s->n_ranks + 1, sizeof *s->ranks))
+        return NULL;
+    memmove(&s->ranks[lo + 1], &s->ranks[lo], (s->n_ranks - lo) * sizeof *s->ranks);
+    s->ranks[lo] = (sw_rank_time){rank, 0, 0.0};
+    ++s->n_ranks;
+    return &s->ranks[lo];
+}
+
 static int tally_rows(void *ctx, const sw_record *recs, const uint64_t *hash, size_t n)
 {
     tally *t = ctx;
+    sw_summary *s = t->s;
     (void)hash;
-    if (grow((void **)&t->rows, &t->cap_rows, t->n_rows + n, sizeof *t->rows) ||
-        grow((void **)&t->failures, &t->cap_failures, t->n_failures + n, sizeof *t->failures)) {
+    if (grow((void **)&t->times, &t->cap_times, t->n_times + n, sizeof *t->times)) {
         t->st = ssm_fail(t->err, SSM_ENOMEM, "out of memory reading %s", t->path);
         return 1;
     }
     for (size_t k = 0; k < n; ++k) {
         const sw_record *r = &recs[k];
-        size_t row = t->s->n++;
-        t->s->done += r->status == SW_DONE;
-        t->s->failed += r->status == SW_FAILED;
+        size_t row = s->n++;
+        s->done += r->status == SW_DONE;
+        s->failed += r->status == SW_FAILED;
         if (r->status == SW_PENDING)
             continue;
-        t->rows[t->n_rows++] = (finished_row){r->rank, row, r->elapsed};
+        sw_rank_time *per_rank = rank_entry(t, r->rank);
+        if (!per_rank) {
+            t->st = ssm_fail(t->err, SSM_ENOMEM, "out of memory for the ranks");
+            return 1;
+        }
+        ++per_rank->tasks;
+        per_rank->seconds += r->elapsed;
+        s->total += r->elapsed;
+        if (t->n_times == 0 || r->elapsed > s->max)
+            s->max = r->elapsed;
+        t->times[t->n_times++] = r->elapsed;
         if (r->status != SW_FAILED)
             continue;
         char *copy = strdup(r->error);
-        if (!copy) {
+        if (!copy || grow((void **)&t->failures, &t->cap_failures, t->n_failures + 1, sizeof *t->failures)) {
+            free(copy);
             t->st = ssm_fail(t->err, SSM_ENOMEM, "out of memory for failure reasons");
             return 1;
         }
         t->failures[t->n_failures++] = (reason_row){copy, row, 1};
     }
     return 0;
-}
-
-static int by_rank_then_row(const void *pa, const void *pb)
-{
-    const finished_row *a = pa, *b = pb;
-    if (a->rank != b->rank)
-        return a->rank < b->rank ? -1 : 1;
-    return (a->row > b->row) - (a->row < b->row);
-}
-
-static int by_value(const void *pa, const void *pb)
-{
-    const finished_row *a = pa, *b = pb;
-    return (a->elapsed > b->elapsed) - (a->elapsed < b->elapsed);
 }
 
 static int by_reason_then_row(const void *pa, const void *pb)
@@ -102,30 +120,46 @@ static int by_count_then_first(const void *pa, const void *pb)
     return (a->row > b->row) - (a->row < b->row);
 }
 
-/* Median and maximum of the finished rows' times (sorting them). */
-static void median_max(sw_summary *s, finished_row *rows, size_t n)
+/* The k-th smallest of v[0..n) (k < n), v reordered (Hoare's selection:
+ * expected linear time, where sorting 10^7 times would take seconds). */
+static double kth_smallest(double *v, size_t n, size_t k)
 {
-    if (n == 0)
-        return;
-    qsort(rows, n, sizeof *rows, by_value);
-    s->median = n % 2 ? rows[n / 2].elapsed : (rows[n / 2 - 1].elapsed + rows[n / 2].elapsed) / 2;
-    s->max = rows[n - 1].elapsed;
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, want = (ptrdiff_t)k;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                ++i;
+            while (v[j] > pivot)
+                --j;
+            if (i <= j) {
+                double tmp = v[i];
+                v[i++] = v[j];
+                v[j--] = tmp;
+            }
+        }
+        /* v[lo..j] <= pivot <= v[i..hi], and what lies between equals it */
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            return v[want];
+    }
+    return v[want];
 }
 
-static ssm_status per_rank(sw_summary *s, finished_row *rows, size_t n, ssm_error *err)
+/* Median of the finished rows' times (v reordered). */
+static double median(double *v, size_t n)
 {
-    qsort(rows, n, sizeof *rows, by_rank_then_row);
-    s->ranks = calloc(n ? n : 1, sizeof *s->ranks);
-    if (!s->ranks)
-        return ssm_fail(err, SSM_ENOMEM, "out of memory for the ranks");
-    for (size_t k = 0; k < n; ++k) {
-        if (k == 0 || rows[k].rank != rows[k - 1].rank)
-            s->ranks[s->n_ranks++] = (sw_rank_time){rows[k].rank, 0, 0.0};
-        sw_rank_time *r = &s->ranks[s->n_ranks - 1];
-        ++r->tasks;
-        r->seconds += rows[k].elapsed;
-    }
-    return SSM_OK;
+    double upper = kth_smallest(v, n, n / 2);
+    if (n % 2)
+        return upper;
+    double lower = v[0];   /* the largest of v[0 .. n/2): all <= upper */
+    for (size_t k = 1; k < n / 2; ++k)
+        lower = v[k] > lower ? v[k] : lower;
+    return (lower + upper) / 2;
 }
 
 /* Distinct reasons with their counts; the copies move into s. */
@@ -162,19 +196,15 @@ ssm_status sw_summary_read(const char *path, const sw_registry *kinds, sw_summar
     if (st == SSM_OK)
         st = t.st;
     s->pending = s->n - s->done - s->failed;
-    s->n_finished = t.n_rows;
+    s->n_finished = t.n_times;
     if (st == SSM_OK)
         st = reasons(s, t.failures, t.n_failures, err);
     else
         for (size_t k = 0; k < t.n_failures; ++k)
             free(t.failures[k].reason);
-    for (size_t k = 0; k < t.n_rows; ++k)   /* in row order, before any sorting */
-        s->total += t.rows[k].elapsed;
-    if (st == SSM_OK)
-        st = per_rank(s, t.rows, t.n_rows, err);
-    if (st == SSM_OK)
-        median_max(s, t.rows, t.n_rows);
-    free(t.rows);
+    if (st == SSM_OK && t.n_times)
+        s->median = median(t.times, t.n_times);
+    free(t.times);
     free(t.failures);
     return st;
 }

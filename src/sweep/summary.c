@@ -166,6 +166,8 @@ static double median(double *v, size_t n)
 static ssm_status reasons(sw_summary *s, reason_row *f, size_t n, ssm_error *err)
 {
     size_t m = 0;
+    if (n == 0)   /* f is NULL then: no failed row grew it */
+        return SSM_OK;
     qsort(f, n, sizeof *f, by_reason_then_row);
     for (size_t k = 0; k < n; ++k) {
         if (m && strcmp(f[m - 1].reason, f[k].reason) == 0) {

@@ -10,8 +10,10 @@
 #include "ssm/model.h"
 #include "sweep/tasks.h"
 
-/* The exit statuses of every subcommand, the one list of them (job
- * scripts read them: README, doc/ssmsweep.1). */
+/* The exit statuses of every subcommand, the one list of them.  Job
+ * scripts read them: the "Exit status" sections of README.md and
+ * doc/ssmsweep.1 describe each (tests/cli_errors.sh checks that they list
+ * exactly these). */
 enum {
     EXIT_OK = 0,            /* success; run: every task done */
     EXIT_ERROR = 1,         /* runtime failure (I/O, MPI) */

@@ -70,6 +70,8 @@ int cli_next_option_any_order(const char *cmd, int argc, char **argv, const char
                               const struct option *longopts, int loud);
 
 /* Strict parsers: the whole string must be a finite number in range. */
+/* An option's least value: its row's in ssm/param.h (cli_parse_long's min). */
+#define CLI_MIN(row) ((long)SSM_PARAM_MIN(row))
 int cli_parse_double(const char *cmd, const char *opt, const char *arg, double *value);
 int cli_parse_long(const char *cmd, const char *opt, const char *arg, long min, long *value);
 int cli_parse_size(const char *cmd, const char *opt, const char *arg, size_t *value);

@@ -68,5 +68,18 @@ missing SPEC|plan
 missing OUT.h5|status
 unexpected argument 'b'|plan a b
 CASES
-MIN_PASSES=51   # one per case: a case that checked nothing must not pass
+
+# The exit statuses: the one list of them (the EXIT_ enum of src/cli/cli.h)
+# is what the man page's EXIT STATUS section and the README's Exit status
+# table describe, code for code.
+codes=$(sed -n 's/^ *EXIT_[A-Z_]* = \([0-9][0-9]*\),\{0,1\} .*/\1/p' "$TOP_SRCDIR/src/cli/cli.h" | sort -n | tr '\n' ' ')
+man=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH ENV/p' "$TOP_SRCDIR/doc/ssmsweep.1" | sed -n '/^\.TP$/{n;s/^\.B \([0-9][0-9]*\)$/\1/p;}' |
+      sort -n | tr '\n' ' ')
+readme=$(sed -n '/^## Exit status$/,/^## [A-Z]/p' "$TOP_SRCDIR/README.md" | sed -n 's/^| \([0-9][0-9]*\) |.*/\1/p' | sort -n | tr '\n' ' ')
+if [ "$(echo $codes | wc -w)" -ge 5 ] && [ "$man" = "$codes" ] && [ "$readme" = "$codes" ]; then
+  pass "exit statuses $codes: cli.h, the man page's EXIT STATUS and the README's Exit status list the same"
+else
+  fail "exit statuses: cli.h has [$codes], the man page [$man], the README [$readme]"
+fi
+MIN_PASSES=52   # one per case (a case that checked nothing must not pass) and the exit statuses
 finish

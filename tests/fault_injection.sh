@@ -250,6 +250,67 @@ case_enospc_checkpoint() {
   code=$c
 }
 
+# kill -9 after the deep-S4D task's record reached the journal, before the
+# engine removed its checkpoint (at the journal's fsync that precedes the
+# removal): --resume finds the task done, computes nothing, removes the
+# stale checkpoint (and the directory), and the file holds what the
+# uninterrupted run holds
+case_kill_ckpt_removal() {
+  checkpoint_setup || return
+  ssm_fault fsync '*/out.h5.journal' 2 - kill -- run "$d/one.yaml" -o "$d/out.h5" --quiet
+  c=$code
+  stale=$(ls "$d/out.h5.ckpt/" 2> /dev/null)
+  "$SSMSWEEP" status "$d/out.h5" > "$d/status.txt" 2>&1
+  if [ -z "$stale" ] || ! grep -q "1 done, 0 failed, 0 pending" "$d/status.txt"; then
+    fail "$name: the kill did not leave a done task with its checkpoint: [$stale] $(grep tasks: "$d/status.txt")"
+    return
+  fi
+  "$SSMSWEEP" run "$d/one.yaml" -o "$d/out.h5" --resume --quiet 2> "$d/res.err" || fail "$name: resume: $(cat "$d/res.err")"
+  [ ! -e "$d/out.h5.ckpt" ] && pass "$name: --resume removed the stale checkpoint $stale" ||
+    fail "$name: after --resume: out.h5.ckpt holds $(ls "$d/out.h5.ckpt" 2>&1)"
+  "$SSMSWEEP" status "$d/out.h5" | grep -q "records:  1 (recomputed: 0)" || fail "$name: the task was computed again"
+  "$PYTHON3" - "$d/ref.h5" "$d/out.h5" > "$d/cmp.txt" 2>&1 <<'PY' && pass "$name: results equal the uninterrupted run" || fail "$name: $(cat "$d/cmp.txt")"
+import sys, h5py
+clocks = {"results/train_seconds", "results/epoch_seconds", "results/epoch_time"}
+def cols(path):
+    with h5py.File(path, "r") as f:
+        return {f"{g}/{n}": d[()] for g in ("params", "results") for n, d in f[g].items()}
+a, b = cols(sys.argv[1]), cols(sys.argv[2])
+same = lambda x, y: (x.tobytes() if x.dtype.kind != "O" else list(x)) == (y.tobytes() if y.dtype.kind != "O" else list(y))
+bad = [k for k in a if k not in clocks and (k not in b or not same(a[k], b[k]))]
+print("differing:", bad)
+sys.exit(1 if bad or a.keys() != b.keys() else 0)
+PY
+  code=$c
+}
+
+# Checkpoints found beside a journal: --resume removes those of tasks the
+# journal records as done before any task runs, and keeps those of tasks
+# still to compute and files that are no task's.  The edited spec reuses
+# task 0 (length 0) and computes task 2 (length 31 is new); the resumed run
+# is killed as it writes its first record, then a resume completes it.
+case_stale_checkpoints() {
+  finished
+  "$SSMSWEEP" plan "$top/edited.yaml" --tasks > "$d/tasks.txt" 2> "$d/plan.err" || { fail "$name: plan: $(cat "$d/plan.err")"; return; }
+  done_hash=$(awk '$1 == 0 { print $2 }' "$d/tasks.txt") todo_hash=$(awk '$1 == 2 { print $2 }' "$d/tasks.txt")
+  case "$done_hash$todo_hash" in
+    *[!0-9a-f]*|'') fail "$name: no hashes in plan --tasks: $(head -3 "$d/tasks.txt")"; return ;;
+  esac
+  mkdir "$d/out.h5.ckpt"
+  for h in "$done_hash" "$todo_hash" ffffffffffffffff; do echo "checkpoint of $h" > "$d/out.h5.ckpt/$h.ckpt"; done
+  ssm_fault write '*/out.h5.journal' 1 - kill -- run "$top/edited.yaml" -o "$d/out.h5" --resume --force --quiet
+  c=$code
+  left=$(ls "$d/out.h5.ckpt" | tr '\n' ' ')
+  [ "$left" = "$todo_hash.ckpt ffffffffffffffff.ckpt " ] && pass "$name: the done task's checkpoint went first; kept: $left" ||
+    fail "$name: after the resume's first record: $left (done $done_hash, to compute $todo_hash)"
+  "$SSMSWEEP" run "$top/edited.yaml" -o "$d/out.h5" --resume --quiet 2> "$d/res.err" || fail "$name: resume: $(cat "$d/res.err")"
+  left=$(ls "$d/out.h5.ckpt" | tr '\n' ' ')
+  [ "$left" = "ffffffffffffffff.ckpt " ] && rows_hold "$d/out.h5" &&
+    pass "$name: completed; every row holds its own results, only the file of no task is left" ||
+    fail "$name: after completing: $left"
+  code=$c
+}
+
 # ---- other specs, edited specs, older journals ------------------------------------------
 
 case_other_spec() {

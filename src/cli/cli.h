@@ -10,8 +10,10 @@
 #include "ssm/model.h"
 #include "sweep/tasks.h"
 
-/* The exit statuses of every subcommand, the one list of them (job
- * scripts read them: README, doc/ssmsweep.1). */
+/* The exit statuses of every subcommand, the one list of them.  Job
+ * scripts read them: the "Exit status" sections of README.md and
+ * doc/ssmsweep.1 describe each (tests/cli_errors.sh checks that they list
+ * exactly these). */
 enum {
     EXIT_OK = 0,            /* success; run: every task done */
     EXIT_ERROR = 1,         /* runtime failure (I/O, MPI) */
@@ -68,6 +70,8 @@ int cli_next_option_any_order(const char *cmd, int argc, char **argv, const char
                               const struct option *longopts, int loud);
 
 /* Strict parsers: the whole string must be a finite number in range. */
+/* An option's least value: its row's in ssm/param.h (cli_parse_long's min). */
+#define CLI_MIN(row) ((long)SSM_PARAM_MIN(row))
 int cli_parse_double(const char *cmd, const char *opt, const char *arg, double *value);
 int cli_parse_long(const char *cmd, const char *opt, const char *arg, long min, long *value);
 int cli_parse_size(const char *cmd, const char *opt, const char *arg, size_t *value);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,69 @@ enum {
     OPT_RIDGE, OPT_IMPORT, OPT_EXPORT, OPT_PRECISION
 };
 
+/* The numeric options and their rows of ssm/param.h. */
+typedef struct {
+    int id;
+    const char *name;            /* the option */
+    int integer;                 /* a size_t in the configuration, else a double */
+    double min, max;
+    size_t offset;               /* of the value in sw_train_config */
+} train_number;
+
+#define TRAIN_NUMBER(id, name, row, field) \
+    {id, name, SSM_PARAM_INTEGER(row), SSM_PARAM_MIN(row), SSM_PARAM_MAX(row), offsetof(sw_train_config, field)}
+
+static const train_number train_numbers[] = {
+    TRAIN_NUMBER(OPT_LENGTH, "length", SSM_PARAM_LENGTH, task.length),
+    TRAIN_NUMBER(OPT_TMODES, "teacher-modes", SSM_PARAM_TEACHER_MODES, task.teacher_modes),
+    TRAIN_NUMBER(OPT_TWASHOUT, "washout", SSM_PARAM_TASK_WASHOUT, task.washout),
+    TRAIN_NUMBER(OPT_NTRAIN, "train", SSM_PARAM_N_TRAIN, task.n_train),
+    TRAIN_NUMBER(OPT_NVAL, "val", SSM_PARAM_N_VAL, task.n_val),
+    TRAIN_NUMBER(OPT_EPOCHS, "epochs", SSM_PARAM_EPOCHS, train.epochs),
+    TRAIN_NUMBER(OPT_BATCH, "batch", SSM_PARAM_BATCH, train.batch),
+    TRAIN_NUMBER(OPT_NOISE, "noise", SSM_PARAM_NOISE, task.noise),
+    TRAIN_NUMBER(OPT_TMEM, "teacher-memory", SSM_PARAM_TEACHER_MEMORY, task.teacher_memory),
+    TRAIN_NUMBER(OPT_LR, "lr", SSM_PARAM_LR, train.optim.lr),
+    TRAIN_NUMBER(OPT_LR_SSM, "lr-ssm", SSM_PARAM_LR_SSM, train.optim.lr_ssm),
+    TRAIN_NUMBER(OPT_WD, "weight-decay", SSM_PARAM_WEIGHT_DECAY, train.optim.weight_decay),
+    TRAIN_NUMBER(OPT_WARMUP, "warmup", SSM_PARAM_WARMUP, train.optim.warmup),
+    TRAIN_NUMBER(OPT_THRESHOLD, "threshold", SSM_PARAM_THRESHOLD, train.threshold),
+    TRAIN_NUMBER(OPT_RIDGE, "ridge", SSM_PARAM_RIDGE, ridge),
+};
+
+static const train_number *train_number_of(int id)
+{
+    for (size_t k = 0; k < sizeof train_numbers / sizeof *train_numbers; ++k)
+        if (train_numbers[k].id == id)
+            return &train_numbers[k];
+    return NULL;
+}
+
+/* One numeric option into cfg; -1 after the message.  An integer is held
+ * to its row's minimum as it is parsed (its maximum is checked by
+ * sw_train_validate, with the message a spec gets), a real to its row. */
+static int parse_number(const train_number *o, const char *arg, sw_train_config *cfg)
+{
+    char *at = (char *)cfg + o->offset;
+    if (o->integer) {
+        long l;
+        /* a row's -1 (automatic) is a spec's: here leaving the option out is */
+        if (cli_parse_long("train", o->name, arg, o->min < 0 ? 0 : (long)o->min, &l))
+            return -1;
+        *(size_t *)(void *)at = (size_t)l;
+        return 0;
+    }
+    double v;
+    if (cli_parse_double("train", o->name, arg, &v))
+        return -1;
+    if (!(v >= o->min && v <= o->max)) {
+        cli_error("train", "--%s: out of range, got %s", o->name, arg);
+        return -1;
+    }
+    *(double *)(void *)at = v;
+    return 0;
+}
+
 static int parse_delays(const char *arg, ssm_task *task)
 {
     char *end;
@@ -97,12 +161,9 @@ int cmd_train(int argc, char **argv)
     sw_train_config cfg;
     sw_train_config_defaults(&cfg);
     const char *import_path = NULL, *export_path = NULL;
-    double ridge = -1;
     int id;
     while ((id = cli_next_option("train", argc, argv, longopts)) != -1) {
         ssm_error err;
-        double v;
-        long l;
         if (id == OPT_HELP) {
             fputs(train_usage, stdout);
             return EXIT_OK;
@@ -115,6 +176,12 @@ int cmd_train(int argc, char **argv)
         if (used) {
             if (id == OPT_SEED)
                 cfg.task.seed = cfg.model.seed;
+            continue;
+        }
+        const train_number *number = train_number_of(id);
+        if (number) {
+            if (parse_number(number, optarg, &cfg))
+                return EXIT_USAGE;
             continue;
         }
         switch (id) {
@@ -157,38 +224,6 @@ int cmd_train(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case OPT_LENGTH: case OPT_TMODES: case OPT_TWASHOUT: case OPT_NTRAIN: case OPT_NVAL:
-        case OPT_EPOCHS: case OPT_BATCH: {
-            const char *name = id == OPT_LENGTH ? "length" : id == OPT_TMODES ? "teacher-modes"
-                             : id == OPT_TWASHOUT ? "washout" : id == OPT_NTRAIN ? "train"
-                             : id == OPT_NVAL ? "val" : id == OPT_EPOCHS ? "epochs" : "batch";
-            if (cli_parse_long("train", name, optarg, id == OPT_TWASHOUT ? 0 : 1, &l))
-                return EXIT_USAGE;
-            size_t *target = id == OPT_LENGTH ? &cfg.task.length : id == OPT_TMODES ? &cfg.task.teacher_modes
-                           : id == OPT_TWASHOUT ? &cfg.task.washout : id == OPT_NTRAIN ? &cfg.task.n_train
-                           : id == OPT_NVAL ? &cfg.task.n_val : id == OPT_EPOCHS ? &cfg.train.epochs
-                                                                                 : &cfg.train.batch;
-            *target = (size_t)l;
-            break;
-        }
-        case OPT_NOISE: case OPT_TMEM: case OPT_LR: case OPT_LR_SSM: case OPT_WD: case OPT_WARMUP:
-        case OPT_THRESHOLD: case OPT_RIDGE: {
-            const char *name = id == OPT_NOISE ? "noise" : id == OPT_TMEM ? "teacher-memory" : id == OPT_LR ? "lr"
-                             : id == OPT_LR_SSM ? "lr-ssm" : id == OPT_WD ? "weight-decay"
-                             : id == OPT_WARMUP ? "warmup" : id == OPT_THRESHOLD ? "threshold" : "ridge";
-            if (cli_parse_double("train", name, optarg, &v))
-                return EXIT_USAGE;
-            if (v < 0 || (id == OPT_WARMUP && v > 1)) {
-                cli_error("train", "--%s: out of range, got %s", name, optarg);
-                return EXIT_USAGE;
-            }
-            double *target = id == OPT_NOISE ? &cfg.task.noise : id == OPT_TMEM ? &cfg.task.teacher_memory
-                           : id == OPT_LR ? &cfg.train.optim.lr : id == OPT_LR_SSM ? &cfg.train.optim.lr_ssm
-                           : id == OPT_WD ? &cfg.train.optim.weight_decay : id == OPT_WARMUP ? &cfg.train.optim.warmup
-                           : id == OPT_THRESHOLD ? &cfg.train.threshold : &ridge;
-            *target = v;
-            break;
-        }
         case OPT_IMPORT: import_path = optarg; break;
         case OPT_EXPORT: export_path = optarg; break;
         default:
@@ -204,7 +239,6 @@ int cmd_train(int argc, char **argv)
         cli_error("train", "--tau: several delays need --task multi-delay");
         return EXIT_USAGE;
     }
-    cfg.ridge = ridge;
     cfg.import_path = import_path;
     cfg.export_path = export_path;
 

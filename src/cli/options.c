@@ -125,12 +125,12 @@ int cli_apply_option(const char *cmd, int id, const char *arg, ssm_model *m, ssm
         case OPT_INIT: return report(cmd, ssm_init_parse(arg, &m->init, &err), &err);
         case OPT_DISC: return report(cmd, ssm_disc_parse(arg, &m->disc, &err), &err);
         case OPT_N:
-            if (cli_parse_long(cmd, "N", arg, 1, &l))
+            if (cli_parse_long(cmd, "N", arg, CLI_MIN(SSM_PARAM_N), &l))
                 return -1;
             m->n = l;
             return 1;
         case OPT_GROUPS:
-            if (cli_parse_long(cmd, "groups", arg, 1, &l))
+            if (cli_parse_long(cmd, "groups", arg, CLI_MIN(SSM_PARAM_GROUPS), &l))
                 return -1;
             m->groups = l;
             return 1;
@@ -177,7 +177,7 @@ int cli_apply_option(const char *cmd, int id, const char *arg, ssm_model *m, ssm
             mf->tau_max = z;
             return 1;
         case OPT_T:
-            if (cli_parse_long(cmd, "T", arg, 1, &l))
+            if (cli_parse_long(cmd, "T", arg, CLI_MIN(SSM_PARAM_T), &l))
                 return -1;
             mf->T = (size_t)l;
             return 1;
@@ -189,7 +189,8 @@ int cli_apply_option(const char *cmd, int id, const char *arg, ssm_model *m, ssm
         case OPT_RCOND:
             if (cli_parse_double(cmd, "rcond", arg, &d))
                 return -1;
-            if (!(d > 0 && d < 1)) {
+            /* 0, the engine's own cut-off, is what leaving the option out gives */
+            if (!(d > 0 && d <= SSM_PARAM_MAX(SSM_PARAM_RCOND))) {
                 cli_error(cmd, "--rcond: must lie in (0, 1), got %s", arg);
                 return -1;
             }

@@ -22,12 +22,12 @@ enum {
 };
 
 static const sw_param_desc mf_params[MF_N_PARAMS] = {
-    SW_MODEL_PARAMS(MF_, 65536, "32"),
+    SW_MODEL_PARAMS(MF_, SSM_PARAM_N, "32"),
     [MF_METHOD] = {"method", SW_STRING, "analytic", 0, 0, mf_methods, "1", "memory-function engine"},
-    [MF_TAU_MAX] = {"tau_max", SW_INT, "1000", 0, 1e8, NULL, "1", "largest delay"},
-    [MF_T] = {"T", SW_INT, "1024", 1, 1e12, NULL, "1", "sequence length (finite) or samples (simulate)"},
-    [MF_WASHOUT] = {"washout", SW_INT, "-1", -1, 1e12, NULL, "1", "simulation washout, -1: automatic"},
-    [MF_RCOND] = {"rcond", SW_REAL, "0", 0, 0x1.fffffffffffffp-1, NULL, "1",
+    [MF_TAU_MAX] = {EX_PARAM(SSM_PARAM_TAU_MAX, "1000"), NULL, "1", "largest delay"},
+    [MF_T] = {EX_PARAM(SSM_PARAM_T, "1024"), NULL, "1", "sequence length (finite) or samples (simulate)"},
+    [MF_WASHOUT] = {EX_PARAM(SSM_PARAM_MF_WASHOUT, "-1"), NULL, "1", "simulation washout, -1: automatic"},
+    [MF_RCOND] = {EX_PARAM(SSM_PARAM_RCOND, "0"), NULL, "1",
                   "relative singular-value cut-off, 0: engine default"},
     [MF_FILE] = {"file", SW_STRING, "", 0, 0, NULL, "1", "eigenvalue CSV for init file"},
     [MF_REPEAT] = {"repeat", SW_INT, "0", 0, 1e9, NULL, "1", "replica index"},

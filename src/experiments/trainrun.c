@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model_h5.h"
+#include "ssm/param_check.h"
 
 void sw_train_config_defaults(sw_train_config *c)
 {
@@ -24,16 +25,13 @@ ssm_status sw_train_validate(const sw_train_config *c, ssm_error *err)
     if (st == SSM_OK && c->model.init == SSM_INIT_LEGS_DENSE)
         st = ssm_fail_param(err, SSM_EINVAL, "init", "legs-dense is not diagonal; train s4d-real, its diagonal form");
     if (st == SSM_OK)
+        st = ssm_dssm_size_validate(&c->model, err);
+    if (st == SSM_OK)
         st = ssm_task_validate(&c->task, err);
-    if (st == SSM_OK && (c->train.epochs < 1 || c->train.batch < 1))
-        st = ssm_fail_param(err, SSM_EINVAL, "epochs", "epochs and batch size must be at least 1");
-    /* the limits of the sweep kind's parameters, for the command line too */
-    if (st == SSM_OK && (c->task.n_train > 100000000UL || c->task.n_val > 100000000UL))
-        st = ssm_fail_param(err, SSM_EINVAL, "n_train", "%zu training and %zu validation sequences, the limit is 1e8", c->task.n_train,
-                      c->task.n_val);
-    if (st == SSM_OK && (c->train.epochs > 1000000UL || c->train.batch > 1000000UL))
-        st = ssm_fail_param(err, SSM_EINVAL, "epochs", "epochs and batch size %zu and %zu, the limit is 1e6", c->train.epochs,
-                      c->train.batch);
+    if (st == SSM_OK)
+        st = ssm_train_options_validate(&c->train, err);
+    if (st == SSM_OK)
+        st = SSM_PARAM_CHECK(c->ridge, SSM_PARAM_RIDGE, err);
     return st;
 }
 

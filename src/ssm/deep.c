@@ -12,6 +12,7 @@
 #include <cblas.h>
 
 #include "memory.h"
+#include "param_check.h"
 #include "rfft.h"
 #include "rng.h"
 #include "s4d.h"
@@ -161,20 +162,30 @@ static ssm_status deep_layout(ssm_deep *m, ssm_error *err)
 
 ssm_status ssm_deep_config_validate(const ssm_deep_config *c, ssm_error *err)
 {
-    if (c->d_model < 1 || c->d_model > 4096)
-        return ssm_fail_param(err, SSM_EINVAL, "d_model", "%zu is not in [1, 4096]", c->d_model);
-    if (c->n_layers < 1 || c->n_layers > 64)
-        return ssm_fail_param(err, SSM_EINVAL, "layers", "%zu is not in [1, 64]", c->n_layers);
+    ssm_status st;
+    if (!SSM_PARAM_IN(c->d_model, SSM_PARAM_D_MODEL))
+        return ssm_fail_param(err, SSM_EINVAL, "d_model", "%zu is not in [" SSM_PARAM_MIN_TEXT(SSM_PARAM_D_MODEL) ", "
+                              SSM_PARAM_MAX_TEXT(SSM_PARAM_D_MODEL) "]", c->d_model);
+    if (!SSM_PARAM_IN(c->n_layers, SSM_PARAM_LAYERS))
+        return ssm_fail_param(err, SSM_EINVAL, "layers", "%zu is not in [" SSM_PARAM_MIN_TEXT(SSM_PARAM_LAYERS) ", "
+                              SSM_PARAM_MAX_TEXT(SSM_PARAM_LAYERS) "]", c->n_layers);
     if (c->n_classes < 2 || c->n_classes > 256)
         return ssm_fail(err, SSM_EINVAL, "classes: %zu is not in [2, 256]", c->n_classes);
-    if (!(c->dt_min > 0 && c->dt_min <= c->dt_max && isfinite(c->dt_max)))
-        return ssm_fail_param(err, SSM_EINVAL, "dt_min", "need 0 < dt_min <= dt_max, got %g and %g", c->dt_min,
-                        c->dt_max);
-    if (!(c->dropout >= 0 && c->dropout < 1))
+    const int dt_min_bad = !(c->dt_min >= SSM_PARAM_MIN(SSM_PARAM_DT_MIN));   /* the message names the one at fault */
+    if (dt_min_bad || !(c->dt_min <= c->dt_max && isfinite(c->dt_max)))
+        return ssm_fail_param(err, SSM_EINVAL, dt_min_bad ? "dt_min" : "dt_max", "need 0 < dt_min <= dt_max, got %g and %g",
+                              c->dt_min, c->dt_max);
+    if ((st = SSM_PARAM_CHECK(c->dt_min, SSM_PARAM_DT_MIN, err)) || (st = SSM_PARAM_CHECK(c->dt_max, SSM_PARAM_DT_MAX, err)))
+        return st;
+    if (!(c->dropout >= SSM_PARAM_MIN(SSM_PARAM_DROPOUT) && c->dropout < 1))
         return ssm_fail_param(err, SSM_EINVAL, "dropout", "%g is not a probability in [0, 1)", c->dropout);
+    if ((st = SSM_PARAM_CHECK(c->dropout, SSM_PARAM_DROPOUT, err)))
+        return st;
     if (c->eig.disc != SSM_DISC_ZOH)
         return ssm_fail_param(err, SSM_EINVAL, "disc", "the deep S4D model discretizes by zoh only");
-    return ssm_model_validate(&c->eig, err);
+    if ((st = ssm_model_validate(&c->eig, err)))
+        return st;
+    return ssm_dssm_size_validate(&c->eig, err);
 }
 
 ssm_status ssm_deep_init(ssm_deep *m, const ssm_deep_config *cfg, uint64_t seed, ssm_error *err)
@@ -793,8 +804,11 @@ ssm_status ssm_deep_train(ssm_deep *m, ssm_optim_state *state, const ssm_deep_tr
     ssm_status st = ssm_optim_validate(&o->optim, err);
     if (st)
         return st;
-    if (o->batch < 1 || o->epochs < 1)
-        return ssm_fail_param(err, SSM_EINVAL, "batch", "batch size and epochs must be at least 1");
+    if (o->batch < SSM_PARAM_MIN(SSM_PARAM_DEEP_BATCH) || o->epochs < SSM_PARAM_MIN(SSM_PARAM_EPOCHS))
+        return ssm_fail_param(err, SSM_EINVAL, o->batch < SSM_PARAM_MIN(SSM_PARAM_DEEP_BATCH) ? "batch" : "epochs",
+                              "batch size and epochs must be at least " SSM_PARAM_MIN_TEXT(SSM_PARAM_DEEP_BATCH));   /* both rows start at 1 */
+    if ((st = SSM_PARAM_CHECK(o->batch, SSM_PARAM_DEEP_BATCH, err)) || (st = SSM_PARAM_CHECK(o->epochs, SSM_PARAM_EPOCHS, err)))
+        return st;
     if (train->n < 1)
         return ssm_fail(err, SSM_EINVAL, "the training set is empty");
     if (val->n > 0 && val->length != train->length)

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "mf.h"
+#include "param_check.h"
 
 #include <float.h>
 #include <math.h>
@@ -78,16 +79,19 @@ ssm_status ssm_mf_options_validate(const ssm_mf_options *o, ssm_error *err)
 {
     if ((unsigned)o->method >= SSM_MF_METHOD_COUNT)
         return ssm_fail_param(err, SSM_EINVAL, "method", "invalid method");
-    if (o->tau_max > 100000000UL)
-        return ssm_fail_param(err, SSM_EINVAL, "tau_max", "%zu is beyond the limit 1e8", o->tau_max);
+    if (o->tau_max > SSM_PARAM_MAX(SSM_PARAM_TAU_MAX))
+        return ssm_fail_param(err, SSM_EINVAL, "tau_max", "%zu is beyond the limit " SSM_PARAM_MAX_TEXT(SSM_PARAM_TAU_MAX),
+                              o->tau_max);
+    /* T and the washout matter to finite and simulate alone, which hold them
+     * to SSM_MF_MAX_LENGTH, within their rows (the values a spec may hold) */
     if (o->method == SSM_MF_FINITE || o->method == SSM_MF_SIMULATE) {
         /* the simulation's memory does not grow with T or the washout, its time does */
         if (o->T > SSM_MF_MAX_LENGTH)
             return ssm_fail_param(err, SSM_EINVAL, "T", "%zu is beyond the limit 1e9", o->T);
         if (o->washout != SSM_WASHOUT_AUTO && o->washout > SSM_MF_MAX_LENGTH)
             return ssm_fail_param(err, SSM_EINVAL, "washout", "%zu is beyond the limit 1e9", o->washout);
-        if (o->T < 1)
-            return ssm_fail_param(err, SSM_EINVAL, "T", "sequence length must be at least 1");
+        if (o->T < SSM_PARAM_MIN(SSM_PARAM_T))
+            return ssm_fail_param(err, SSM_EINVAL, "T", "sequence length must be at least " SSM_PARAM_MIN_TEXT(SSM_PARAM_T));
         if (o->T < o->tau_max)
             return ssm_fail_param(err, SSM_EINVAL, "T",
                             "sequence length %zu is shorter than the largest delay %zu", o->T,
@@ -99,10 +103,10 @@ ssm_status ssm_mf_options_validate(const ssm_mf_options *o, ssm_error *err)
                         "%zu is shorter than the largest delay %zu (the delayed inputs of "
                         "the first sample must exist)",
                         o->washout, o->tau_max);
-    if (!(isfinite(o->rcond) && o->rcond < 1))
+    if (!(isfinite(o->rcond) && o->rcond <= SSM_PARAM_MAX(SSM_PARAM_RCOND)))
         return ssm_fail_param(err, SSM_EINVAL, "rcond", "must be a finite number below 1, got %g",
                         o->rcond);
-    return SSM_OK;
+    return SSM_PARAM_CHECK(o->rcond, SSM_PARAM_RCOND, err);
 }
 
 static ssm_status result_alloc(ssm_mf_result *out, size_t n, size_t n_tau, ssm_error *err)

@@ -33,8 +33,9 @@ typedef enum {
 } ssm_mf_method;
 
 #define SSM_WASHOUT_AUTO SIZE_MAX
-/* Largest T and washout (simulate: 10^9 steps of N = 256 take about an
- * hour and a quarter); tau_max is limited to 1e8. */
+/* Largest T and washout of finite and simulate (simulate: 10^9 steps of
+ * N = 256 take about an hour and a quarter); the rows of param.h bound
+ * them (and tau_max) for every engine. */
 #define SSM_MF_MAX_LENGTH 1000000000UL
 
 typedef struct {

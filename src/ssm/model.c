@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "model.h"
+#include "param_check.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -82,32 +83,37 @@ ssm_status ssm_model_validate(const ssm_model *m, ssm_error *err)
             return ssm_fail_param(err, SSM_EINVAL, "file", "required when init is file");
         return SSM_OK;   /* N comes from the file */
     }
-    if (m->n < 1)
-        return ssm_fail_param(err, SSM_EINVAL, "N", "state size must be at least 1, got %ld", m->n);
+    if (m->n < SSM_PARAM_MIN(SSM_PARAM_N))
+        return ssm_fail_param(err, SSM_EINVAL, "N", "state size must be at least " SSM_PARAM_MIN_TEXT(SSM_PARAM_N) ", got %ld",
+                              m->n);
     if (m->n > SSM_MAX_N)
-        return ssm_fail_param(err, SSM_EINVAL, "N", "state size %ld exceeds the limit %ld",
-                        m->n, SSM_MAX_N);
+        return ssm_fail_param(err, SSM_EINVAL, "N", "state size %ld exceeds the limit %ld", m->n, SSM_MAX_N);
     if (families[m->init].even_n && m->n % 2 != 0)
         return ssm_fail_param(err, SSM_EINVAL,
                         "N", "%s uses N/2 conjugate pairs, so N must be even (got %ld)",
                         ssm_init_name(m->init), m->n);
+    ssm_status st;
     if (ssm_init_is_continuous(m->init)) {
-        if (!(isfinite(m->dt) && m->dt > 0))
+        if (!(isfinite(m->dt) && m->dt >= SSM_PARAM_MIN(SSM_PARAM_DT)))
             return ssm_fail_param(err, SSM_EINVAL, "dt", "must be a positive finite number, got %g", m->dt);
-        if (!(isfinite(m->real_part) && m->real_part > 0))
+        if (!(isfinite(m->real_part) && m->real_part >= SSM_PARAM_MIN(SSM_PARAM_REAL_PART)))
             return ssm_fail_param(err, SSM_EINVAL,
                             "real_part", "must be positive and finite (stable modes), got %g",
                             m->real_part);
-        if (!(isfinite(m->imag_scale) && m->imag_scale >= 0))
+        if (!(isfinite(m->imag_scale) && m->imag_scale >= SSM_PARAM_MIN(SSM_PARAM_IMAG_SCALE)))
             return ssm_fail_param(err, SSM_EINVAL,
                             "imag_scale", "must be non-negative and finite, got %g", m->imag_scale);
+        if ((st = SSM_PARAM_CHECK(m->dt, SSM_PARAM_DT, err)) || (st = SSM_PARAM_CHECK(m->real_part, SSM_PARAM_REAL_PART, err)) ||
+            (st = SSM_PARAM_CHECK(m->imag_scale, SSM_PARAM_IMAG_SCALE, err)))
+            return st;
     } else {
-        if (!(isfinite(m->rho) && m->rho > 0 && m->rho < 1))
+        if (!SSM_PARAM_IN(m->rho, SSM_PARAM_RHO))
             return ssm_fail_param(err, SSM_EINVAL, "rho", "radius must lie in (0, 1), got %g", m->rho);
     }
     if (m->init == SSM_INIT_STEP) {
-        if (m->groups < 1)
-            return ssm_fail_param(err, SSM_EINVAL, "groups", "must be at least 1, got %ld", m->groups);
+        /* a divisor of N, hence within the row's maximum, which is N's */
+        if (m->groups < SSM_PARAM_MIN(SSM_PARAM_GROUPS))
+            return SSM_PARAM_CHECK(m->groups, SSM_PARAM_GROUPS, err);
         if (m->n % m->groups != 0)
             return ssm_fail_param(err, SSM_EINVAL,
                             "groups", "N = %ld is not a multiple of the group size %ld",

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "family.h"
+#include "param.h"
 
 /* The families and their formulas: family.h. */
 #define SSM_FAMILY_ENUM(kind, name, continuous, even_n, fill, help) kind,
@@ -26,9 +27,10 @@ const ssm_family *ssm_family_of(ssm_init_kind kind);
 
 typedef enum { SSM_DISC_ZOH, SSM_DISC_BILINEAR } ssm_disc;
 
-/* Largest N we accept: the dense engines need N^2 doubles and LAPACK
- * ints; an eigenvalue file holds at most this many values too. */
-#define SSM_MAX_N 65536L
+/* Largest N we accept (its row in param.h): the dense engines need N^2
+ * doubles and LAPACK ints; an eigenvalue file holds at most this many
+ * values too. */
+#define SSM_MAX_N ((long)SSM_PARAM_MAX(SSM_PARAM_N))
 
 typedef struct {
     ssm_init_kind init;
@@ -47,8 +49,8 @@ typedef struct {
  * real_part = 0.5, imag_scale = 1, seed = 0. */
 void ssm_model_defaults(ssm_model *model);
 
-/* Checks every field the chosen family uses; the message names the option
- * (as the CLI spells it) that is out of range. */
+/* Checks every field the chosen family uses against its row of param.h;
+ * err names the parameter that is out of range. */
 ssm_status ssm_model_validate(const ssm_model *model, ssm_error *err);
 
 /* Names as used on the command line and in sweep specs ("s4d-inv", ...). */

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "optim.h"
+#include "param_check.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,12 +20,19 @@ void ssm_optim_defaults(ssm_optim_options *o)
 
 ssm_status ssm_optim_validate(const ssm_optim_options *o, ssm_error *err)
 {
-    if (!(o->lr >= 0 && o->lr_ssm >= 0 && isfinite(o->lr) && isfinite(o->lr_ssm)))
-        return ssm_fail_param(err, SSM_EINVAL, "lr", "learning rates must be non-negative and finite");
-    if (!(o->weight_decay >= 0 && isfinite(o->weight_decay)))
+    ssm_status st;
+    /* one message for the two rates; it names the one at fault */
+    const int lr_bad = !(o->lr >= SSM_PARAM_MIN(SSM_PARAM_LR) && isfinite(o->lr));
+    if (lr_bad || !(o->lr_ssm >= SSM_PARAM_MIN(SSM_PARAM_LR_SSM) && isfinite(o->lr_ssm)))
+        return ssm_fail_param(err, SSM_EINVAL, lr_bad ? "lr" : "lr_ssm", "learning rates must be non-negative and finite");
+    if (!(o->weight_decay >= SSM_PARAM_MIN(SSM_PARAM_WEIGHT_DECAY) && isfinite(o->weight_decay)))
         return ssm_fail_param(err, SSM_EINVAL, "weight_decay", "must be non-negative and finite");
-    if (!(o->warmup >= 0 && o->warmup <= 1))
-        return ssm_fail_param(err, SSM_EINVAL, "warmup", "must be a fraction in [0, 1]");
+    if (!SSM_PARAM_IN(o->warmup, SSM_PARAM_WARMUP))
+        return ssm_fail_param(err, SSM_EINVAL, "warmup", "must be a fraction in [" SSM_PARAM_MIN_TEXT(SSM_PARAM_WARMUP) ", "
+                              SSM_PARAM_MAX_TEXT(SSM_PARAM_WARMUP) "]");
+    if ((st = SSM_PARAM_CHECK(o->lr, SSM_PARAM_LR, err)) || (st = SSM_PARAM_CHECK(o->lr_ssm, SSM_PARAM_LR_SSM, err)) ||
+        (st = SSM_PARAM_CHECK(o->weight_decay, SSM_PARAM_WEIGHT_DECAY, err)))
+        return st;
     if (!(o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1 && o->eps > 0))
         return ssm_fail(err, SSM_EINVAL, "AdamW: betas must be in [0, 1) and eps positive");
     return SSM_OK;

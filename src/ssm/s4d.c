@@ -90,6 +90,14 @@ static double complex undiscretize(double complex lambda, double dt, ssm_disc di
     return clog(lambda) / dt;
 }
 
+ssm_status ssm_dssm_size_validate(const ssm_model *model, ssm_error *err)
+{
+    if (model->init != SSM_INIT_FILE && model->n > SSM_PARAM_MAX(SSM_PARAM_N_TRAINED))
+        return ssm_fail_param(err, SSM_EINVAL, "N", "state size %ld exceeds the limit " SSM_PARAM_MAX_TEXT(SSM_PARAM_N_TRAINED)
+                              " of a trained model", model->n);
+    return SSM_OK;
+}
+
 ssm_status ssm_dssm_init(ssm_dssm *m, const ssm_model *model, size_t n_out, ssm_error *err)
 {
     ssm_spectrum sp = {0};

@@ -45,6 +45,10 @@ typedef struct {
  * families are mapped to a = log(lambda)/dt), b = 1, readout zero, n_out
  * outputs.  legs-dense is refused (not diagonal). */
 ssm_status ssm_dssm_init(ssm_dssm *m, const ssm_model *model, size_t n_out, ssm_error *err);
+/* The state size of a model that is trained (its row in param.h,
+ * SSM_PARAM_N_TRAINED): err names N if it is beyond it.  An init file's
+ * size is the file's, known once it is read. */
+ssm_status ssm_dssm_size_validate(const ssm_model *model, ssm_error *err);
 /* A zero model with these counts (the layout above). */
 ssm_status ssm_dssm_alloc(ssm_dssm *m, size_t n_real, size_t n_pair, size_t n_out, ssm_disc disc,
                           ssm_error *err);

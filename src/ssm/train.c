@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "train.h"
+#include "param_check.h"
 
 #include <float.h>
 #include <math.h>
@@ -91,25 +92,44 @@ size_t ssm_task_washout(const ssm_task *t)
 
 ssm_status ssm_task_validate(const ssm_task *t, ssm_error *err)
 {
-    if (t->length < 2 || t->length > 100000000UL)
-        return ssm_fail_param(err, SSM_EINVAL, "length", "%zu is outside 2..1e8", t->length);
+    ssm_status st;
+    if (!SSM_PARAM_IN(t->length, SSM_PARAM_LENGTH))
+        return ssm_fail_param(err, SSM_EINVAL, "length", "%zu is outside " SSM_PARAM_MIN_TEXT(SSM_PARAM_LENGTH) ".."
+                              SSM_PARAM_MAX_TEXT(SSM_PARAM_LENGTH), t->length);
     if (t->n_delays < 1 || t->n_delays > SSM_MAX_OUTPUTS)
         return ssm_fail_param(err, SSM_EINVAL, "delay", "between 1 and %d delays", SSM_MAX_OUTPUTS);
+    /* shorter than the length, hence within the row */
     for (size_t k = 0; k < t->n_delays && t->type != SSM_TASK_TEACHER; ++k)
         if (t->delays[k] >= t->length)
             return ssm_fail_param(err, SSM_EINVAL, "delay", "delay %zu must be shorter than the sequence length %zu",
                             t->delays[k], t->length);
-    if (t->type == SSM_TASK_TEACHER && !(t->teacher_memory > 0 && isfinite(t->teacher_memory)))
-        return ssm_fail_param(err, SSM_EINVAL, "teacher_memory", "must be positive, got %g", t->teacher_memory);
-    if (t->type == SSM_TASK_TEACHER && (t->teacher_modes < 1 || t->teacher_modes > 4096))
-        return ssm_fail_param(err, SSM_EINVAL, "teacher_modes", "%zu is outside 1..4096", t->teacher_modes);
-    if (!(t->noise >= 0 && isfinite(t->noise)))
+    if (t->type == SSM_TASK_TEACHER) {
+        if (!(t->teacher_memory >= SSM_PARAM_MIN(SSM_PARAM_TEACHER_MEMORY) && isfinite(t->teacher_memory)))
+            return ssm_fail_param(err, SSM_EINVAL, "teacher_memory", "must be positive, got %g", t->teacher_memory);
+        if ((st = SSM_PARAM_CHECK(t->teacher_memory, SSM_PARAM_TEACHER_MEMORY, err)))
+            return st;
+        if (!SSM_PARAM_IN(t->teacher_modes, SSM_PARAM_TEACHER_MODES))
+            return ssm_fail_param(err, SSM_EINVAL, "teacher_modes", "%zu is outside " SSM_PARAM_MIN_TEXT(SSM_PARAM_TEACHER_MODES)
+                                  ".." SSM_PARAM_MAX_TEXT(SSM_PARAM_TEACHER_MODES), t->teacher_modes);
+    }
+    if (!(t->noise >= SSM_PARAM_MIN(SSM_PARAM_NOISE) && isfinite(t->noise)))
         return ssm_fail_param(err, SSM_EINVAL, "noise", "must be non-negative, got %g", t->noise);
+    if ((st = SSM_PARAM_CHECK(t->noise, SSM_PARAM_NOISE, err)))
+        return st;
+    /* shorter than the length, hence within the row */
     if (ssm_task_washout(t) >= t->length)
         return ssm_fail_param(err, SSM_EINVAL, "washout", "%zu leaves no time step of the length %zu for the loss",
                         ssm_task_washout(t), t->length);
-    if (t->n_train < 1 || t->n_val < 1)
-        return ssm_fail_param(err, SSM_EINVAL, "n_train", "need at least one training and one validation sequence");
+    /* one message for the two counts; it names the one at fault */
+    const int train_below = t->n_train < SSM_PARAM_MIN(SSM_PARAM_N_TRAIN);
+    if (train_below || t->n_val < SSM_PARAM_MIN(SSM_PARAM_N_VAL))
+        return ssm_fail_param(err, SSM_EINVAL, train_below ? "n_train" : "n_val",
+                              "need at least one training and one validation sequence");   /* both rows start at 1 */
+    const int train_beyond = t->n_train > SSM_PARAM_MAX(SSM_PARAM_N_TRAIN);
+    if (train_beyond || t->n_val > SSM_PARAM_MAX(SSM_PARAM_N_VAL))
+        return ssm_fail_param(err, SSM_EINVAL, train_beyond ? "n_train" : "n_val",
+                              "%zu training and %zu validation sequences, the limit is %s", t->n_train, t->n_val,
+                              train_beyond ? SSM_PARAM_MAX_TEXT(SSM_PARAM_N_TRAIN) : SSM_PARAM_MAX_TEXT(SSM_PARAM_N_VAL));
     return SSM_OK;
 }
 
@@ -626,6 +646,23 @@ static ssm_status mean_loss(const ssm_dssm *m, const ssm_dataset *data, size_t w
     return SSM_OK;
 }
 
+ssm_status ssm_train_options_validate(const ssm_train_options *o, ssm_error *err)
+{
+    /* one message for the two counts; it names the one at fault */
+    const int batch_below = o->batch < SSM_PARAM_MIN(SSM_PARAM_BATCH), epochs_beyond = o->epochs > SSM_PARAM_MAX(SSM_PARAM_EPOCHS);
+    ssm_status st;
+    if (batch_below || o->epochs < SSM_PARAM_MIN(SSM_PARAM_EPOCHS))
+        return ssm_fail_param(err, SSM_EINVAL, batch_below ? "batch" : "epochs", "batch size and epochs must be at least "
+                              SSM_PARAM_MIN_TEXT(SSM_PARAM_BATCH));   /* both rows start at 1 */
+    if (epochs_beyond || o->batch > SSM_PARAM_MAX(SSM_PARAM_BATCH))
+        return ssm_fail_param(err, SSM_EINVAL, epochs_beyond ? "epochs" : "batch",
+                              "epochs and batch size %zu and %zu, the limit is %s", o->epochs, o->batch,
+                              epochs_beyond ? SSM_PARAM_MAX_TEXT(SSM_PARAM_EPOCHS) : SSM_PARAM_MAX_TEXT(SSM_PARAM_BATCH));
+    if ((st = SSM_PARAM_CHECK(o->threshold, SSM_PARAM_THRESHOLD, err)))
+        return st;
+    return ssm_optim_validate(&o->optim, err);
+}
+
 ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options *opt, ssm_epoch_callback cb,
                      void *ctx, ssm_train_summary *summary, ssm_error *err)
 {
@@ -640,9 +677,7 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     summary->epochs_to_threshold = -1;
     if (st)
         return st;
-    if (opt->batch < 1 || opt->epochs < 1)
-        return ssm_fail_param(err, SSM_EINVAL, "batch", "batch size and epochs must be at least 1");
-    if ((st = ssm_optim_validate(&opt->optim, err)))
+    if ((st = ssm_train_options_validate(opt, err)))
         return st;
     if (ssm_task_outputs(task) != m->n_out)
         return ssm_fail(err, SSM_EINVAL, "the model has %zu outputs, the task %zu", m->n_out,

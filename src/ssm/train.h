@@ -99,6 +99,9 @@ typedef struct {
 /* AdamW, 50 epochs, batch 32, lr 1e-2, lr_ssm 1e-3, wd 0.01, warm-up 0.1,
  * betas 0.9/0.999, eps 1e-8, nothing frozen, threshold 0.1, float64 */
 void ssm_train_options_defaults(ssm_train_options *o);
+/* Epochs, batch size, threshold and optimizer against their rows of
+ * param.h; err names the parameter at fault. */
+ssm_status ssm_train_options_validate(const ssm_train_options *o, ssm_error *err);
 
 typedef struct {
     size_t epoch;                  /* 1-based */

@@ -2,9 +2,22 @@
 
 #include "ckpt.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "record.h"
+
+/* 1 and the hash if name is a checkpoint's (16 hex digits + ".ckpt"), else 0. */
+static int checkpoint_hash(const char *name, uint64_t *hash)
+{
+    if (strlen(name) != 21 || strcmp(name + 16, ".ckpt") != 0 || strspn(name, "0123456789abcdef") != 16)
+        return 0;
+    *hash = strtoull(name, NULL, 16);
+    return 1;
+}
 
 void sw_checkpoint_path(char *buf, size_t size, const char *dir, uint64_t task_hash)
 {
@@ -44,4 +57,34 @@ void sw_ckpt_pending_free(sw_ckpt_pending *p)
     free(p->hash);
     p->hash = NULL;
     p->n = p->cap = 0;
+}
+
+static int by_value(const void *pa, const void *pb)
+{
+    const uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+void sw_ckpt_remove_done(const char *dir, const uint64_t *hash, const unsigned char *state, size_t n_tasks)
+{
+    /* the directory holds the checkpoints of the tasks that were running:
+     * few files, so its listing is looked up by the done rows, not a name
+     * tried per done task (a sweep may have millions) */
+    DIR *d = opendir(dir);
+    sw_ckpt_pending found = {dir, NULL, 0, 0}, stale = {dir, NULL, 0, 0};
+    if (!d)
+        return;   /* no task ever checkpointed */
+    for (struct dirent *e; (e = readdir(d));) {
+        uint64_t h;
+        if (checkpoint_hash(e->d_name, &h))
+            sw_ckpt_pending_add(&found, h);
+    }
+    closedir(d);
+    qsort(found.hash, found.n, sizeof *found.hash, by_value);
+    for (size_t row = 0; found.n && row < n_tasks; ++row)
+        if (state[row] == SW_DONE && bsearch(&hash[row], found.hash, found.n, sizeof *found.hash, by_value))
+            sw_ckpt_pending_add(&stale, hash[row]);
+    sw_ckpt_pending_remove(&stale);
+    sw_ckpt_pending_free(&stale);
+    sw_ckpt_pending_free(&found);
 }

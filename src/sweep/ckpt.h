@@ -26,4 +26,11 @@ void sw_ckpt_pending_add(sw_ckpt_pending *p, uint64_t task_hash);
 void sw_ckpt_pending_remove(sw_ckpt_pending *p);
 void sw_ckpt_pending_free(sw_ckpt_pending *p);
 
+/* On resume, once the journal is durable: removes the checkpoints in dir
+ * of the tasks it records as done (state[row] == SW_DONE, hash[row] their
+ * hashes), which a kill between the journal's sync and
+ * sw_ckpt_pending_remove left behind.  Checkpoints of tasks still to
+ * compute and files that are no task's stay. */
+void sw_ckpt_remove_done(const char *dir, const uint64_t *hash, const unsigned char *state, size_t n_tasks);
+
 #endif

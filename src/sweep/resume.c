@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "coordinator.h"
 
 #define NONE SIZE_MAX
@@ -380,6 +381,17 @@ static ssm_status look_at_journal(const sw_resume_request *rq, found_journal *j,
     return ssm_fail(err, st, "--resume: %s", why.message);
 }
 
+/* Checkpoints of tasks the journal records as done are stale: a kill came
+ * between the journal's sync and their removal.  They go once the journal
+ * is durable (its records may so far be only in the page cache of the
+ * killed run); if it cannot be synced they stay, harmless. */
+static void remove_stale_checkpoints(const sw_resume_request *rq, const sw_outputs *out)
+{
+    ssm_error ignored;
+    if (out->n_done && sw_journal_sync(out->journal, &ignored) == SSM_OK)
+        sw_ckpt_remove_done(rq->files->ckpt, rq->tasks->hash, out->state, rq->tasks->n_tasks);
+}
+
 ssm_status sw_resume_open(const sw_resume_request *rq, sw_outputs *out, ssm_error *err)
 {
     const sw_outfiles *f = rq->files;
@@ -428,6 +440,8 @@ ssm_status sw_resume_open(const sw_resume_request *rq, sw_outputs *out, ssm_erro
     /* a journal that cannot simply go on is written anew */
     int rewrite = !same || j.scan.damaged;
     code = rebuild(rq, &u, rewrite, out, err);
+    if (code == SSM_OK)
+        remove_stale_checkpoints(rq, out);
     if (code == SSM_OK && !same && !rq->quiet) {
         size_t reused = out->n_done + out->n_failed;
         if (!j.readable || j.have.spec_hash != t->spec_hash || j.have.n_tasks != t->n_tasks)

@@ -69,12 +69,13 @@ static void real_text(double x, char *buf, size_t size)
     }
 }
 
-/* "[1, 65536]" or "(0, 1)": descriptors write "positive" as DBL_MIN and
- * "below 1" as the double just under 1; both read better as open ends. */
+/* "[1, 65536]" or "(0, 1)": descriptors write "positive" as a bound in
+ * (0, DBL_MIN] (the core's rows: the least positive double) and "below 1"
+ * as the double just under 1; both read better as open ends. */
 static void range_text(const sw_param_desc *d, char *buf, size_t size)
 {
     char lo[32], hi[32];
-    int open_lo = d->min == DBL_MIN;
+    int open_lo = d->min > 0 && d->min <= DBL_MIN;
     snprintf(lo, sizeof lo, "%.6g", open_lo ? 0.0 : d->min);
     snprintf(hi, sizeof hi, "%.6g", d->max);
     int open_hi = strtod(hi, NULL) > d->max;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "record.h"
+#include "tasks.h"
 
 /* 1 and the hash if name is a checkpoint's (16 hex digits + ".ckpt"), else 0. */
 static int checkpoint_hash(const char *name, uint64_t *hash)
@@ -65,7 +66,7 @@ static int by_value(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-void sw_ckpt_remove_done(const char *dir, const uint64_t *hash, const unsigned char *state, size_t n_tasks)
+void sw_ckpt_remove_done(const char *dir, const sw_tasks *t, const unsigned char *state)
 {
     /* the directory holds the checkpoints of the tasks that were running:
      * few files, so its listing is looked up by the done rows, not a name
@@ -81,9 +82,19 @@ void sw_ckpt_remove_done(const char *dir, const uint64_t *hash, const unsigned c
     }
     closedir(d);
     qsort(found.hash, found.n, sizeof *found.hash, by_value);
-    for (size_t row = 0; found.n && row < n_tasks; ++row)
-        if (state[row] == SW_DONE && bsearch(&hash[row], found.hash, found.n, sizeof *found.hash, by_value))
-            sw_ckpt_pending_add(&stale, hash[row]);
+    /* the rows' hashes from a cursor walking them in order (no table) */
+    sw_task_cursor c;
+    ssm_error ignored;
+    if (found.n && sw_task_cursor_start(&c, t, &ignored) == SSM_OK) {
+        for (size_t row = 0; row < t->n_tasks; ++row) {
+            if (state[row] != SW_DONE)
+                continue;
+            sw_task_cursor_at(&c, row);
+            if (bsearch(&c.hash, found.hash, found.n, sizeof *found.hash, by_value))
+                sw_ckpt_pending_add(&stale, c.hash);
+        }
+        sw_task_cursor_end(&c);
+    }
     sw_ckpt_pending_remove(&stale);
     sw_ckpt_pending_free(&stale);
     sw_ckpt_pending_free(&found);

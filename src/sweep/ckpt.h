@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tasks.h"
+
 /* DIR/HHHHHHHHHHHHHHHH.ckpt (the task hash in hex) into buf. */
 void sw_checkpoint_path(char *buf, size_t size, const char *dir, uint64_t task_hash);
 
@@ -27,10 +29,10 @@ void sw_ckpt_pending_remove(sw_ckpt_pending *p);
 void sw_ckpt_pending_free(sw_ckpt_pending *p);
 
 /* On resume, once the journal is durable: removes the checkpoints in dir
- * of the tasks it records as done (state[row] == SW_DONE, hash[row] their
- * hashes), which a kill between the journal's sync and
+ * of the rows of t it records as done (state[row] == SW_DONE; their hashes
+ * computed from their ids), which a kill between the journal's sync and
  * sw_ckpt_pending_remove left behind.  Checkpoints of tasks still to
  * compute and files that are no task's stay. */
-void sw_ckpt_remove_done(const char *dir, const uint64_t *hash, const unsigned char *state, size_t n_tasks);
+void sw_ckpt_remove_done(const char *dir, const sw_tasks *t, const unsigned char *state);
 
 #endif

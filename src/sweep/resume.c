@@ -389,7 +389,7 @@ static void remove_stale_checkpoints(const sw_resume_request *rq, const sw_outpu
 {
     ssm_error ignored;
     if (out->n_done && sw_journal_sync(out->journal, &ignored) == SSM_OK)
-        sw_ckpt_remove_done(rq->files->ckpt, rq->tasks->hash, out->state, rq->tasks->n_tasks);
+        sw_ckpt_remove_done(rq->files->ckpt, rq->tasks, out->state);
 }
 
 ssm_status sw_resume_open(const sw_resume_request *rq, sw_outputs *out, ssm_error *err)

@@ -26,10 +26,10 @@
 # steps' extra, a 50-image test pass, per-layer memory metrics, the result
 # record); the first task of a rank pays in addition X_1 - per task
 # (process and MPI start, reading the data).
-# CORETYPE sets OPENBLAS_CORETYPE for every process (OpenBLAS 0.3.21 runs
-# its AVX2 Haswell kernels on AVX-512 CPUs it does not know, such as Zen 4
-# and 5; SkylakeX selects its AVX-512 ones); the load average is printed
-# for every round.
+# CORETYPE sets OPENBLAS_CORETYPE for every process (unset, the
+# environment's value is kept: this machine's sets Haswell, AVX2 kernels,
+# where OpenBLAS 0.3.21 would detect Cooperlake, AVX-512); the load
+# average is printed for every round.
 # usage: SSMSWEEP=... BENCH_DEEP=... bench_deep_epoch.sh
 #   ROUNDS (2), SUBSETS ("2000 3500 10000 60000"), REPEATS (6), REPS (10), THREADS2 (1), CORETYPE (unset)
 set -u

@@ -6,10 +6,13 @@
 # thread count, in the same run; the step's FLOP count (GEMMs + FFTs) and
 # the fraction of the floor the machine's sgemm rate sets; peak memory;
 # the lane FFT against FFTW (bench_rfft, if BENCH_RFFT is set).
-# OpenBLAS 0.3.21 takes this CPU (AMD Zen 5) for a Haswell and runs its
-# AVX2 kernels; OPENBLAS_CORETYPE=SkylakeX selects its AVX-512 kernels:
-# CORETYPES="default SkylakeX" measures both (ours and PyTorch's, which
-# uses the same OpenBLAS).
+# CORETYPES lists OPENBLAS_CORETYPE values to measure, each for ours and
+# PyTorch's (which uses the same OpenBLAS); "default" unsets the variable
+# and lets OpenBLAS detect the core: on this CPU (AMD Zen 5) OpenBLAS
+# 0.3.21 detects Cooperlake and runs its AVX-512 kernels, but this
+# machine's environment sets OPENBLAS_CORETYPE=Haswell (AVX2 kernels), and
+# every process started from it (tests, sfmnist tasks) runs those:
+# CORETYPES="default Haswell" measures both.
 # Wall and CPU time are both given: on a shared machine wall time
 # stretches with the load, CPU time much less; the sgemm rate is measured
 # in CPU time, so the floor fraction is one of CPU times.

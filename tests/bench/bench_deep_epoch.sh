@@ -10,6 +10,7 @@
 #      of S images (S / 50 steps, no validation) against the one-epoch
 #      subset-500 task (10 steps) of the same round:
 #        marginal(S) = (X(S) - X(500)) / (S / 50 - 10)
+#      against the mean of an isolated step before and one after them;
 #      with X the epoch's wall time (/results/epoch_time, the training loop
 #      alone) or the CPU time of the whole process: the issue's "70-step
 #      minus 10-step epoch" for S = 3500; subset 500 itself from a 3-epoch
@@ -25,8 +26,12 @@
 # steps' extra, a 50-image test pass, per-layer memory metrics, the result
 # record); the first task of a rank pays in addition X_1 - per task
 # (process and MPI start, reading the data).
+# CORETYPE sets OPENBLAS_CORETYPE for every process (unset, the
+# environment's value is kept: this machine's sets Haswell, AVX2 kernels,
+# where OpenBLAS 0.3.21 would detect Cooperlake, AVX-512); the load
+# average is printed for every round.
 # usage: SSMSWEEP=... BENCH_DEEP=... bench_deep_epoch.sh
-#   ROUNDS (2), SUBSETS ("2000 3500 10000 60000"), REPEATS (6), REPS (10), THREADS2 (1)
+#   ROUNDS (2), SUBSETS ("2000 3500 10000 60000"), REPEATS (6), REPS (10), THREADS2 (1), CORETYPE (unset)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ssmsweep=${SSMSWEEP:?set SSMSWEEP to the ssmsweep binary}
@@ -37,6 +42,7 @@ repeats=${REPEATS:-6}
 reps=${REPS:-10}
 threads2=${THREADS2:-1}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+[ -n "${CORETYPE:-}" ] && export OPENBLAS_CORETYPE=$CORETYPE
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -68,7 +74,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 echo "## Deep S4D step inside real sfmnist epochs (H 64, N 64, 4 layers, batch 50, length 784, float32)"
 echo
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores; load at start $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores; OpenBLAS core ${OPENBLAS_CORETYPE:-detected}; load at start $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 
 spec s500 500 1 3
@@ -76,7 +82,9 @@ spec one 500 1 1
 for s in $subsets 3500; do spec "s$s" "$s" 1 1; done
 declare -A mw mc rw rc rss
 iso_w=""; iso_c=""; iso_rss=""; w500=""; c500=""; rw500=""; rc500=""; warm=""; iso2=""; m2=""; r2=""
+loads=""
 for r in $(seq 1 "$rounds"); do
+  loads="$loads round $r: $(date -u +%H:%MZ) load $(cut -d' ' -f1 /proc/loadavg),"
   read -r iw ic irss <<< "$(iso_step 1)"
   iso_w="$iso_w $iw"; iso_c="$iso_c $ic"; iso_rss="$iso_rss $irss"
   read -r _ c3 _ e1 e2 e3 <<< "$(run s500)"
@@ -84,13 +92,21 @@ for r in $(seq 1 "$rounds"); do
   sw=$(mean_per "$e2" "$e3" 20); sc=$(per "$c3" "$c1" 20)
   w500="$w500 $sw"; c500="$c500 $sc"; rw500="$rw500 $(ratio "$sw" "$iw")"; rc500="$rc500 $(ratio "$sc" "$ic")"
   warm="$warm $(awk -v a="$e1" -v s="$sw" 'BEGIN { printf "%.3f", a - 10 * s }')"
+  declare -A vw vc
   for s in $subsets; do
     read -r _ c m e <<< "$(run "s$s")"
     n=$((s / 50 - 10))
-    v=$(per "$e" "$f1" $n); u=$(per "$c" "$c1" $n)
-    mw[$s]="${mw[$s]:-} $v"; mc[$s]="${mc[$s]:-} $u"
-    rw[$s]="${rw[$s]:-} $(ratio "$v" "$iw")"; rc[$s]="${rc[$s]:-} $(ratio "$u" "$ic")"
+    vw[$s]=$(per "$e" "$f1" $n); vc[$s]=$(per "$c" "$c1" $n)
     rss[$s]=$m
+  done
+  # a long subset takes minutes: its isolated step is the mean of one
+  # before and one after the subsets, as the load may change in between
+  read -r jw jc _ <<< "$(iso_step 1)"
+  iso_w="$iso_w $jw"; iso_c="$iso_c $jc"
+  aw=$(mean_per "$iw" "$jw" 2); ac=$(mean_per "$ic" "$jc" 2)
+  for s in $subsets; do
+    mw[$s]="${mw[$s]:-} ${vw[$s]}"; mc[$s]="${mc[$s]:-} ${vc[$s]}"
+    rw[$s]="${rw[$s]:-} $(ratio "${vw[$s]}" "$aw")"; rc[$s]="${rc[$s]:-} $(ratio "${vc[$s]}" "$ac")"
   done
   if [ "$threads2" = 1 ]; then
     read -r i2 _ _ <<< "$(iso_step 2)"
@@ -106,7 +122,7 @@ echo "independent of the other processes on a shared machine. Ratios are taken w
 echo
 echo "| measurement | median wall | median CPU | in-task / isolated, wall (rounds) | in-task / isolated, CPU (rounds) |"
 echo "|---|---|---|---|---|"
-echo "| isolated step, 1 thread (bench_deep, $reps steps per round) | $(ms "$(echo $iso_w | median)")ms | $(ms "$(echo $iso_c | median)")ms | | |"
+echo "| isolated step, 1 thread (bench_deep, $reps steps, before and after the subsets of each round) | $(ms "$(echo $iso_w | median)")ms | $(ms "$(echo $iso_c | median)")ms | | |"
 echo "| in-task step, subset 500 (epochs 2-3 of a 3-epoch task / 20; CPU: 3-epoch minus 1-epoch task) | $(ms "$(echo $w500 | median)")ms | $(ms "$(echo $c500 | median)")ms |$rw500 |$rc500 |"
 for s in $subsets; do
   echo "| in-task marginal, subset $s ($((s / 50)) minus 10 steps) | $(ms "$(echo ${mw[$s]} | median)")ms | $(ms "$(echo ${mc[$s]} | median)")ms |${rw[$s]} |${rc[$s]} |"
@@ -117,6 +133,7 @@ if [ "$threads2" = 1 ]; then
 fi
 echo
 echo "Peak RSS: bench_deep $(echo $iso_rss | median) MiB; whole sfmnist process (data set included):$(for s in $subsets; do printf ' subset %s %s MiB;' "$s" "${rss[$s]}"; done)"
+echo "Load average (1 min) at the start of each round:$loads end $(cut -d' ' -f1 /proc/loadavg)"
 echo "First epoch of a task over its later ones (subset 500, 10 steps, wall): +$(echo $warm | median) s (rounds:$warm)"
 echo
 

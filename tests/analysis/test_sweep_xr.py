@@ -231,8 +231,9 @@ def test_running_file_swmr(tmp):
     """A sweep still writing its file: opened in SWMR mode, the done tasks
     there, the rest pending and NaN."""
     spec = tmp / "slow.yaml"
-    # 40 tasks of 0.25 s: 10 s to catch it running (the test stops it once seen), also under load
-    spec.write_text("kind: noop\nfixed: {sleep: 0.25, length: 3}\naxes:\n  value: {from: 0, to: 39, num: 40}\n")
+    # 400 tasks of 0.25 s: 100 s to catch it running (the test stops it once seen), also under
+    # the sanitizers at load 8, where one open_sweep took more than the 10 s of 40 tasks
+    spec.write_text("kind: noop\nfixed: {sleep: 0.25, length: 3}\naxes:\n  value: {from: 0, to: 399, num: 400}\n")
     out = tmp / "slow.h5"
     writer = subprocess.Popen([SSMSWEEP, "run", str(spec), "-o", str(out), "--quiet", "--sync", "0.05"])
     try:
@@ -243,11 +244,11 @@ def test_running_file_swmr(tmp):
             if not os.path.exists(out):
                 continue
             ds = ssmsweep.open_sweep(out)
-            if 0 < int((ds.task_status == 1).sum()) < 40:
+            if 0 < int((ds.task_status == 1).sum()) < 400:
                 break
         assert writer.poll() is None, "the sweep ended before it could be seen running"
         done = ds.task_status == 1
-        assert 0 < int(done.sum()) < 40
+        assert 0 < int(done.sum()) < 400
         assert same(ds.square.where(done), (ds.value ** 2).where(done))
         assert ds.square.where(~done).isnull().all() and (ds.task_status.values[~done.values] == 0).all()
     finally:

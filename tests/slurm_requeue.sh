@@ -64,8 +64,10 @@ out=$scratch/requeue-$job.out
 [ "${restarts:-0}" -ge 1 ] && pass "job $job was requeued $restarts time(s)" ||
     { fail "job $job was not requeued (Restarts=$restarts)"; slurm_diag "$job"; }
 signals=$(grep -c "got SIGUSR1" "$out") resumed=$(grep -c "exists: resuming" "$out")
-[ "$signals" -eq "$restarts" ] && [ "$resumed" -eq "$restarts" ] &&
-    pass "each of the $restarts continuation(s) followed a SIGUSR1 and resumed the journal" ||
+# the last run may get the warning too when a loaded machine makes it long,
+# and still end with every task done (exit 0, no requeue): one SIGUSR1 more
+[ "$resumed" -eq "$restarts" ] && { [ "$signals" -eq "$restarts" ] || [ "$signals" -eq $((restarts + 1)) ]; } &&
+    pass "each of the $restarts continuation(s) followed a SIGUSR1 and resumed the journal ($signals SIGUSR1)" ||
     fail "$signals SIGUSR1, $resumed resumptions, $restarts restarts: $(cat "$out")"
 
 "$SSMSWEEP" status "$scratch/requeue.h5" >"$scratch/status.txt" 2>&1

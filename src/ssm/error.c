@@ -5,29 +5,32 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-ssm_status ssm_fail(ssm_error *err, ssm_status code, const char *fmt, ...)
+/* err's message from fmt, its code, and the parameter at fault ("" if none). */
+static ssm_status vfail(ssm_error *err, ssm_status code, const char *param, const char *fmt, va_list ap)
 {
     if (err) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
         err->code = code;
-        err->param[0] = '\0';
+        snprintf(err->param, sizeof err->param, "%s", param);
     }
+    return code;
+}
+
+ssm_status ssm_fail(ssm_error *err, ssm_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, code, "", fmt, ap);
+    va_end(ap);
     return code;
 }
 
 ssm_status ssm_fail_param(ssm_error *err, ssm_status code, const char *param, const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->code = code;
-        snprintf(err->param, sizeof err->param, "%s", param);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, code, param, fmt, ap);
+    va_end(ap);
     return code;
 }
 

@@ -60,19 +60,7 @@ void sw_install_stop_handlers(void)
 
 /* One line for the user through the caller's reporter (none: silent);
  * after_progress: a progress line may be unfinished. */
-static void say(const sw_run_options *opt, int after_progress, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(const sw_run_options *opt, int after_progress, const char *fmt, ...)
-{
-    char line[SSM_ERROR_MSG_MAX + 200];
-    va_list ap;
-    if (!opt->say)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    opt->say(opt->say_ctx, after_progress, line);
-}
+#define say(opt, after_progress, ...) sw_say((opt)->say, (opt)->say_ctx, (after_progress), __VA_ARGS__)
 
 static double thread_cpu(void)
 {

@@ -3,9 +3,12 @@
 #include "progress.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ssm/error.h"
 
 void sw_format_duration(double s, char *buf, size_t size)
 {
@@ -89,4 +92,16 @@ void sw_progress_finish(sw_progress *p, const char *outcome)
     fprintf(p->out, "%s: %zu done, %zu failed, %zu pending of %zu tasks in %s\n", outcome, p->done,
             p->failed, p->total - p->done - p->failed, p->total, spent);
     fflush(p->out);
+}
+
+void sw_say(sw_say_fn say, void *ctx, int after_progress, const char *fmt, ...)
+{
+    char line[SSM_ERROR_MSG_MAX + 200];
+    va_list ap;
+    if (!say)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    say(ctx, after_progress, line);
 }

@@ -17,6 +17,9 @@
  * program name; after_progress: a progress line may be unfinished. */
 typedef void (*sw_say_fn)(void *ctx, int after_progress, const char *line);
 
+/* Formats one line and hands it to say (NULL: nothing is said). */
+void sw_say(sw_say_fn say, void *ctx, int after_progress, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 typedef struct {
     FILE *out;
     int tty;

@@ -23,18 +23,7 @@ static int file_exists(const char *path)
 }
 
 /* A note for the user through the caller's reporter. */
-static void say(const sw_resume_request *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const sw_resume_request *rq, const char *fmt, ...)
-{
-    char line[SSM_ERROR_MSG_MAX + 200];
-    va_list ap;
-    if (!rq->say)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    rq->say(rq->say_ctx, 0, line);
-}
+#define say(rq, ...) sw_say((rq)->say, (rq)->say_ctx, 0, __VA_ARGS__)
 
 /* ---- which record each row takes -------------------------------------------- */
 

@@ -124,11 +124,14 @@ class Columns:
                                (("shard_index", 0), ("shard_count", 1), ("n_tasks_total", -1)))
             self.provenance = plain_attrs(f["provenance"].attrs) if "provenance" in f else {}
             self.params = {k: f["params"][k][()] for k in f["params"] if k != "task"}
+            # /tasks before /results: the writer commits a row's status
+            # after its results, so a row read done here has them there
+            # (a running sweep's file changes between the reads)
+            self.tasks = {k: f["tasks"][k][()] for k in f["tasks"] if k != "task"}
             results = {k: f["results"][k] for k in f["results"] if k != "task"}
             self.scales = {k: d[()] for k, d in results.items() if is_scale(d)}
             self.results = {k: d[()] for k, d in results.items() if d.ndim >= 1 and not is_scale(d)}
             self.result_dims = {k: dimension_names(k, results[k]) for k in self.results}
-            self.tasks = {k: f["tasks"][k][()] for k in f["tasks"] if k != "task"}
             self.column_attrs = {(g, k): plain_attrs(f[g][k].attrs) for g in ("params", "results", "tasks")
                                  for k in f[g] if k != "task"}
             self.n = len(self.tasks["status"])
@@ -140,6 +143,13 @@ class Columns:
         for k, v in self.tasks.items():
             if v.dtype.kind in "OS":
                 self.tasks[k] = strings(v)
+        # a row not done has no results, also where the writer got its
+        # values out before their status (read pending here)
+        not_done = ~self.done()
+        if not_done.any():
+            for k, v in self.results.items():
+                if v.dtype.kind == "f" and len(v) == self.n:
+                    v[not_done] = np.nan
 
     def done(self):
         return self.tasks["status"] == 1

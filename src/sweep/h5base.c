@@ -335,6 +335,8 @@ void h5_free(sw_h5 *h)
     free(h->row);
     free(h->len);
     free(h->buf);
+    free(h->pend);
+    free(h->pend_status);
     free(h);
 }
 

@@ -91,6 +91,12 @@ struct sw_h5 {
     fill_col *fill;               /* static columns waiting for fill_static (creation only) */
     size_t n_fill, cap_fill;
     int failed;                   /* a write or flush failed: the file is not finished */
+    /* /tasks/status is each row's commit flag: the statuses of rows
+     * written since the last commit, in order (pend[k].pos indexes
+     * pend_status), go in only once the rest of those rows is on disk */
+    batch_entry *pend;
+    int8_t *pend_status;
+    size_t n_pend, cap_pend;
     /* scratch of sw_h5_write, grown as needed */
     batch_entry *order;
     hsize_t *row, *len;

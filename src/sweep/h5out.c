@@ -623,6 +623,25 @@ static int by_task(const void *pa, const void *pb)
     return (a->pos > b->pos) - (a->pos < b->pos);
 }
 
+/* Commits wait for at most this many statuses (1 MiB with their order). */
+#define PENDING_STATUSES 65536
+
+static int reserve_pending(sw_h5 *h, size_t n)
+{
+    if (n <= h->cap_pend)
+        return 0;
+    batch_entry *pend = realloc(h->pend, n * sizeof *pend);
+    if (pend)
+        h->pend = pend;
+    int8_t *status = realloc(h->pend_status, n);
+    if (status)
+        h->pend_status = status;
+    if (!pend || !status)
+        return -1;
+    h->cap_pend = n;
+    return 0;
+}
+
 static int reserve(sw_h5 *h, size_t rows, size_t bytes)
 {
     if (rows > h->cap_rows) {
@@ -782,6 +801,46 @@ static int writes_error(const sw_h5 *h, const sw_record *r)
     return r->status == SW_FAILED || h->had_error[r->task];
 }
 
+static ssm_status flush_file(sw_h5 *h, ssm_error *err)
+{
+    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) {
+        h->failed = 1;
+        return h5_fail(err, h->path, "flush the file");
+    }
+    return SSM_OK;
+}
+
+/* The statuses of the rows written since the last commit, after
+ * everything else of those rows is flushed: a row that reads done (to a
+ * SWMR reader of the running sweep, or in the file a kill left behind)
+ * has its results on disk.  HDF5 flushes the datasets' chunk caches in
+ * no promised order, so writing status with the rest could show a done
+ * row whose results were still in memory (seen by a reader under load).
+ * A row whose results are there but not its status reads pending: the
+ * journal has it, and a resume writes it again. */
+static ssm_status commit_statuses(sw_h5 *h, ssm_error *err)
+{
+    if (h->n_pend == 0)
+        return SSM_OK;
+    ssm_status st = flush_file(h, err);
+    if (st)
+        return st;
+    qsort(h->pend, h->n_pend, sizeof *h->pend, by_task);
+    size_t m = 0;   /* the last status of each task */
+    for (size_t k = 0; k < h->n_pend; ++k)
+        if (k + 1 == h->n_pend || h->pend[k + 1].task != h->pend[k].task) {
+            h->row[m] = h->pend[k].task;
+            h->buf[m++] = (unsigned char)h->pend_status[h->pend[k].pos];
+        }
+    h->n_pend = 0;
+    const column *status = &h->cols[0];   /* COL_STATUS leads the task columns (h5base.c) */
+    if (write_column(status->dset, status->mem_type, h->row, m, h->buf) < 0) {
+        h->failed = 1;
+        return h5_fail(err, h->path, "write /%s/%s", status->group, status->name);
+    }
+    return SSM_OK;
+}
+
 ssm_status sw_h5_write(sw_h5 *h, const sw_record *recs, size_t n, ssm_error *err)
 {
     if (n == 0)
@@ -792,7 +851,15 @@ ssm_status sw_h5_write(sw_h5 *h, const sw_record *recs, size_t n, ssm_error *err
         if (st)
             return st;
     }
-    if (reserve(h, n, n * SW_ERROR_MAX))
+    /* the statuses waiting for their commit stay bounded (a resume
+     * writes record by record without flushing) */
+    if (h->n_pend + n > PENDING_STATUSES) {
+        ssm_status st = commit_statuses(h, err);
+        if (st)
+            return st;
+    }
+    size_t most = h->n_pend + n;   /* commit_statuses borrows row and buf */
+    if (reserve(h, most, n * SW_ERROR_MAX > most ? n * SW_ERROR_MAX : most) || reserve_pending(h, most))
         return ssm_fail(err, SSM_ENOMEM, "out of memory writing %s", h->path);
     for (size_t k = 0; k < n; ++k)
         h->order[k] = (batch_entry){recs[k].task, k};
@@ -805,6 +872,8 @@ ssm_status sw_h5_write(sw_h5 *h, const sw_record *recs, size_t n, ssm_error *err
     }
     for (size_t j = 0; j < h->n_cols; ++j) {
         const column *c = &h->cols[j];
+        if (c->what == COL_STATUS)   /* committed later: commit_statuses */
+            continue;
         size_t rows = 0;
         for (size_t k = 0; k < m; ++k) {
             const sw_record *r = &recs[h->order[k].pos];
@@ -829,17 +898,20 @@ ssm_status sw_h5_write(sw_h5 *h, const sw_record *recs, size_t n, ssm_error *err
             return st;
         }
     }
+    for (size_t k = 0; k < m; ++k) {
+        const sw_record *r = &recs[h->order[k].pos];
+        h->pend_status[h->n_pend] = (int8_t)r->status;
+        h->pend[h->n_pend] = (batch_entry){r->task, h->n_pend};
+        ++h->n_pend;
+    }
     return SSM_OK;
 }
 
 ssm_status sw_h5_flush(sw_h5 *h, ssm_error *err)
 {
     h5_quiet();
-    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) {
-        h->failed = 1;
-        return h5_fail(err, h->path, "flush the file");
-    }
-    return SSM_OK;
+    ssm_status st = commit_statuses(h, err);
+    return st ? st : flush_file(h, err);
 }
 
 /* ---- closing ------------------------------------------------------------------------ */
@@ -854,7 +926,7 @@ ssm_status sw_h5_close(sw_h5 *h, const char *end_utc, ssm_error *err)
     /* after a failed write the file is left as it is (the journal has
      * what it lacks): reopening it to add the counts would fail again */
     ssm_status st = h->failed ? ssm_fail(err, SSM_EIO, "%s: not finished after an earlier write error", h->path)
-                              : SSM_OK;
+                              : commit_statuses(h, err);
     st = h5_release(h, st, err);
     if (st == SSM_OK)
         st = h5_finish_provenance(h->path, end_utc, err);

@@ -227,6 +227,24 @@ def test_failed_tasks_are_nan(files):
     assert same(ds.square.sel(fail=0, repeat=0), [2.25, 4.0])
 
 
+def test_uncommitted_rows_are_pending(files, tmp):
+    """A row whose results reached the file but not its status (the writer
+    commits the status last; a kill can fall between) reads pending: NaN."""
+    import shutil
+    path = tmp / "uncommitted.h5"
+    shutil.copy(files["small"], path)
+    with h5py.File(path, "r+") as f:
+        f["tasks/status"][1] = 0
+        f["tasks/status"][2] = 0
+        mc = f["results/mc"][()]
+    assert np.isfinite(mc).all()
+    flat = ssmsweep.open_sweep(path, flat=True)
+    pending = flat.task_status.values == 0
+    assert pending.tolist() == [False, True, True, False]
+    assert np.isnan(flat.mc.values[pending]).all() and np.isnan(flat.mf.values[pending]).all()
+    assert same(flat.mc.values[~pending], mc[~pending])
+
+
 def test_running_file_swmr(tmp):
     """A sweep still writing its file: opened in SWMR mode, the done tasks
     there, the rest pending and NaN."""

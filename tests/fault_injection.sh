@@ -21,7 +21,7 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTION
 f=${SSM_SLOW_FACTOR:-1}
 top=$scratch
 # samples of the cases that repeat: fewer under the sanitizers (slow factor > 1)
-if [ "$f" -gt 1 ]; then cuts="1 2" damages="1"; else cuts="1 2 3 4 5 6" damages="1 2 3"; fi
+if [ "$f" -gt 1 ]; then cuts="1 2" damages="1" flush_kills="150 350"; else cuts="1 2 3 4 5 6" damages="1 2 3" flush_kills="100 250 400"; fi
 plot="$TOP_SRCDIR/analysis/ssmsweep-plot"
 check_py="$TOP_SRCDIR/tests/faultcheck.py"
 
@@ -199,7 +199,7 @@ case_kill_rewrite() { legacy; ssm_fault write '*/out.h5.journal.rewrite' 2 - kil
 case_kill_h5_flush() {
   cspec="$top/flush.yaml" cref="$top/flush-ref.h5"
   "$SSMSWEEP" run "$cspec" -o "$cref" --quiet 2> "$d/setup.err" || { fail "$name: reference: $(cat "$d/setup.err")"; return; }
-  for nth in 100 200 300 400; do
+  for nth in $flush_kills; do
     rm -f "$d"/out.h5*
     ssm_fault pwrite '*/out.h5' $nth - kill -- run "$cspec" -o "$d/out.h5" --quiet --sync 0
     [ $code -eq 137 ] || { fail "$name: no kill at write $nth of out.h5 (exit $code)"; return; }
@@ -209,7 +209,7 @@ case_kill_h5_flush() {
     proof_same || return
     echo "$name: killed at write $nth of out.h5: $done_rows of 300 rows read done, all holding their own results"
   done
-  pass "$name: killed inside 4 flushes: every row read done held its results; resumed bit for bit"
+  pass "$name: killed inside $(echo $flush_kills | wc -w) flushes: every row read done held its results; resumed bit for bit"
 }
 case_kill_merge() { ssm_fault pwrite '*/out.h5.creating' 10 - kill -- merge "$top/s0.h5" "$top/s1.h5" -o "$d/out.h5"; }
 

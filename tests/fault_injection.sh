@@ -490,6 +490,20 @@ case_truncated_h5() {
   truncate -s $(( $(stat -c %s "$d/out.h5") / 2 )) "$d/out.h5"
   within 10 "$SSMSWEEP" report "$d/out.h5"
 }
+# a file left open for writing outside SWMR, as by ssmsweep killed while it
+# adds the final counts (here h5py killed with the file open read-write,
+# which marks the superblock the same way): report and open_sweep say what
+# rebuilds it, --resume does
+case_closing_killed() {
+  finished
+  "$PYTHON3" -c 'import os, signal, sys, h5py; f = h5py.File(sys.argv[1], "r+"); f.flush(); os.kill(os.getpid(), signal.SIGKILL)' \
+    "$d/out.h5" 2> /dev/null
+  PYTHONPATH="$TOP_SRCDIR/analysis" "$PYTHON3" -c 'import sys, ssmsweep; ssmsweep.open_sweep(sys.argv[1])' "$d/out.h5" \
+    > /dev/null 2> "$d/py.err"
+  grep -q "OSError: .*out.h5 is open for writing outside SWMR .*--resume. rebuilds it" "$d/py.err" \
+    || fail "$name: open_sweep said $(tail -1 "$d/py.err")"
+  ssm report "$d/out.h5"
+}
 case_not_hdf5() {
   cp "$spec" "$d/out.h5"
   within 10 "$PYTHON3" "$plot" summary "$d/out.h5"

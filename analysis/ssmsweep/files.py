@@ -68,10 +68,20 @@ def bounded_swmr_fapl():
     return fapl
 
 
+# the superblock's "open for writing" without "open for SWMR writing": ssmsweep
+# closing the file (it reopens it to add the final counts), or killed then
+WRITING_NOT_SWMR = 0x01
+
+
 def open_results(path):
     """The h5py.File for reading: SWMR (bounded) only if a writer has it open."""
-    if not write_flags(path):
+    flags = write_flags(path)
+    if not flags:
         return h5py.File(path, "r")
+    if flags == WRITING_NOT_SWMR:
+        raise OSError(f"{os.fspath(path)} is open for writing outside SWMR (ssmsweep closing it, or killed while "
+                      f"closing): `ssmsweep run SPEC -o {os.fspath(path)} --resume` rebuilds it from its journal "
+                      f"(`h5clear -s` reads it as it is)")
     fid = h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=bounded_swmr_fapl())
     return h5py.File(fid)
 

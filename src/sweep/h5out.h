@@ -154,7 +154,10 @@ ssm_status sw_h5_read(const char *path, const sw_registry *kinds, sw_h5_info *in
 void sw_h5_info_free(sw_h5_info *info);
 
 /* The "open for writing" flags of path's superblock (nonzero while a
- * writer has it open, or after a writer was killed); 0 otherwise. */
+ * writer has it open, or after a writer was killed); 0 otherwise.  The
+ * write flag alone: a writer outside SWMR (ssmsweep adding the final
+ * counts as it closes the file), which no reader can open beside. */
+#define SW_H5_WRITING_NOT_SWMR 0x01
 int sw_h5_write_flags(const char *path);
 
 /* Programs that write results files call begin before MPI_Init and end

@@ -301,7 +301,12 @@ ssm_status sw_h5_read(const char *path, const sw_registry *kinds, sw_h5_info *in
     if (H5Fis_hdf5(path) <= 0)
         return ssm_fail(err, SSM_EINVAL, "%s is not an HDF5 file", path);
     file = open_for_reading(path);
-    if (file < 0)
+    if (file < 0 && sw_h5_write_flags(path) == SW_H5_WRITING_NOT_SWMR)
+        st = ssm_fail(err, SSM_EIO,
+                      "%s is open for writing outside SWMR (ssmsweep closing it, or killed while closing): "
+                      "`ssmsweep run SPEC -o %s --resume` rebuilds it from its journal (`h5clear -s` reads it as it is)",
+                      path, path);
+    else if (file < 0)
         st = h5_fail(err, path, "open the file");
     if (st == SSM_OK)
         st = h5_read_identity(file, path, info, err);

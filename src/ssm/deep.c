@@ -9,8 +9,7 @@
 
 #include <pthread.h>
 
-#include <cblas.h>
-
+#include "deep_gemm.h"
 #include "memory.h"
 #include "param_check.h"
 #include "rfft.h"
@@ -99,7 +98,7 @@ static inline double erf_gauss(double x, double *gauss)
 #define REAL_SQRT sqrtf
 #define SUF f32
 #define LANES SSM_RFFT_LANES_F32
-#define GEMM cblas_sgemm
+#define GEMM ssm_deep_gemm_f32
 #include "deep_body.h"
 
 #define REAL double
@@ -109,7 +108,7 @@ static inline double erf_gauss(double x, double *gauss)
 #define REAL_SQRT sqrt
 #define SUF f64
 #define LANES SSM_RFFT_LANES_F64
-#define GEMM cblas_dgemm
+#define GEMM ssm_deep_gemm_f64
 #include "deep_body.h"
 
 void ssm_deep_config_defaults(ssm_deep_config *c)

@@ -4,7 +4,7 @@
  *   REAL   float or double
  *   SUF    f32 or f64           (suffix of every name defined here)
  *   LANES  SSM_RFFT_LANES_F32 or _F64 (signals per lane-parallel FFT)
- *   GEMM   cblas_sgemm or cblas_dgemm
+ *   GEMM   ssm_deep_gemm_f32 or _f64 (deep_gemm.h)
  *   REAL_EXP, REAL_ERF      exp and erf for REAL
  *   REAL_ERF_GAUSS          erf(x), setting *gauss = exp(-x^2)
  *   REAL_SQRT               sqrt for REAL
@@ -73,6 +73,7 @@ typedef struct {
     int dropout;
     const ssm_rfft *fft;
     REAL *p;            /* parameters of the current pass, cast to REAL */
+    REAL *wt;           /* the pointwise weights transposed, [L][H][2H] (the forward GEMM's B) */
     REAL *kf;           /* kernel spectra / n [L][G][nf][2][LANES] */
     FN(slot) slot[SSM_DEEP_SLOTS];
     char *arena;        /* every array above, in one block of huge pages */
@@ -106,6 +107,7 @@ static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
     const size_t H = w->H, Hp = w->Hp, T = w->T, L = w->L, C = w->C, G = w->G, tile = T * Hp;
     w->bytes = 0;
     w->p = FN(carve)(w, n_params, sizeof(REAL));
+    w->wt = FN(carve)(w, L * 2 * H * H, sizeof(REAL));
     w->kf = FN(carve)(w, L * G * w->spec_len, sizeof(REAL));
     for (size_t s = 0; s < SSM_DEEP_SLOTS; ++s) {
         FN(slot) *sl = &w->slot[s];
@@ -199,6 +201,13 @@ DEEP_HOT static void FN(load)(FN(work) *w, const ssm_deep *m, const double compl
     for (size_t i = 0; i < m->n_params; ++i)
         w->p[i] = (REAL)m->theta[i];
     const size_t H = w->H, nf = w->nf;
+    for (size_t l = 0; l < w->L; ++l) {
+        const REAL *W = w->p + m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + SSM_DEEP_MIX_W];
+        REAL *wt = w->wt + l * 2 * H * H;
+        for (size_t o = 0; o < 2 * H; ++o)
+            for (size_t h = 0; h < H; ++h)
+                wt[h * 2 * H + o] = W[o * H + h];
+    }
     for (size_t l = 0; l < w->L; ++l)
         for (size_t h = 0; h < H; ++h) {
             REAL *blk = w->kf + (l * w->G + h / LANES) * w->spec_len + h % LANES;
@@ -359,10 +368,9 @@ DEEP_HOT static void FN(pointwise_forward)(const FN(work) *w, const ssm_deep *m,
     const size_t H = w->H, Hp = w->Hp, T = w->T;
     const FN(layer) *ly = &sl->layer[l];
     const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
-    const REAL *W = w->p + off[SSM_DEEP_MIX_W], *bias = w->p + off[SSM_DEEP_MIX_B];
+    const REAL *bias = w->p + off[SSM_DEEP_MIX_B];
     const REAL *restrict gam = w->p + off[SSM_DEEP_NORM_G], *restrict bet = w->p + off[SSM_DEEP_NORM_B];
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)(2 * H), (int)H, 1, ly->g, (int)Hp, W, (int)H, 0, ly->z,
-         (int)(2 * H));
+    GEMM(T, 2 * H, H, ly->g, Hp, 1, w->wt + l * 2 * H * H, 2 * H, ly->z, 2 * H, 0);   /* z = g W^T */
     const REAL inv_h = (REAL)1 / (REAL)H;
     for (size_t t = 0; t < T; ++t) {
         REAL *restrict za = ly->z + t * 2 * H, *restrict zb = za + H, *restrict xh = ly->xhat + t * Hp;
@@ -591,10 +599,8 @@ static void FN(backward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const dou
         const REAL *W = w->p + off[SSM_DEEP_MIX_W], *D = w->p + off[SSM_DEEP_D];
         FN(pointwise_backward)(w, m, sl, l);
         /* pointwise layer: dW += dz^T g, dg = dz W */
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(2 * H), (int)H, (int)T, 1, sl->dz, (int)(2 * H), ly->g,
-             (int)Hp, 1, sl->dp + off[SSM_DEEP_MIX_W], (int)H);
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)H, (int)(2 * H), 1, sl->dz, (int)(2 * H), W,
-             (int)H, 0, sl->dg, (int)Hp);
+        GEMM(2 * H, H, T, sl->dz, 1, 2 * H, ly->g, Hp, sl->dp + off[SSM_DEEP_MIX_W], H, 1);
+        GEMM(T, H, 2 * H, sl->dz, 2 * H, 1, W, H, sl->dg, Hp, 0);
         for (size_t q = 0; q < w->G; ++q)
             FN(conv_backward)(w, sl, l, q, D, sl->dp + off[SSM_DEEP_D]);
         REAL *tmp = sl->d_out;

@@ -26,7 +26,7 @@ enum { STREAM_DEEP_INIT = 20, STREAM_DEEP_SHUFFLE = 21, STREAM_DROPOUT = 64 };
  * expf and erff are scalar calls, a third of the step before these).
  * vexpf: Cody-Waite reduction by ln 2 and Cephes' degree-7 polynomial,
  * about 1 ulp on [-87, 88] (clamped outside: GELU and the sigmoid need no
- * infinities).  verff: Abramowitz & Stegun 7.1.26, absolute error below
+ * infinities).  verff_gauss: Abramowitz & Stegun 7.1.26, absolute error below
  * 1.5e-7 -- the formula PyTorch's vectorized erf uses. */
 static inline float vexpf(float x)
 {
@@ -62,12 +62,6 @@ static inline float verff_gauss(float x, float *gauss)
     return x < 0 ? -y : y;
 }
 
-static inline float verff(float x)
-{
-    float gauss;
-    return verff_gauss(x, &gauss);
-}
-
 static inline double erf_gauss(double x, double *gauss)
 {
     *gauss = exp(-x * x);
@@ -93,7 +87,6 @@ static inline double erf_gauss(double x, double *gauss)
 /* the typed halves: deep_*_f32 and deep_*_f64 */
 #define REAL float
 #define REAL_EXP vexpf
-#define REAL_ERF verff
 #define REAL_ERF_GAUSS verff_gauss
 #define REAL_SQRT sqrtf
 #define SUF f32
@@ -103,7 +96,6 @@ static inline double erf_gauss(double x, double *gauss)
 
 #define REAL double
 #define REAL_EXP exp
-#define REAL_ERF erf
 #define REAL_ERF_GAUSS erf_gauss
 #define REAL_SQRT sqrt
 #define SUF f64

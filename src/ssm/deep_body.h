@@ -5,7 +5,7 @@
  *   SUF    f32 or f64           (suffix of every name defined here)
  *   LANES  SSM_RFFT_LANES_F32 or _F64 (signals per lane-parallel FFT)
  *   GEMM   ssm_deep_gemm_f32 or _f64 (deep_gemm.h)
- *   REAL_EXP, REAL_ERF      exp and erf for REAL
+ *   REAL_EXP                exp for REAL
  *   REAL_ERF_GAUSS          erf(x), setting *gauss = exp(-x^2)
  *   REAL_SQRT               sqrt for REAL
  * and the file undefines them, and its helper macros, at the end.  What
@@ -33,7 +33,7 @@
 typedef struct {
     REAL *x;            /* layer input [T][Hp] */
     REAL *xf;           /* its spectra [G][nf][2][LANES] (the kernel gradient needs them) */
-    REAL *y;            /* S4D output before GELU [T][Hp] */
+    REAL *dgelu;        /* GELU'(y) of the S4D output y [T][Hp]: computed with GELU(y), from the same erf */
     REAL *g;            /* after GELU and dropout [T][Hp]: the GEMM's input */
     REAL *z;            /* [T][2H]: z_a + bias, then sigmoid(z_b + bias) after the forward pass */
     REAL *xhat;         /* normalized residual sum [T][Hp] */
@@ -116,7 +116,7 @@ static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
             FN(layer) *ly = sl->layer ? &sl->layer[l] : &uncounted;
             ly->x = FN(carve)(w, tile, sizeof(REAL));
             ly->xf = FN(carve)(w, G * w->spec_len, sizeof(REAL));
-            ly->y = FN(carve)(w, tile, sizeof(REAL));
+            ly->dgelu = FN(carve)(w, tile, sizeof(REAL));
             ly->g = FN(carve)(w, tile, sizeof(REAL));
             ly->z = FN(carve)(w, 2 * T * H, sizeof(REAL));
             ly->xhat = FN(carve)(w, tile, sizeof(REAL));
@@ -219,18 +219,16 @@ DEEP_HOT static void FN(load)(FN(work) *w, const ssm_deep *m, const double compl
         }
 }
 
-/* Float32 vectorizes cleanly through these; float64 uses libm. */
-static inline REAL FN(gelu)(REAL y)
-{
-    return (REAL)0.5 * y * ((REAL)1 + REAL_ERF(y * (REAL)M_SQRT1_2));
-}
-
-/* Phi(y) + y phi(y), with phi(y) = exp(-(y/sqrt 2)^2) / sqrt(2 pi) from the erf */
-static inline REAL FN(gelu_deriv)(REAL y)
+/* GELU(y) = y Phi(y), and in *deriv its derivative Phi(y) + y phi(y), with
+ * phi(y) = exp(-(y/sqrt 2)^2) / sqrt(2 pi) from the erf's exponential: the
+ * forward pass keeps the derivative, so the backward pass evaluates no erf.
+ * Float32 vectorizes cleanly through these; float64 uses libm. */
+static inline REAL FN(gelu)(REAL y, REAL *deriv)
 {
     REAL gauss;
-    const REAL cdf = (REAL)0.5 * ((REAL)1 + REAL_ERF_GAUSS(y * (REAL)M_SQRT1_2, &gauss));
-    return cdf + y * (REAL)(0.5 * M_2_SQRTPI * M_SQRT1_2) * gauss;
+    const REAL erf = REAL_ERF_GAUSS(y * (REAL)M_SQRT1_2, &gauss);
+    *deriv = (REAL)0.5 * ((REAL)1 + erf) + y * (REAL)(0.5 * M_2_SQRTPI * M_SQRT1_2) * gauss;
+    return (REAL)0.5 * y * ((REAL)1 + erf);
 }
 
 static inline REAL FN(sigmoid)(REAL v)
@@ -275,7 +273,7 @@ DEEP_HOT static void FN(conv_forward)(const FN(work) *w, FN(slot) *sl, size_t l,
     const REAL *restrict r = RFFT(inverse)(w->fft, spec, buf, T);
     const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
     const REAL *restrict x = ly->x + h0, *restrict mask = MASK1(sl, ly) ? MASK1(sl, ly) + h0 : NULL;
-    REAL *restrict y = ly->y + h0, *restrict g = ly->g + h0;
+    REAL *restrict dgelu = ly->dgelu + h0, *restrict g = ly->g + h0;
     /* separate loops with and without the mask: a NULL pointer under a
      * condition becomes masked loads that fault-suppress on every
      * iteration (a microcode assist) */
@@ -284,17 +282,19 @@ DEEP_HOT static void FN(conv_forward)(const FN(work) *w, FN(slot) *sl, size_t l,
         IVDEP                                                                                               \
         for (size_t j = 0; j < (N); ++j) {                                                                  \
             const REAL v = r[t * LANES + j] + D[h0 + j] * x[t * Hp + j];                                    \
-            y[t * Hp + j] = v;                                                                              \
+            REAL deriv;                                                                                     \
+            const REAL gelu = FN(gelu)(v, &deriv);                                                          \
+            dgelu[t * Hp + j] = deriv;                                                                      \
             g[t * Hp + j] = GELU_TIMES_MASK;                                                                \
         }
     if (mask && lanes == LANES)
-        OUTPUT_LOOP(LANES, FN(gelu)(v) * mask[t * Hp + j])
+        OUTPUT_LOOP(LANES, gelu * mask[t * Hp + j])
     else if (mask)
-        OUTPUT_LOOP(lanes, FN(gelu)(v) * mask[t * Hp + j])
+        OUTPUT_LOOP(lanes, gelu * mask[t * Hp + j])
     else if (lanes == LANES)
-        OUTPUT_LOOP(LANES, FN(gelu)(v))
+        OUTPUT_LOOP(LANES, gelu)
     else
-        OUTPUT_LOOP(lanes, FN(gelu)(v))
+        OUTPUT_LOOP(lanes, gelu)
 #undef OUTPUT_LOOP
 }
 
@@ -318,8 +318,7 @@ static void FN(conv_recurrent)(const FN(work) *w, FN(slot) *sl, size_t l, const 
                 acc += creal(c[k] * s[k]);
             }
             const REAL v = (REAL)(acc + (double)D[h] * xt);
-            ly->y[t * Hp + h] = v;
-            ly->g[t * Hp + h] = FN(gelu)(v);
+            ly->g[t * Hp + h] = FN(gelu)(v, &ly->dgelu[t * Hp + h]);
         }
     }
 }
@@ -516,7 +515,7 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
     const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
     const FN(layer) *ly = &sl->layer[l];
     REAL *restrict buf = sl->fbuf, *restrict spec = sl->spec, *restrict dg = sl->dg + h0;
-    const REAL *restrict y = ly->y + h0, *restrict x = ly->x + h0;
+    const REAL *restrict dgelu = ly->dgelu + h0, *restrict x = ly->x + h0;
     const REAL *restrict mask = MASK1(sl, ly) ? MASK1(sl, ly) + h0 : NULL;
     REAL dsum[LANES] = {0};
     if (mask)
@@ -528,7 +527,7 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
     for (size_t t = 0; t < T; ++t) {                                                                        \
         IVDEP                                                                                               \
         for (size_t j = 0; j < (N); ++j) {                                                                  \
-            const REAL dy = dg[t * Hp + j] * FN(gelu_deriv)(y[t * Hp + j]);                                 \
+            const REAL dy = dg[t * Hp + j] * dgelu[t * Hp + j];                                             \
             dg[t * Hp + j] = dy;                                                                            \
             buf[t * LANES + j] = dy;                                                                        \
             dsum[j] += dy * x[t * Hp + j];                                                                  \
@@ -675,5 +674,4 @@ DEEP_HOT static void FN(gradients)(const FN(work) *w, const ssm_deep *m, size_t 
 #undef GEMM
 #undef REAL_SQRT
 #undef REAL_EXP
-#undef REAL_ERF
 #undef REAL_ERF_GAUSS

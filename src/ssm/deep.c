@@ -387,37 +387,65 @@ DEEP_HOT static void deep_kernels(const ssm_deep *m, size_t T, double *K, double
  * taking Re for the real part of a parameter and -Im for the imaginary
  * part (the kernel is the real part of a holomorphic function of a and C);
  * p_re enters through Re a = -exp(p_re), p_dt through dt = exp(p_dt). */
-DEEP_HOT static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad,
-                                 const deep_mode *modes /* from deep_kernels */, double *scratch /* 8 modes */)
+/* The walk of deep_kernel_backward for WALK modes at once: S and Q of
+ * modes whose lambda is (lr, li), every mode's operations in the order of
+ * a plain loop over t; with a fixed count the sums and powers stay in
+ * registers through the walk (over all M modes they went through memory
+ * at every t, a store-to-load chain per step). */
+#define WALK (2 * PARTIALS)
+
+static inline __attribute__((always_inline)) void kernel_walk(const double *dk, size_t T, const double *restrict lr, const double *restrict li,
+                               double *restrict sr, double *restrict si, double *restrict qr, double *restrict qi)
 {
-    const size_t H = m->cfg.d_model, M = m->n_modes, P = m->n_pair;
-    double *restrict pr = scratch, *restrict pi = pr + M, *restrict lr = pi + M, *restrict li = lr + M;
-    double *restrict sr = li + M, *restrict si = sr + M, *restrict qr = si + M, *restrict qi = qr + M;
+    double pr[WALK], pi[WALK], ar[WALK], ai[WALK], br[WALK], bi[WALK], cr[WALK], ci[WALK];
+    _Pragma("GCC unroll 16") for (size_t k = 0; k < WALK; ++k)
+    {
+        pr[k] = 1;
+        pi[k] = ar[k] = ai[k] = br[k] = bi[k] = 0;
+        cr[k] = lr[k];
+        ci[k] = li[k];
+    }
+    for (size_t t = 0; t < T; ++t) {
+        const double g = dk[t], gt = g * (double)t;
+        _Pragma("GCC unroll 16") for (size_t k = 0; k < WALK; ++k)
+        {
+            ar[k] += g * pr[k];
+            ai[k] += g * pi[k];
+            br[k] += gt * pr[k];
+            bi[k] += gt * pi[k];
+            const double r = pr[k] * cr[k] - pi[k] * ci[k];
+            pi[k] = pr[k] * ci[k] + pi[k] * cr[k];
+            pr[k] = r;
+        }
+    }
+    _Pragma("GCC unroll 16") for (size_t k = 0; k < WALK; ++k)
+    {
+        sr[k] = ar[k];
+        si[k] = ai[k];
+        qr[k] = br[k];
+        qi[k] = bi[k];
+    }
+}
+
+DEEP_HOT static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad,
+                                 const deep_mode *modes /* from deep_kernels */, double *scratch /* 6 modes + 2 WALK */)
+{
+    const size_t H = m->cfg.d_model, M = m->n_modes, P = m->n_pair, Mw = (M + WALK - 1) / WALK * WALK;
+    double *restrict lr = scratch, *restrict li = lr + Mw;
+    double *restrict sr = li + Mw, *restrict si = sr + Mw, *restrict qr = si + Mw, *restrict qi = qr + Mw;
+    for (size_t k = M; k < Mw; ++k)   /* padding modes: walked, never read */
+        lr[k] = li[k] = 0;
     for (size_t l = 0; l < m->cfg.n_layers; ++l) {
         const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
         for (size_t h = 0; h < H; ++h) {
             const deep_mode *md = modes + (l * H + h) * M;
             for (size_t k = 0; k < M; ++k) {
-                pr[k] = 1;
-                pi[k] = 0;
                 lr[k] = creal(md[k].lambda);
                 li[k] = cimag(md[k].lambda);
-                sr[k] = si[k] = qr[k] = qi[k] = 0;
             }
             const double *dk = dK + (l * H + h) * T;
-            for (size_t t = 0; t < T; ++t) {
-                const double g = dk[t], gt = g * (double)t;
-                _Pragma("GCC ivdep") for (size_t k = 0; k < M; ++k)
-                {
-                    sr[k] += g * pr[k];
-                    si[k] += g * pi[k];
-                    qr[k] += gt * pr[k];
-                    qi[k] += gt * pi[k];
-                    const double r = pr[k] * lr[k] - pi[k] * li[k];
-                    pi[k] = pr[k] * li[k] + pi[k] * lr[k];
-                    pr[k] = r;
-                }
-            }
+            for (size_t k0 = 0; k0 < Mw; k0 += WALK)
+                kernel_walk(dk, T, lr + k0, li + k0, sr + k0, si + k0, qr + k0, qi + k0);
             double g_dt = 0;
             for (size_t k = 0; k < M; ++k) {
                 const deep_mode d = md[k];
@@ -453,7 +481,7 @@ struct ssm_deep_work {
     double *logits, *dlogits;           /* [B, classes] */
     double *seq_loss;                   /* [B] */
     unsigned char *seq_hit;             /* [B] */
-    double *scratch;                    /* 8 modes + 8: the kernel walks */
+    double *scratch;                    /* 8 modes + 16: the kernel walks */
     deep_mode *modes;                   /* [L, H, modes] of the current parameters */
 };
 
@@ -514,7 +542,7 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
     w->dlogits = malloc(max_batch * m->cfg.n_classes * sizeof *w->dlogits);
     w->seq_loss = malloc(max_batch * sizeof *w->seq_loss);
     w->seq_hit = malloc(max_batch * sizeof *w->seq_hit);
-    w->scratch = malloc(8 * (m->n_modes + PARTIALS) * sizeof *w->scratch);
+    w->scratch = malloc(8 * (m->n_modes + WALK) * sizeof *w->scratch);
     w->modes = malloc(LH * (m->n_modes + 1) * sizeof *w->modes);
     int ok = w->kernel && w->dkernel && w->kspec && w->fbuf && w->spec && w->lambda && w->coef && w->logits &&
              w->dlogits && w->seq_loss && w->seq_hit && w->scratch && w->modes;

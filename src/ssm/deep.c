@@ -337,17 +337,57 @@ static inline double partial_total(double *acc)
     return acc[0];
 }
 
+/* Modes are walked WALK at a time, with every value of the walk in
+ * registers (over all modes at once they went through memory at every
+ * t, a store-to-load chain per step); every mode's operations, and every
+ * sum's order, are those of the plain loops over t and k. */
+#define WALK (2 * PARTIALS)        /* the gradient's walk: 8 sums and powers of 16 modes */
+#define KERNEL_WALK (4 * PARTIALS) /* the kernel's: 4 of 32 modes, four independent chains */
+
+/* The kernel's walk for KERNEL_WALK modes of coefficients z and eigenvalues
+ * lambda: adds Re(z lambda^t), t < T, to the PARTIALS partial sums
+ * acc[t] in the order of the modes. */
+typedef double walk_vec __attribute__((vector_size(PARTIALS * sizeof(double)), may_alias, aligned(sizeof(double))));
+
+static inline __attribute__((always_inline)) void kernel_walk(size_t T, const double *restrict zr0,
+                                                              const double *restrict zi0, const double *restrict lr0,
+                                                              const double *restrict li0, double *restrict acc)
+{
+    enum { V = KERNEL_WALK / PARTIALS };
+    walk_vec zr[V], zi[V], lr[V], li[V];
+    _Pragma("GCC unroll 4") for (size_t v = 0; v < V; ++v)
+    {
+        zr[v] = *(const walk_vec *)(zr0 + v * PARTIALS);
+        zi[v] = *(const walk_vec *)(zi0 + v * PARTIALS);
+        lr[v] = *(const walk_vec *)(lr0 + v * PARTIALS);
+        li[v] = *(const walk_vec *)(li0 + v * PARTIALS);
+    }
+    for (size_t t = 0; t < T; ++t) {
+        walk_vec a = *(walk_vec *)(acc + t * PARTIALS);
+        _Pragma("GCC unroll 4") for (size_t v = 0; v < V; ++v)
+            a = a + zr[v];
+        *(walk_vec *)(acc + t * PARTIALS) = a;
+        _Pragma("GCC unroll 4") for (size_t v = 0; v < V; ++v)
+        {
+            const walk_vec r = zr[v] * lr[v] - zi[v] * li[v];
+            zi[v] = zr[v] * li[v] + zi[v] * lr[v];
+            zr[v] = r;
+        }
+    }
+}
+
 /* K[l, h, t] = sum_k w Re(C Bbar lambda^t) for t < T, with lambda^t by a
  * walk of products vectorized over the modes (its rounding grows like
  * t eps, 1e-13 at T = 1000); also the modes (kept for the backward
  * pass), and coef = w C Bbar and lambda per [l, h, k] for the recurrent
  * mode. */
 DEEP_HOT static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex *lambda, double complex *coef,
-                         deep_mode *modes /* [L, H, modes] */, double *scratch /* 4 modes + PARTIALS */)
+                         deep_mode *modes /* [L, H, modes] */, double *scratch /* 4 (modes + KERNEL_WALK) + PARTIALS T */)
 {
-    const size_t H = m->cfg.d_model, M = m->n_modes, Mp = (M + PARTIALS - 1) / PARTIALS * PARTIALS;
-    double *restrict zr = scratch, *restrict zi = zr + Mp, *restrict lr = zi + Mp, *restrict li = lr + Mp;
-    for (size_t k = M; k < Mp; ++k)   /* padding modes: zero, never summed into anything */
+    const size_t H = m->cfg.d_model, M = m->n_modes, Mw = (M + KERNEL_WALK - 1) / KERNEL_WALK * KERNEL_WALK;
+    double *restrict zr = scratch, *restrict zi = zr + Mw, *restrict lr = zi + Mw, *restrict li = lr + Mw;
+    double *restrict acc = li + Mw;   /* [T][PARTIALS] */
+    for (size_t k = M; k < Mw; ++k)   /* padding modes: zero, adding exact zeros */
         zr[k] = zi[k] = lr[k] = li[k] = 0;
     for (size_t l = 0; l < m->cfg.n_layers; ++l)
         for (size_t h = 0; h < H; ++h) {
@@ -362,20 +402,12 @@ DEEP_HOT static void deep_kernels(const ssm_deep *m, size_t T, double *K, double
                 lambda[(l * H + h) * M + k] = d.lambda;
                 coef[(l * H + h) * M + k] = c;
             }
+            memset(acc, 0, T * PARTIALS * sizeof *acc);
+            for (size_t k0 = 0; k0 < Mw; k0 += KERNEL_WALK)
+                kernel_walk(T, zr + k0, zi + k0, lr + k0, li + k0, acc);
             double *kt = K + (l * H + h) * T;
-            for (size_t t = 0; t < T; ++t) {
-                double acc[PARTIALS] = {0};
-                for (size_t k0 = 0; k0 < Mp; k0 += PARTIALS)
-                    for (size_t j = 0; j < PARTIALS; ++j)
-                        acc[j] += zr[k0 + j];
-                kt[t] = partial_total(acc);
-                _Pragma("GCC ivdep") for (size_t k = 0; k < Mp; ++k)
-                {
-                    const double r = zr[k] * lr[k] - zi[k] * li[k];
-                    zi[k] = zr[k] * li[k] + zi[k] * lr[k];
-                    zr[k] = r;
-                }
-            }
+            for (size_t t = 0; t < T; ++t)
+                kt[t] = partial_total(acc + t * PARTIALS);
         }
 }
 
@@ -387,14 +419,9 @@ DEEP_HOT static void deep_kernels(const ssm_deep *m, size_t T, double *K, double
  * taking Re for the real part of a parameter and -Im for the imaginary
  * part (the kernel is the real part of a holomorphic function of a and C);
  * p_re enters through Re a = -exp(p_re), p_dt through dt = exp(p_dt). */
-/* The walk of deep_kernel_backward for WALK modes at once: S and Q of
- * modes whose lambda is (lr, li), every mode's operations in the order of
- * a plain loop over t; with a fixed count the sums and powers stay in
- * registers through the walk (over all M modes they went through memory
- * at every t, a store-to-load chain per step). */
-#define WALK (2 * PARTIALS)
-
-static inline __attribute__((always_inline)) void kernel_walk(const double *dk, size_t T, const double *restrict lr, const double *restrict li,
+/* deep_kernel_backward's walk for WALK modes of eigenvalues lambda:
+ * S and Q. */
+static inline __attribute__((always_inline)) void kernel_grad_walk(const double *dk, size_t T, const double *restrict lr, const double *restrict li,
                                double *restrict sr, double *restrict si, double *restrict qr, double *restrict qi)
 {
     double pr[WALK], pi[WALK], ar[WALK], ai[WALK], br[WALK], bi[WALK], cr[WALK], ci[WALK];
@@ -445,7 +472,7 @@ DEEP_HOT static void deep_kernel_backward(const ssm_deep *m, size_t T, const dou
             }
             const double *dk = dK + (l * H + h) * T;
             for (size_t k0 = 0; k0 < Mw; k0 += WALK)
-                kernel_walk(dk, T, lr + k0, li + k0, sr + k0, si + k0, qr + k0, qi + k0);
+                kernel_grad_walk(dk, T, lr + k0, li + k0, sr + k0, si + k0, qr + k0, qi + k0);
             double g_dt = 0;
             for (size_t k = 0; k < M; ++k) {
                 const deep_mode d = md[k];
@@ -481,7 +508,7 @@ struct ssm_deep_work {
     double *logits, *dlogits;           /* [B, classes] */
     double *seq_loss;                   /* [B] */
     unsigned char *seq_hit;             /* [B] */
-    double *scratch;                    /* 8 modes + 16: the kernel walks */
+    double *scratch;                    /* 8 (modes + KERNEL_WALK) + PARTIALS T: the kernel walks */
     deep_mode *modes;                   /* [L, H, modes] of the current parameters */
 };
 
@@ -542,7 +569,7 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
     w->dlogits = malloc(max_batch * m->cfg.n_classes * sizeof *w->dlogits);
     w->seq_loss = malloc(max_batch * sizeof *w->seq_loss);
     w->seq_hit = malloc(max_batch * sizeof *w->seq_hit);
-    w->scratch = malloc(8 * (m->n_modes + WALK) * sizeof *w->scratch);
+    w->scratch = malloc((8 * (m->n_modes + KERNEL_WALK) + PARTIALS * length) * sizeof *w->scratch);
     w->modes = malloc(LH * (m->n_modes + 1) * sizeof *w->modes);
     int ok = w->kernel && w->dkernel && w->kspec && w->fbuf && w->spec && w->lambda && w->coef && w->logits &&
              w->dlogits && w->seq_loss && w->seq_hit && w->scratch && w->modes;

@@ -2,7 +2,9 @@
  * here from the definitions (direct convolution, no FFT), the FFT
  * convolution against the step-by-step recurrence, float32 against
  * float64, every gradient against central finite differences (float64),
- * freezing, resuming from a checkpoint, and a short training run. */
+ * freezing, resuming from a checkpoint, and a short training run; the
+ * pointwise layer's own GEMM against the plain triple loop, bit for bit,
+ * on every instruction set. */
 #include "config.h"
 
 #include <complex.h>
@@ -12,7 +14,9 @@
 #include <string.h>
 
 #include "ssm/deep.h"
+#include "ssm/deep_gemm.h"
 #include "ssm/idx.h"
+#include "ssm/rfft.h"
 #include "ssm/rng.h"
 #include "ssm/train.h"
 #include "testutil.h"
@@ -556,9 +560,84 @@ static void test_errors(void)
     ssm_deep_free(&m);
 }
 
+/* The definition deep_gemm.h promises: each entry one sum over k in
+ * order, a product then an add, from 0 or from C. */
+#define NAIVE_GEMM(REAL)                                                                                     \
+    static void naive_gemm_##REAL(size_t M, size_t N, size_t K, const REAL *A, size_t a_row, size_t a_col,   \
+                                  const REAL *B, size_t ldb, REAL *C, size_t ldc, int accumulate)            \
+    {                                                                                                        \
+        for (size_t i = 0; i < M; ++i)                                                                       \
+            for (size_t j = 0; j < N; ++j) {                                                                 \
+                REAL s = accumulate ? C[i * ldc + j] : 0;                                                    \
+                for (size_t k = 0; k < K; ++k)                                                               \
+                    s = s + B[k * ldb + j] * A[i * a_row + k * a_col];                                       \
+                C[i * ldc + j] = s;                                                                          \
+            }                                                                                                \
+    }
+NAIVE_GEMM(float)
+NAIVE_GEMM(double)
+
+/* Shapes with every kind of edge (rows not a multiple of the 4-row tile,
+ * columns beyond whole tiles and whole vectors, C wider than N), A read
+ * as it is and transposed, from 0 and accumulating, on every instruction
+ * set: the same bits as the triple loop. */
+static void test_gemm(void)
+{
+    static const ssm_rfft_isa isas[] = {SSM_RFFT_BASELINE, SSM_RFFT_AVX2, SSM_RFFT_AVX512};
+    static const char *const names[] = {"baseline", "AVX2", "AVX-512"};
+    static const size_t shapes[][3] = {{784, 128, 64}, {128, 64, 784}, {11, 85, 7}, {3, 5, 2}, {9, 67, 130}};
+    enum { MAXE = 784 * 784 };
+    float *af = malloc(MAXE * sizeof *af), *bf = malloc(MAXE * sizeof *bf), *cf = malloc(MAXE * sizeof *cf),
+          *rf = malloc(MAXE * sizeof *rf);
+    double *ad = malloc(MAXE * sizeof *ad), *bd = malloc(MAXE * sizeof *bd), *cd = malloc(MAXE * sizeof *cd),
+           *rd = malloc(MAXE * sizeof *rd);
+    ssm_rng rng;
+    ssm_rng_init(&rng, 4, 5, 6);
+    for (size_t i = 0; i < MAXE; ++i) {
+        ad[i] = ssm_rng_normal(&rng);
+        bd[i] = ssm_rng_normal(&rng);
+        af[i] = (float)ad[i];
+        bf[i] = (float)bd[i];
+    }
+    for (size_t v = 0; v < 3; ++v) {
+        if (!ssm_rfft_force_isa(isas[v])) {
+            printf("skip %s: not on this CPU or build\n", names[v]);
+            continue;
+        }
+        int same = 1;
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; ++s)
+            for (int trans = 0; trans < 2; ++trans)
+                for (int acc = 0; acc < 2; ++acc) {
+                    const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ldc = N + 3;
+                    const size_t a_row = trans ? 1 : K + 1, a_col = trans ? M + 2 : 1, ldb = N + 1;
+                    for (size_t i = 0; i < M * ldc; ++i) {
+                        cf[i] = rf[i] = (float)(cd[i] = rd[i] = (double)(i % 13) - 6.5);
+                    }
+                    ssm_deep_gemm_f32(M, N, K, af, a_row, a_col, bf, ldb, cf, ldc, acc);
+                    naive_gemm_float(M, N, K, af, a_row, a_col, bf, ldb, rf, ldc, acc);
+                    ssm_deep_gemm_f64(M, N, K, ad, a_row, a_col, bd, ldb, cd, ldc, acc);
+                    naive_gemm_double(M, N, K, ad, a_row, a_col, bd, ldb, rd, ldc, acc);
+                    same = same && memcmp(cf, rf, M * ldc * sizeof *cf) == 0 &&
+                           memcmp(cd, rd, M * ldc * sizeof *cd) == 0;
+                }
+        CHECK(same, "%s GEMM == triple loop, bit for bit (float32 and float64, 5 shapes, A and A^T, C = and C +=)",
+              names[v]);
+    }
+    ssm_rfft_force_isa(SSM_RFFT_AUTO);
+    free(af);
+    free(bf);
+    free(cf);
+    free(rf);
+    free(ad);
+    free(bd);
+    free(cd);
+    free(rd);
+}
+
 int main(void)
 {
     test_init();
+    test_gemm();
     test_forward(SSM_INIT_S4D_LIN, 8);
     test_forward(SSM_INIT_S4D_REAL, 5);
     test_forward(SSM_INIT_RANDOM, 6);

@@ -9,8 +9,7 @@
 
 #include <pthread.h>
 
-#include <cblas.h>
-
+#include "deep_gemm.h"
 #include "memory.h"
 #include "param_check.h"
 #include "rfft.h"
@@ -27,7 +26,7 @@ enum { STREAM_DEEP_INIT = 20, STREAM_DEEP_SHUFFLE = 21, STREAM_DROPOUT = 64 };
  * expf and erff are scalar calls, a third of the step before these).
  * vexpf: Cody-Waite reduction by ln 2 and Cephes' degree-7 polynomial,
  * about 1 ulp on [-87, 88] (clamped outside: GELU and the sigmoid need no
- * infinities).  verff: Abramowitz & Stegun 7.1.26, absolute error below
+ * infinities).  verff_gauss: Abramowitz & Stegun 7.1.26, absolute error below
  * 1.5e-7 -- the formula PyTorch's vectorized erf uses. */
 static inline float vexpf(float x)
 {
@@ -63,12 +62,6 @@ static inline float verff_gauss(float x, float *gauss)
     return x < 0 ? -y : y;
 }
 
-static inline float verff(float x)
-{
-    float gauss;
-    return verff_gauss(x, &gauss);
-}
-
 static inline double erf_gauss(double x, double *gauss)
 {
     *gauss = exp(-x * x);
@@ -94,22 +87,20 @@ static inline double erf_gauss(double x, double *gauss)
 /* the typed halves: deep_*_f32 and deep_*_f64 */
 #define REAL float
 #define REAL_EXP vexpf
-#define REAL_ERF verff
 #define REAL_ERF_GAUSS verff_gauss
 #define REAL_SQRT sqrtf
 #define SUF f32
 #define LANES SSM_RFFT_LANES_F32
-#define GEMM cblas_sgemm
+#define GEMM ssm_deep_gemm_f32
 #include "deep_body.h"
 
 #define REAL double
 #define REAL_EXP exp
-#define REAL_ERF erf
 #define REAL_ERF_GAUSS erf_gauss
 #define REAL_SQRT sqrt
 #define SUF f64
 #define LANES SSM_RFFT_LANES_F64
-#define GEMM cblas_dgemm
+#define GEMM ssm_deep_gemm_f64
 #include "deep_body.h"
 
 void ssm_deep_config_defaults(ssm_deep_config *c)
@@ -346,17 +337,57 @@ static inline double partial_total(double *acc)
     return acc[0];
 }
 
+/* Modes are walked WALK at a time, with every value of the walk in
+ * registers (over all modes at once they went through memory at every
+ * t, a store-to-load chain per step); every mode's operations, and every
+ * sum's order, are those of the plain loops over t and k. */
+#define WALK (2 * PARTIALS)        /* the gradient's walk: 8 sums and powers of 16 modes */
+#define KERNEL_WALK (4 * PARTIALS) /* the kernel's: 4 of 32 modes, four independent chains */
+
+/* The kernel's walk for KERNEL_WALK modes of coefficients z and eigenvalues
+ * lambda: adds Re(z lambda^t), t < T, to the PARTIALS partial sums
+ * acc[t] in the order of the modes. */
+typedef double walk_vec __attribute__((vector_size(PARTIALS * sizeof(double)), may_alias, aligned(sizeof(double))));
+
+static inline __attribute__((always_inline)) void kernel_walk(size_t T, const double *restrict zr0,
+                                                              const double *restrict zi0, const double *restrict lr0,
+                                                              const double *restrict li0, double *restrict acc)
+{
+    enum { V = KERNEL_WALK / PARTIALS };
+    walk_vec zr[V], zi[V], lr[V], li[V];
+    _Pragma("GCC unroll 4") for (size_t v = 0; v < V; ++v)
+    {
+        zr[v] = *(const walk_vec *)(zr0 + v * PARTIALS);
+        zi[v] = *(const walk_vec *)(zi0 + v * PARTIALS);
+        lr[v] = *(const walk_vec *)(lr0 + v * PARTIALS);
+        li[v] = *(const walk_vec *)(li0 + v * PARTIALS);
+    }
+    for (size_t t = 0; t < T; ++t) {
+        walk_vec a = *(walk_vec *)(acc + t * PARTIALS);
+        _Pragma("GCC unroll 4") for (size_t v = 0; v < V; ++v)
+            a = a + zr[v];
+        *(walk_vec *)(acc + t * PARTIALS) = a;
+        _Pragma("GCC unroll 4") for (size_t v = 0; v < V; ++v)
+        {
+            const walk_vec r = zr[v] * lr[v] - zi[v] * li[v];
+            zi[v] = zr[v] * li[v] + zi[v] * lr[v];
+            zr[v] = r;
+        }
+    }
+}
+
 /* K[l, h, t] = sum_k w Re(C Bbar lambda^t) for t < T, with lambda^t by a
  * walk of products vectorized over the modes (its rounding grows like
  * t eps, 1e-13 at T = 1000); also the modes (kept for the backward
  * pass), and coef = w C Bbar and lambda per [l, h, k] for the recurrent
  * mode. */
 DEEP_HOT static void deep_kernels(const ssm_deep *m, size_t T, double *K, double complex *lambda, double complex *coef,
-                         deep_mode *modes /* [L, H, modes] */, double *scratch /* 4 modes + PARTIALS */)
+                         deep_mode *modes /* [L, H, modes] */, double *scratch /* 4 (modes + KERNEL_WALK) + PARTIALS T */)
 {
-    const size_t H = m->cfg.d_model, M = m->n_modes, Mp = (M + PARTIALS - 1) / PARTIALS * PARTIALS;
-    double *restrict zr = scratch, *restrict zi = zr + Mp, *restrict lr = zi + Mp, *restrict li = lr + Mp;
-    for (size_t k = M; k < Mp; ++k)   /* padding modes: zero, never summed into anything */
+    const size_t H = m->cfg.d_model, M = m->n_modes, Mw = (M + KERNEL_WALK - 1) / KERNEL_WALK * KERNEL_WALK;
+    double *restrict zr = scratch, *restrict zi = zr + Mw, *restrict lr = zi + Mw, *restrict li = lr + Mw;
+    double *restrict acc = li + Mw;   /* [T][PARTIALS] */
+    for (size_t k = M; k < Mw; ++k)   /* padding modes: zero, adding exact zeros */
         zr[k] = zi[k] = lr[k] = li[k] = 0;
     for (size_t l = 0; l < m->cfg.n_layers; ++l)
         for (size_t h = 0; h < H; ++h) {
@@ -371,20 +402,12 @@ DEEP_HOT static void deep_kernels(const ssm_deep *m, size_t T, double *K, double
                 lambda[(l * H + h) * M + k] = d.lambda;
                 coef[(l * H + h) * M + k] = c;
             }
+            memset(acc, 0, T * PARTIALS * sizeof *acc);
+            for (size_t k0 = 0; k0 < Mw; k0 += KERNEL_WALK)
+                kernel_walk(T, zr + k0, zi + k0, lr + k0, li + k0, acc);
             double *kt = K + (l * H + h) * T;
-            for (size_t t = 0; t < T; ++t) {
-                double acc[PARTIALS] = {0};
-                for (size_t k0 = 0; k0 < Mp; k0 += PARTIALS)
-                    for (size_t j = 0; j < PARTIALS; ++j)
-                        acc[j] += zr[k0 + j];
-                kt[t] = partial_total(acc);
-                _Pragma("GCC ivdep") for (size_t k = 0; k < Mp; ++k)
-                {
-                    const double r = zr[k] * lr[k] - zi[k] * li[k];
-                    zi[k] = zr[k] * li[k] + zi[k] * lr[k];
-                    zr[k] = r;
-                }
-            }
+            for (size_t t = 0; t < T; ++t)
+                kt[t] = partial_total(acc + t * PARTIALS);
         }
 }
 
@@ -396,37 +419,60 @@ DEEP_HOT static void deep_kernels(const ssm_deep *m, size_t T, double *K, double
  * taking Re for the real part of a parameter and -Im for the imaginary
  * part (the kernel is the real part of a holomorphic function of a and C);
  * p_re enters through Re a = -exp(p_re), p_dt through dt = exp(p_dt). */
-DEEP_HOT static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad,
-                                 const deep_mode *modes /* from deep_kernels */, double *scratch /* 8 modes */)
+/* deep_kernel_backward's walk for WALK modes of eigenvalues lambda:
+ * S and Q. */
+static inline __attribute__((always_inline)) void kernel_grad_walk(const double *dk, size_t T, const double *restrict lr, const double *restrict li,
+                               double *restrict sr, double *restrict si, double *restrict qr, double *restrict qi)
 {
-    const size_t H = m->cfg.d_model, M = m->n_modes, P = m->n_pair;
-    double *restrict pr = scratch, *restrict pi = pr + M, *restrict lr = pi + M, *restrict li = lr + M;
-    double *restrict sr = li + M, *restrict si = sr + M, *restrict qr = si + M, *restrict qi = qr + M;
+    double pr[WALK], pi[WALK], ar[WALK], ai[WALK], br[WALK], bi[WALK], cr[WALK], ci[WALK];
+    _Pragma("GCC unroll 16") for (size_t k = 0; k < WALK; ++k)
+    {
+        pr[k] = 1;
+        pi[k] = ar[k] = ai[k] = br[k] = bi[k] = 0;
+        cr[k] = lr[k];
+        ci[k] = li[k];
+    }
+    for (size_t t = 0; t < T; ++t) {
+        const double g = dk[t], gt = g * (double)t;
+        _Pragma("GCC unroll 16") for (size_t k = 0; k < WALK; ++k)
+        {
+            ar[k] += g * pr[k];
+            ai[k] += g * pi[k];
+            br[k] += gt * pr[k];
+            bi[k] += gt * pi[k];
+            const double r = pr[k] * cr[k] - pi[k] * ci[k];
+            pi[k] = pr[k] * ci[k] + pi[k] * cr[k];
+            pr[k] = r;
+        }
+    }
+    _Pragma("GCC unroll 16") for (size_t k = 0; k < WALK; ++k)
+    {
+        sr[k] = ar[k];
+        si[k] = ai[k];
+        qr[k] = br[k];
+        qi[k] = bi[k];
+    }
+}
+
+DEEP_HOT static void deep_kernel_backward(const ssm_deep *m, size_t T, const double *dK, double *grad,
+                                 const deep_mode *modes /* from deep_kernels */, double *scratch /* 6 modes + 2 WALK */)
+{
+    const size_t H = m->cfg.d_model, M = m->n_modes, P = m->n_pair, Mw = (M + WALK - 1) / WALK * WALK;
+    double *restrict lr = scratch, *restrict li = lr + Mw;
+    double *restrict sr = li + Mw, *restrict si = sr + Mw, *restrict qr = si + Mw, *restrict qi = qr + Mw;
+    for (size_t k = M; k < Mw; ++k)   /* padding modes: walked, never read */
+        lr[k] = li[k] = 0;
     for (size_t l = 0; l < m->cfg.n_layers; ++l) {
         const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
         for (size_t h = 0; h < H; ++h) {
             const deep_mode *md = modes + (l * H + h) * M;
             for (size_t k = 0; k < M; ++k) {
-                pr[k] = 1;
-                pi[k] = 0;
                 lr[k] = creal(md[k].lambda);
                 li[k] = cimag(md[k].lambda);
-                sr[k] = si[k] = qr[k] = qi[k] = 0;
             }
             const double *dk = dK + (l * H + h) * T;
-            for (size_t t = 0; t < T; ++t) {
-                const double g = dk[t], gt = g * (double)t;
-                _Pragma("GCC ivdep") for (size_t k = 0; k < M; ++k)
-                {
-                    sr[k] += g * pr[k];
-                    si[k] += g * pi[k];
-                    qr[k] += gt * pr[k];
-                    qi[k] += gt * pi[k];
-                    const double r = pr[k] * lr[k] - pi[k] * li[k];
-                    pi[k] = pr[k] * li[k] + pi[k] * lr[k];
-                    pr[k] = r;
-                }
-            }
+            for (size_t k0 = 0; k0 < Mw; k0 += WALK)
+                kernel_grad_walk(dk, T, lr + k0, li + k0, sr + k0, si + k0, qr + k0, qi + k0);
             double g_dt = 0;
             for (size_t k = 0; k < M; ++k) {
                 const deep_mode d = md[k];
@@ -462,7 +508,7 @@ struct ssm_deep_work {
     double *logits, *dlogits;           /* [B, classes] */
     double *seq_loss;                   /* [B] */
     unsigned char *seq_hit;             /* [B] */
-    double *scratch;                    /* 8 modes + 8: the kernel walks */
+    double *scratch;                    /* 8 (modes + KERNEL_WALK) + PARTIALS T: the kernel walks */
     deep_mode *modes;                   /* [L, H, modes] of the current parameters */
 };
 
@@ -523,7 +569,7 @@ ssm_status ssm_deep_work_new(const ssm_deep *m, size_t length, size_t max_batch,
     w->dlogits = malloc(max_batch * m->cfg.n_classes * sizeof *w->dlogits);
     w->seq_loss = malloc(max_batch * sizeof *w->seq_loss);
     w->seq_hit = malloc(max_batch * sizeof *w->seq_hit);
-    w->scratch = malloc(8 * (m->n_modes + PARTIALS) * sizeof *w->scratch);
+    w->scratch = malloc((8 * (m->n_modes + KERNEL_WALK) + PARTIALS * length) * sizeof *w->scratch);
     w->modes = malloc(LH * (m->n_modes + 1) * sizeof *w->modes);
     int ok = w->kernel && w->dkernel && w->kspec && w->fbuf && w->spec && w->lambda && w->coef && w->logits &&
              w->dlogits && w->seq_loss && w->seq_hit && w->scratch && w->modes;

@@ -4,8 +4,8 @@
  *   REAL   float or double
  *   SUF    f32 or f64           (suffix of every name defined here)
  *   LANES  SSM_RFFT_LANES_F32 or _F64 (signals per lane-parallel FFT)
- *   GEMM   cblas_sgemm or cblas_dgemm
- *   REAL_EXP, REAL_ERF      exp and erf for REAL
+ *   GEMM   ssm_deep_gemm_f32 or _f64 (deep_gemm.h)
+ *   REAL_EXP                exp for REAL
  *   REAL_ERF_GAUSS          erf(x), setting *gauss = exp(-x^2)
  *   REAL_SQRT               sqrt for REAL
  * and the file undefines them, and its helper macros, at the end.  What
@@ -33,7 +33,7 @@
 typedef struct {
     REAL *x;            /* layer input [T][Hp] */
     REAL *xf;           /* its spectra [G][nf][2][LANES] (the kernel gradient needs them) */
-    REAL *y;            /* S4D output before GELU [T][Hp] */
+    REAL *dgelu;        /* GELU'(y) of the S4D output y [T][Hp]: computed with GELU(y), from the same erf */
     REAL *g;            /* after GELU and dropout [T][Hp]: the GEMM's input */
     REAL *z;            /* [T][2H]: z_a + bias, then sigmoid(z_b + bias) after the forward pass */
     REAL *xhat;         /* normalized residual sum [T][Hp] */
@@ -73,6 +73,7 @@ typedef struct {
     int dropout;
     const ssm_rfft *fft;
     REAL *p;            /* parameters of the current pass, cast to REAL */
+    REAL *wt;           /* the pointwise weights transposed, [L][H][2H] (the forward GEMM's B) */
     REAL *kf;           /* kernel spectra / n [L][G][nf][2][LANES] */
     FN(slot) slot[SSM_DEEP_SLOTS];
     char *arena;        /* every array above, in one block of huge pages */
@@ -106,6 +107,7 @@ static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
     const size_t H = w->H, Hp = w->Hp, T = w->T, L = w->L, C = w->C, G = w->G, tile = T * Hp;
     w->bytes = 0;
     w->p = FN(carve)(w, n_params, sizeof(REAL));
+    w->wt = FN(carve)(w, L * 2 * H * H, sizeof(REAL));
     w->kf = FN(carve)(w, L * G * w->spec_len, sizeof(REAL));
     for (size_t s = 0; s < SSM_DEEP_SLOTS; ++s) {
         FN(slot) *sl = &w->slot[s];
@@ -114,7 +116,7 @@ static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
             FN(layer) *ly = sl->layer ? &sl->layer[l] : &uncounted;
             ly->x = FN(carve)(w, tile, sizeof(REAL));
             ly->xf = FN(carve)(w, G * w->spec_len, sizeof(REAL));
-            ly->y = FN(carve)(w, tile, sizeof(REAL));
+            ly->dgelu = FN(carve)(w, tile, sizeof(REAL));
             ly->g = FN(carve)(w, tile, sizeof(REAL));
             ly->z = FN(carve)(w, 2 * T * H, sizeof(REAL));
             ly->xhat = FN(carve)(w, tile, sizeof(REAL));
@@ -199,6 +201,13 @@ DEEP_HOT static void FN(load)(FN(work) *w, const ssm_deep *m, const double compl
     for (size_t i = 0; i < m->n_params; ++i)
         w->p[i] = (REAL)m->theta[i];
     const size_t H = w->H, nf = w->nf;
+    for (size_t l = 0; l < w->L; ++l) {
+        const REAL *W = w->p + m->layer_off[l * SSM_DEEP_LAYER_BLOCKS + SSM_DEEP_MIX_W];
+        REAL *wt = w->wt + l * 2 * H * H;
+        for (size_t o = 0; o < 2 * H; ++o)
+            for (size_t h = 0; h < H; ++h)
+                wt[h * 2 * H + o] = W[o * H + h];
+    }
     for (size_t l = 0; l < w->L; ++l)
         for (size_t h = 0; h < H; ++h) {
             REAL *blk = w->kf + (l * w->G + h / LANES) * w->spec_len + h % LANES;
@@ -210,18 +219,16 @@ DEEP_HOT static void FN(load)(FN(work) *w, const ssm_deep *m, const double compl
         }
 }
 
-/* Float32 vectorizes cleanly through these; float64 uses libm. */
-static inline REAL FN(gelu)(REAL y)
-{
-    return (REAL)0.5 * y * ((REAL)1 + REAL_ERF(y * (REAL)M_SQRT1_2));
-}
-
-/* Phi(y) + y phi(y), with phi(y) = exp(-(y/sqrt 2)^2) / sqrt(2 pi) from the erf */
-static inline REAL FN(gelu_deriv)(REAL y)
+/* GELU(y) = y Phi(y), and in *deriv its derivative Phi(y) + y phi(y), with
+ * phi(y) = exp(-(y/sqrt 2)^2) / sqrt(2 pi) from the erf's exponential: the
+ * forward pass keeps the derivative, so the backward pass evaluates no erf.
+ * Float32 vectorizes cleanly through these; float64 uses libm. */
+static inline REAL FN(gelu)(REAL y, REAL *deriv)
 {
     REAL gauss;
-    const REAL cdf = (REAL)0.5 * ((REAL)1 + REAL_ERF_GAUSS(y * (REAL)M_SQRT1_2, &gauss));
-    return cdf + y * (REAL)(0.5 * M_2_SQRTPI * M_SQRT1_2) * gauss;
+    const REAL erf = REAL_ERF_GAUSS(y * (REAL)M_SQRT1_2, &gauss);
+    *deriv = (REAL)0.5 * ((REAL)1 + erf) + y * (REAL)(0.5 * M_2_SQRTPI * M_SQRT1_2) * gauss;
+    return (REAL)0.5 * y * ((REAL)1 + erf);
 }
 
 static inline REAL FN(sigmoid)(REAL v)
@@ -266,7 +273,7 @@ DEEP_HOT static void FN(conv_forward)(const FN(work) *w, FN(slot) *sl, size_t l,
     const REAL *restrict r = RFFT(inverse)(w->fft, spec, buf, T);
     const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
     const REAL *restrict x = ly->x + h0, *restrict mask = MASK1(sl, ly) ? MASK1(sl, ly) + h0 : NULL;
-    REAL *restrict y = ly->y + h0, *restrict g = ly->g + h0;
+    REAL *restrict dgelu = ly->dgelu + h0, *restrict g = ly->g + h0;
     /* separate loops with and without the mask: a NULL pointer under a
      * condition becomes masked loads that fault-suppress on every
      * iteration (a microcode assist) */
@@ -275,17 +282,19 @@ DEEP_HOT static void FN(conv_forward)(const FN(work) *w, FN(slot) *sl, size_t l,
         IVDEP                                                                                               \
         for (size_t j = 0; j < (N); ++j) {                                                                  \
             const REAL v = r[t * LANES + j] + D[h0 + j] * x[t * Hp + j];                                    \
-            y[t * Hp + j] = v;                                                                              \
+            REAL deriv;                                                                                     \
+            const REAL gelu = FN(gelu)(v, &deriv);                                                          \
+            dgelu[t * Hp + j] = deriv;                                                                      \
             g[t * Hp + j] = GELU_TIMES_MASK;                                                                \
         }
     if (mask && lanes == LANES)
-        OUTPUT_LOOP(LANES, FN(gelu)(v) * mask[t * Hp + j])
+        OUTPUT_LOOP(LANES, gelu * mask[t * Hp + j])
     else if (mask)
-        OUTPUT_LOOP(lanes, FN(gelu)(v) * mask[t * Hp + j])
+        OUTPUT_LOOP(lanes, gelu * mask[t * Hp + j])
     else if (lanes == LANES)
-        OUTPUT_LOOP(LANES, FN(gelu)(v))
+        OUTPUT_LOOP(LANES, gelu)
     else
-        OUTPUT_LOOP(lanes, FN(gelu)(v))
+        OUTPUT_LOOP(lanes, gelu)
 #undef OUTPUT_LOOP
 }
 
@@ -309,8 +318,7 @@ static void FN(conv_recurrent)(const FN(work) *w, FN(slot) *sl, size_t l, const 
                 acc += creal(c[k] * s[k]);
             }
             const REAL v = (REAL)(acc + (double)D[h] * xt);
-            ly->y[t * Hp + h] = v;
-            ly->g[t * Hp + h] = FN(gelu)(v);
+            ly->g[t * Hp + h] = FN(gelu)(v, &ly->dgelu[t * Hp + h]);
         }
     }
 }
@@ -359,10 +367,9 @@ DEEP_HOT static void FN(pointwise_forward)(const FN(work) *w, const ssm_deep *m,
     const size_t H = w->H, Hp = w->Hp, T = w->T;
     const FN(layer) *ly = &sl->layer[l];
     const size_t *off = m->layer_off + l * SSM_DEEP_LAYER_BLOCKS;
-    const REAL *W = w->p + off[SSM_DEEP_MIX_W], *bias = w->p + off[SSM_DEEP_MIX_B];
+    const REAL *bias = w->p + off[SSM_DEEP_MIX_B];
     const REAL *restrict gam = w->p + off[SSM_DEEP_NORM_G], *restrict bet = w->p + off[SSM_DEEP_NORM_B];
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)(2 * H), (int)H, 1, ly->g, (int)Hp, W, (int)H, 0, ly->z,
-         (int)(2 * H));
+    GEMM(T, 2 * H, H, ly->g, Hp, 1, w->wt + l * 2 * H * H, 2 * H, ly->z, 2 * H, 0);   /* z = g W^T */
     const REAL inv_h = (REAL)1 / (REAL)H;
     for (size_t t = 0; t < T; ++t) {
         REAL *restrict za = ly->z + t * 2 * H, *restrict zb = za + H, *restrict xh = ly->xhat + t * Hp;
@@ -508,7 +515,7 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
     const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
     const FN(layer) *ly = &sl->layer[l];
     REAL *restrict buf = sl->fbuf, *restrict spec = sl->spec, *restrict dg = sl->dg + h0;
-    const REAL *restrict y = ly->y + h0, *restrict x = ly->x + h0;
+    const REAL *restrict dgelu = ly->dgelu + h0, *restrict x = ly->x + h0;
     const REAL *restrict mask = MASK1(sl, ly) ? MASK1(sl, ly) + h0 : NULL;
     REAL dsum[LANES] = {0};
     if (mask)
@@ -520,7 +527,7 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
     for (size_t t = 0; t < T; ++t) {                                                                        \
         IVDEP                                                                                               \
         for (size_t j = 0; j < (N); ++j) {                                                                  \
-            const REAL dy = dg[t * Hp + j] * FN(gelu_deriv)(y[t * Hp + j]);                                 \
+            const REAL dy = dg[t * Hp + j] * dgelu[t * Hp + j];                                             \
             dg[t * Hp + j] = dy;                                                                            \
             buf[t * LANES + j] = dy;                                                                        \
             dsum[j] += dy * x[t * Hp + j];                                                                  \
@@ -591,10 +598,8 @@ static void FN(backward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const dou
         const REAL *W = w->p + off[SSM_DEEP_MIX_W], *D = w->p + off[SSM_DEEP_D];
         FN(pointwise_backward)(w, m, sl, l);
         /* pointwise layer: dW += dz^T g, dg = dz W */
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(2 * H), (int)H, (int)T, 1, sl->dz, (int)(2 * H), ly->g,
-             (int)Hp, 1, sl->dp + off[SSM_DEEP_MIX_W], (int)H);
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)H, (int)(2 * H), 1, sl->dz, (int)(2 * H), W,
-             (int)H, 0, sl->dg, (int)Hp);
+        GEMM(2 * H, H, T, sl->dz, 1, 2 * H, ly->g, Hp, sl->dp + off[SSM_DEEP_MIX_W], H, 1);
+        GEMM(T, H, 2 * H, sl->dz, 2 * H, 1, W, H, sl->dg, Hp, 0);
         for (size_t q = 0; q < w->G; ++q)
             FN(conv_backward)(w, sl, l, q, D, sl->dp + off[SSM_DEEP_D]);
         REAL *tmp = sl->d_out;
@@ -669,5 +674,4 @@ DEEP_HOT static void FN(gradients)(const FN(work) *w, const ssm_deep *m, size_t 
 #undef GEMM
 #undef REAL_SQRT
 #undef REAL_EXP
-#undef REAL_ERF
 #undef REAL_ERF_GAUSS

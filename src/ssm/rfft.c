@@ -84,13 +84,17 @@ static ssm_rfft_isa chosen(void)
            : __builtin_cpu_supports("avx2")  ? SSM_RFFT_AVX2
                                              : SSM_RFFT_BASELINE;
 }
-#define DISPATCH(name, ...)                                                                                  \
-    (chosen() == SSM_RFFT_AVX512 ? name##_avx512(__VA_ARGS__)                                               \
-     : chosen() == SSM_RFFT_AVX2 ? name##_avx2(__VA_ARGS__)                                                 \
-                                 : name##_base(__VA_ARGS__))
-#else
-#define DISPATCH(name, ...) name##_base(__VA_ARGS__)
 #endif
+#define DISPATCH SSM_ISA_DISPATCH
+
+ssm_rfft_isa ssm_rfft_isa_in_use(void)
+{
+#ifdef RFFT_DISPATCH
+    return chosen();
+#else
+    return SSM_RFFT_BASELINE;
+#endif
+}
 
 void ssm_rfft_forward_f32(const ssm_rfft *p, float *buf, size_t nz, float *spec)
 {

@@ -56,6 +56,20 @@ void ssm_rfft_forward_f64(const ssm_rfft *p, double *buf, size_t nz, double *spe
  * thread-safe: call before transforms run. */
 typedef enum { SSM_RFFT_AUTO, SSM_RFFT_AVX512, SSM_RFFT_AVX2, SSM_RFFT_BASELINE } ssm_rfft_isa;
 int ssm_rfft_force_isa(ssm_rfft_isa isa);
+/* The instantiation that runs now; deep_gemm.c follows the same choice. */
+ssm_rfft_isa ssm_rfft_isa_in_use(void);
+
+/* name_avx512(...), name_avx2(...) or name_base(...), as ssm_rfft_isa_in_use
+ * says: x86-64 GCC builds instantiate all three, other builds the
+ * baseline only. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SSM_ISA_DISPATCH(name, ...)                                                                          \
+    (ssm_rfft_isa_in_use() == SSM_RFFT_AVX512 ? name##_avx512(__VA_ARGS__)                                  \
+     : ssm_rfft_isa_in_use() == SSM_RFFT_AVX2 ? name##_avx2(__VA_ARGS__)                                    \
+                                              : name##_base(__VA_ARGS__))
+#else
+#define SSM_ISA_DISPATCH(name, ...) name##_base(__VA_ARGS__)
+#endif
 
 /* Inverse transform without normalization (n times the signal, as FFTW's
  * c2r): returns a pointer into buf holding the first nout rows

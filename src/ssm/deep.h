@@ -15,12 +15,14 @@
  * as ssm_dssm_init does) with its own dt, log-uniform in [dt_min, dt_max].
  *
  * Compute: the kernel and its gradient in float64 (Vandermonde power
- * walks); the long convolutions by FFTW (real transforms of length 2T);
+ * walks); the long convolutions by the lane FFTs of rfft.h (real
+ * transforms of length 2T, several channels a vector); the pointwise
+ * layer's GEMMs by deep_gemm.h (bit-identical on every instruction set);
  * activations in float32 (SSM_F32) or float64 (SSM_F64, used to check
  * the gradients against finite differences); the loss in float64.
  * Parameters and the optimizer state are float64.  Layout of the
  * activations: [batch, channel, time], time contiguous, so a channel's
- * sequence is one FFT and the pointwise layer one GEMM per sequence. */
+ * sequence is one transform and the pointwise layer one GEMM per sequence. */
 #ifndef SSM_DEEP_H
 #define SSM_DEEP_H
 

@@ -388,6 +388,9 @@ typedef struct {
     int size;
     const sw_layout *layout;      /* who rank 0 serves, with what weight */
     int remote_signal;            /* a stop signal a leader received */
+    int parts;                    /* part files: the leaders write their groups' records */
+    const sw_provenance *prov;    /* for the merge of the parts at the end */
+    double stat_merge;            /* seconds of that merge */
     /* SSMSWEEP_COORD_STATS: what receiving results costs rank 0 */
     size_t stat_messages, stat_records;
     double stat_cpu;              /* main thread CPU seconds in receive_results */
@@ -510,6 +513,34 @@ static size_t next_batch(master *m, int weight, int from_tail, uint64_t *ids)
                          (size_t)MAX_BATCH * (size_t)weight, ids);
 }
 
+/* Part files: the (id << 2 | status) words of a leader, whose part
+ * journal holds the records. */
+static void accept_statuses(master *m, const unsigned char *words, size_t len, int src)
+{
+    for (size_t off = 0; off + 8 <= len; off += 8) {
+        uint64_t w;
+        memcpy(&w, words + off, 8);
+        uint64_t task = w >> 2;
+        unsigned status = (unsigned)(w & 3);
+        if (task >= m->tasks->n_tasks || (status != SW_DONE && status != SW_FAILED)) {
+            say(m->opt, 0, "malformed status message from rank %d", src);
+            MPI_Abort(m->comm, ABORT_CODE);
+        }
+        count_transition(m, (size_t)task, (sw_status)status);
+        ++m->stat_records;
+    }
+}
+
+/* A leader could not write its part journal (its message is above). */
+static void part_failed(master *m, int src)
+{
+    ssm_error err;
+    ssm_fail(&err, SSM_EIO, "node leader rank %d could not write its part journal (see its message); --resume "
+             "continues from what the journals hold", src);
+    int ignored = 0;
+    output_failed(m, &ignored, &err);
+}
+
 /* One RESULTS message: its records; returns its flags. */
 static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
 {
@@ -522,6 +553,14 @@ static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
     MPI_Recv(buf, len, MPI_BYTE, status->MPI_SOURCE, TAG_RESULTS, comm, MPI_STATUS_IGNORE);
     if (len >= 4)
         memcpy(&flags, buf, 4);
+    if (flags & MSG_PART_FAILED)
+        part_failed(m, status->MPI_SOURCE);
+    if (flags & MSG_STATUSES) {
+        accept_statuses(m, buf + 4, len >= 4 ? (size_t)len - 4 : 0, status->MPI_SOURCE);
+        records_accepted(m);
+        free(buf);
+        return flags;
+    }
     size_t off = 4;
     while (len >= 4 && off + 4 <= (size_t)len) {
         uint32_t rlen;
@@ -722,6 +761,42 @@ static void close_outputs(master *m)
     m->closed = 1;
 }
 
+/* Part files: once every leader has closed its part journal, OUT.h5 and
+ * OUT.h5.journal are rebuilt from the main journal and the parts, as a
+ * --resume does before it starts (resume.h: written under temporary
+ * names, renamed into place, the parts removed only when both are
+ * durable; a kill at any moment leaves what --resume needs).  After an
+ * urgent stop or an output error the parts stay for --resume. */
+static void merge_parts(master *m, const sw_outfiles *files)
+{
+    if (!m->parts || m->urgent || m->io_failed || m->workers_left > 0)
+        return;
+    double start = sw_now();
+    char end_utc[32];
+    ssm_error err;
+    sw_resume_request rq = {m->tasks, files, m->prov, 1, 0, 1, m->opt->say, m->opt->say_ctx};
+    memset(m->state, 0, m->tasks->n_tasks);
+    sw_outputs out = {.state = m->state};
+    ssm_status st = sw_resume_open(&rq, &out, &err);
+    if (st == SSM_OK) {
+        m->n_done = out.n_done;
+        m->n_failed = out.n_failed;
+        st = sw_journal_close(out.journal, &err);
+        sw_utc_now(end_utc, sizeof end_utc);
+        ssm_error h5_err;
+        if (sw_h5_close(out.h5, end_utc, &h5_err) != SSM_OK && st == SSM_OK) {
+            st = h5_err.code;
+            err = h5_err;
+        }
+    }
+    if (st != SSM_OK) {
+        ssm_error why;
+        ssm_fail(&why, st, "merging the part journals: %s (--resume merges them)", err.message);
+        output_failed(m, &m->h5_failed, &why);
+    }
+    m->stat_merge = sw_now() - start;
+}
+
 /* rank 0 of a run that left its compute thread inside a task */
 static int local_left_running;
 
@@ -836,6 +911,9 @@ static void say_stats(const master *m)
         "per message", m->layout->description, m->stat_messages, m->stat_records, m->stat_cpu,
         1e6 * m->stat_cpu / (double)records, 1e6 * m->stat_cpu / (double)messages,
         (double)m->stat_records / (double)messages);
+    if (m->parts)
+        say(m->opt, 0, "coordinator stats: part files merged in %.3f s: %.2f us per task", m->stat_merge,
+            1e6 * m->stat_merge / (double)(m->tasks->n_tasks ? m->tasks->n_tasks : 1));
 }
 
 /* ---- entry point ---------------------------------------------------------------- */
@@ -880,13 +958,20 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
         free(hosts);
         return out->status = SW_RUN_ERROR;
     }
+    /* part files only under leaders: flat coordination stays as it is */
+    const int parts = opt->part_files && layout.hierarchical;
+    if (parts)
+        snprintf(layout.description + strlen(layout.description), sizeof layout.description - strlen(layout.description),
+                 "; part files");
     master m;
     memset(&m, 0, sizeof m);
     m.lock.fd = -1;
     double start = sw_now();
+    sw_provenance prov = {opt->spec_path, opt->spec_text, opt->command_line, start_utc,
+                          hosts ? hosts : host, libraries, size, NULL, layout.description};
     if (rank == 0) {
-        sw_provenance prov = {opt->spec_path, opt->spec_text, opt->command_line, start_utc,
-                              hosts ? hosts : host, libraries, size, NULL, layout.description};
+        m.parts = parts;
+        m.prov = &prov;
         m.tasks = t;
         m.opt = opt;
         m.comm = comm;
@@ -918,6 +1003,7 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
         master_loop(&m, comm, start);
         collect_local(&m, 0);
         close_outputs(&m);
+        merge_parts(&m, &files);
         /* the files are closed: another run may take them (a SIGKILL that
          * follows while workers finish must not leave the lock behind) */
         sw_lock_release(&m.lock);
@@ -933,7 +1019,8 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
     } else {
         double flush = opt->sync_interval > 0 ? opt->sync_interval : 1.0;
         if (layout.role == SW_ROLE_LEADER)
-            local_left_running = sw_leader(comm, &layout, t, rank, host, files.ckpt, flush);
+            local_left_running = sw_leader(comm, &layout, t, rank, host, files.ckpt, flush,
+                                           parts ? files.output : NULL);
         else if (layout.role == SW_ROLE_MEMBER)   /* half of --sync to the leader, half from it */
             sw_worker(layout.group, t, rank, host, files.ckpt, 0.5 * flush);
         else

@@ -54,6 +54,8 @@ typedef struct {
     sw_say_fn say;               /* NULL: nothing is said */
     void *say_ctx;
     sw_leaders leaders;          /* --leaders: flat or one leader per node (leader.h) */
+    int part_files;              /* --part-files: under leaders, each leader writes its group's records
+                                    to a part journal, merged into OUT.h5 at the end (journal.h) */
 } sw_run_options;
 
 /* Installs the SIGTERM / SIGUSR1 / SIGINT handlers that ask the sweep to

@@ -1,0 +1,104 @@
+#!/bin/sh
+# Part files under node leaders (--part-files: each leader writes its
+# group's records to OUT.h5.part<rank>.journal, rank 0 merges them into
+# OUT.h5 and OUT.h5.journal at the end), on forced groups of
+# oversubscribed ranks:
+#  - 6 ranks in groups of 2 and 5 in groups of 3: OUT.h5 bit-identical to
+#    the flat run, the journal holds each task once, no part file is left,
+#    report's counts equal the flat run's and every rank is in it;
+#  - kill -9 of the whole job in flight: status counts the part journals'
+#    records, --resume ends bit-identical with each task once, no part left;
+#  - a kill (SIGKILL from the fault library) during the final merge: at the
+#    first write of the rewritten journal, at an HDF5 write of the rebuilt
+#    file, and at the rename of the rebuilt file into place (the journal
+#    already holds every record, the parts are still there): status counts each
+#    task once, --resume computes nothing more and ends bit-identical.
+. "$TOP_BUILDDIR/tests/setup.sh"
+. "$TOP_SRCDIR/tests/leaderlib.sh"
+. "$TOP_SRCDIR/tests/faultlib.sh"
+
+# journal_once OUT N LABEL: status says N done, N records, nothing
+# recomputed, and no part journal is left beside OUT.
+journal_once() {
+    "$SSMSWEEP" status "$1" >"$scratch/status.txt" 2>&1
+    grep -q "^tasks: *$2: $2 done, 0 failed, 0 pending" "$scratch/status.txt" &&
+        grep -q "^records:  $2 (recomputed: 0)" "$scratch/status.txt" &&
+        pass "$3: the journal holds each of the $2 tasks once" || fail "$3: status: $(cat "$scratch/status.txt")"
+    left=$(ls "$1".part*.journal 2>/dev/null)
+    [ -z "$left" ] && pass "$3: no part journal left" || fail "$3: part journals left: $left"
+}
+
+# same_report OUT LABEL RANKS: report's first line equals the flat run's,
+# the per-rank lines name every rank and sum to the task count.
+same_report() {
+    "$SSMSWEEP" report "$1" >"$scratch/report.txt" 2>&1
+    [ "$(head -n 1 "$scratch/report.txt")" = "$(head -n 1 "$scratch/flat-report.txt")" ] &&
+        pass "$2: report: $(head -n 1 "$scratch/report.txt")" ||
+        fail "$2: report '$(head -n 1 "$scratch/report.txt")', flat '$(head -n 1 "$scratch/flat-report.txt")'"
+    got=$(awk '/^rank [0-9]+:/ { n++; s += $3 } END { print n, s }' "$scratch/report.txt")
+    [ "$got" = "$3 $ntasks" ] && pass "$2: report: $3 ranks, $ntasks tasks" || fail "$2: report per rank: $got"
+}
+
+"$MPIRUN" -np 6 "$SSMSWEEP" run "$spec" -o "$scratch/flat.h5" --leaders none --quiet >"$scratch/flat.log" 2>&1 ||
+    { fail "flat run: $(tail -n 3 "$scratch/flat.log")"; finish; }
+"$SSMSWEEP" report "$scratch/flat.h5" >"$scratch/flat-report.txt"
+
+"$MPIRUN" -np 6 "$SSMSWEEP" run "$spec" -o "$scratch/p2.h5" --leaders 2 --part-files --quiet >"$scratch/p2.log" 2>&1 &&
+    pass "--leaders 2 --part-files on 6 ranks completes" || fail "--part-files: exit $? ($(tail -n 3 "$scratch/p2.log"))"
+same_as_flat "$scratch/p2.h5" "part files, groups of 2 on 6 ranks"
+coordination "$scratch/p2.h5" "hierarchical: one leader per group of 2 consecutive ranks (forced), 3 groups; part files"
+journal_once "$scratch/p2.h5" "$ntasks" "groups of 2"
+same_report "$scratch/p2.h5" "groups of 2" 6
+
+# kill -9 of the whole job in flight
+out=$scratch/kill.h5
+start_run "$out" -np 5 --leaders 3 --part-files --sync 0.1
+sleep 0.5
+kill_job "$out"
+ls "$out".part3.journal >/dev/null 2>&1 && pass "killed: leader 3's part journal is there" ||
+    fail "killed: no part journal: $(ls "$scratch")"
+"$SSMSWEEP" status "$out" >"$scratch/status.txt" 2>&1
+before=$(sed -n 's/^tasks: *[0-9]*: \([0-9]*\) done.*/\1/p' "$scratch/status.txt")
+in_parts=$(sed -n 's/^parts: .* with \([0-9]*\) records.*/\1/p' "$scratch/status.txt")
+case $before in
+    '' | 0) fail "killed: nothing done: $(cat "$scratch/status.txt")" ;;
+    "$ntasks") fail "killed: the kill came after the end" ;;
+    *) [ "${in_parts:-0}" -gt 0 ] && pass "killed: status counts $before done, $in_parts of them in the part journal" ||
+        fail "killed: status does not count the part: $(cat "$scratch/status.txt")" ;;
+esac
+"$MPIRUN" -np 6 "$SSMSWEEP" run "$spec" -o "$out" --resume --leaders 2 --part-files >"$scratch/resume.log" 2>&1 ||
+    fail "killed: --resume: exit $? ($(tail -n 3 "$scratch/resume.log"))"
+grep -q "(${before:-x} done, 0 failed before)" "$scratch/resume.log" &&
+    pass "killed: the resume kept the $before results of the journals" ||
+    fail "killed: resume: $(grep 'tasks' "$scratch/resume.log" | head -n 2)"
+same_as_flat "$out" "killed, resumed with groups of 2"
+journal_once "$out" "$ntasks" "killed and resumed"
+
+# kills during the final merge, on a quicker spec with its own flat run
+spec=$TOP_SRCDIR/tests/specs/run/parts.yaml
+ntasks=120
+"$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$scratch/flat.h5" --leaders none --force --quiet >"$scratch/flat.log" 2>&1 ||
+    { fail "flat run: $(tail -n 3 "$scratch/flat.log")"; finish; }
+build_faultinject >"$scratch/why" || { echo "SKIP the merge kills: $(cat "$scratch/why")"; finish; }
+# merge_kill LABEL CALLS PATTERN NTH
+merge_kill() {
+    out=$scratch/merge-$1.h5
+    with_fault "$2" "$3" "$4" ENOSPC kill -- "$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --leaders 2 \
+        --part-files --quiet >"$out.log" 2>&1
+    code=$?
+    [ $code -ne 0 ] && ls "$out".part2.journal >/dev/null 2>&1 && pass "$1: killed in the merge (exit $code), part left" ||
+        fail "$1: exit $code, parts: $(ls "$out".part* 2>&1)"
+    "$SSMSWEEP" status "$out" >"$scratch/status.txt" 2>&1
+    grep -q "^tasks: *$ntasks: $ntasks done" "$scratch/status.txt" && grep -q "(recomputed: 0)" "$scratch/status.txt" &&
+        pass "$1: status: every task done, none twice" || fail "$1: status: $(cat "$scratch/status.txt")"
+    "$MPIRUN" -np 2 "$SSMSWEEP" run "$spec" -o "$out" --resume >"$scratch/resume.log" 2>&1 ||
+        fail "$1: --resume: exit $? ($(tail -n 3 "$scratch/resume.log"))"
+    grep -q "($ntasks done, 0 failed before)" "$scratch/resume.log" && pass "$1: the resume computed nothing" ||
+        fail "$1: resume: $(grep 'tasks' "$scratch/resume.log" | head -n 2)"
+    same_as_flat "$out" "$1, resumed"
+    journal_once "$out" "$ntasks" "$1"
+}
+merge_kill journal-rewrite write '*.journal.rewrite' 1
+merge_kill h5-rebuild write,pwrite '*.rebuild' 20
+merge_kill rename-h5 rename '*.rebuild' 2   # the first: OUT.h5.rebuild.creating -> OUT.h5.rebuild
+finish

@@ -12,7 +12,9 @@
 #    first write of the rewritten journal, at an HDF5 write of the rebuilt
 #    file, and at the rename of the rebuilt file into place (the journal
 #    already holds every record, the parts are still there): status counts each
-#    task once, --resume computes nothing more and ends bit-identical.
+#    task once, --resume computes nothing more and ends bit-identical;
+#  - --part-files=keep leaves the parts (status counts them) and a one-rank
+#    --resume merges them, computing nothing; a bad value is one line, exit 2.
 . "$TOP_BUILDDIR/tests/setup.sh"
 . "$TOP_SRCDIR/tests/leaderlib.sh"
 . "$TOP_SRCDIR/tests/faultlib.sh"
@@ -98,6 +100,26 @@ merge_kill() {
     same_as_flat "$out" "$1, resumed"
     journal_once "$out" "$ntasks" "$1"
 }
+# --part-files=keep: the parts stay, a one-rank --resume merges them
+out=$scratch/keep.h5
+"$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --leaders 2 --part-files=keep >"$out.log" 2>&1 &&
+    pass "--part-files=keep completes" || fail "--part-files=keep: exit $? ($(tail -n 3 "$out.log"))"
+grep -q "part journals kept: ssmsweep run SPEC -o $out --resume merges them into $out" "$out.log" &&
+    ls "$out".part2.journal >/dev/null 2>&1 && pass "keep: the part is there, and the log says how to merge it" ||
+    fail "keep: $(tail -n 2 "$out.log"); $(ls "$scratch")"
+"$SSMSWEEP" status "$out" >"$scratch/status.txt" 2>&1
+grep -q "^tasks: *$ntasks: $ntasks done" "$scratch/status.txt" && grep -q "^parts: *1 part journal " "$scratch/status.txt" &&
+    pass "keep: status counts the part: $(grep '^parts' "$scratch/status.txt")" ||
+    fail "keep: status: $(cat "$scratch/status.txt")"
+"$SSMSWEEP" run "$spec" -o "$out" --resume >"$scratch/resume.log" 2>&1 ||
+    fail "keep: --resume on one rank: exit $? ($(tail -n 3 "$scratch/resume.log"))"
+grep -q "($ntasks done, 0 failed before)" "$scratch/resume.log" && pass "keep: the resume merged, computed nothing" ||
+    fail "keep: resume: $(grep 'tasks' "$scratch/resume.log" | head -n 2)"
+same_as_flat "$out" "keep, merged by --resume"
+journal_once "$out" "$ntasks" "keep"
+usage_error "--part-files=later" "--part-files: expected merge or keep, got 'later'" -- \
+    "$SSMSWEEP" run "$spec" -o "$scratch/bad.h5" --part-files=later && pass "--part-files=later refused: $(cat "$scratch/err")"
+
 merge_kill journal-rewrite write '*.journal.rewrite' 1
 merge_kill h5-rebuild write,pwrite '*.rebuild' 20
 merge_kill rename-h5 rename '*.rebuild' 2   # the first: OUT.h5.rebuild.creating -> OUT.h5.rebuild

@@ -349,11 +349,13 @@ static const char run_usage[] =
     "                         consecutive ranks: tests on one machine); also\n"
     "                         SSMSWEEP_LEADERS.  Results are the same in all\n"
     "                         modes\n"
-    "  --part-files           under leaders, each leader writes its group's\n"
+    "  --part-files[=WHEN]    under leaders, each leader writes its group's\n"
     "                         results to OUT.h5.part<rank>.journal and rank 0\n"
-    "                         merges them into OUT.h5 at the end (rank 0 only\n"
-    "                         counts): for 10^5 and more results per second;\n"
-    "                         OUT.h5 shows the leaders' results only at the end\n"
+    "                         only counts; WHEN merge (default): rank 0 merges\n"
+    "                         them into OUT.h5 at the end; keep: the parts stay\n"
+    "                         and a later --resume (one rank is enough) merges\n"
+    "                         them.  For 10^5 and more results per second; OUT.h5\n"
+    "                         shows the leaders' results only once merged\n"
     "\n"
     "Exit status: 0 all done, 1 error, 2 bad input (nothing written), 3 interrupted\n"
     "by SIGTERM/SIGUSR1/SIGINT or --walltime (resume with --resume), 4 finished\n"
@@ -443,7 +445,7 @@ int cmd_sweep_run(int argc, char **argv)
         {"progress", required_argument, 0, OPT_PROGRESS},
         {"sync", required_argument, 0, OPT_SYNC},  {"quiet", no_argument, 0, OPT_QUIET},
         {"shard", required_argument, 0, OPT_SHARD}, {"memory-limit", required_argument, 0, OPT_MEMORY_LIMIT},
-        {"leaders", required_argument, 0, OPT_LEADERS}, {"part-files", no_argument, 0, OPT_PART_FILES},
+        {"leaders", required_argument, 0, OPT_LEADERS}, {"part-files", optional_argument, 0, OPT_PART_FILES},
         {0, 0, 0, 0}};
     sw_run_options opt = {0};
     const char *memory_limit = NULL, *leaders = NULL;
@@ -475,7 +477,17 @@ int cmd_sweep_run(int argc, char **argv)
             break;
         case OPT_MEMORY_LIMIT: memory_limit = optarg; break;
         case OPT_LEADERS: leaders = optarg; break;
-        case OPT_PART_FILES: opt.part_files = 1; break;
+        case OPT_PART_FILES:
+            if (!optarg || strcmp(optarg, "merge") == 0) {
+                opt.part_files = SW_PARTS_MERGE;
+            } else if (strcmp(optarg, "keep") == 0) {
+                opt.part_files = SW_PARTS_KEEP;
+            } else {
+                if (loud)
+                    cli_error("run", "--part-files: expected merge or keep, got '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case OPT_WALLTIME:
             if (cli_parse_walltime(optarg, &opt.walltime)) {
                 if (loud)

@@ -62,7 +62,7 @@ void sw_install_stop_handlers(void)
  * after_progress: a progress line may be unfinished. */
 #define say(opt, after_progress, ...) sw_say((opt)->say, (opt)->say_ctx, (after_progress), __VA_ARGS__)
 
-static double thread_cpu(void)
+double sw_thread_cpu(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -390,10 +390,13 @@ typedef struct {
     int remote_signal;            /* a stop signal a leader received */
     int parts;                    /* part files: the leaders write their groups' records */
     const sw_provenance *prov;    /* for the merge of the parts at the end */
-    double stat_merge;            /* seconds of that merge */
+    double stat_merge, stat_merge_cpu;   /* seconds of that merge: wall, main thread CPU */
     /* SSMSWEEP_COORD_STATS: what receiving results costs rank 0 */
     size_t stat_messages, stat_records;
     double stat_cpu;              /* main thread CPU seconds in receive_results */
+    /* of these, the leaders' status messages (part files) */
+    size_t stat_status_messages, stat_statuses;
+    double stat_status_cpu;
     int *zeros_sent, *greeted;
     int workers_left, workers_greeted;   /* of the clients: workers and leaders */
     sw_outbox box;
@@ -528,6 +531,7 @@ static void accept_statuses(master *m, const unsigned char *words, size_t len, i
         }
         count_transition(m, (size_t)task, (sw_status)status);
         ++m->stat_records;
+        ++m->stat_statuses;
     }
 }
 
@@ -646,10 +650,15 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         if (!flag)
             return;
         int src = status.MPI_SOURCE;
-        double cpu = thread_cpu();
+        double cpu = sw_thread_cpu();
         uint32_t flags = receive_results(m, comm, &status);
-        m->stat_cpu += thread_cpu() - cpu;
+        cpu = sw_thread_cpu() - cpu;
+        m->stat_cpu += cpu;
         ++m->stat_messages;
+        if (flags & MSG_STATUSES) {
+            m->stat_status_cpu += cpu;
+            ++m->stat_status_messages;
+        }
         if (flags >> MSG_SIGNAL_SHIFT && !m->remote_signal)
             m->remote_signal = (int)(flags >> MSG_SIGNAL_SHIFT & 0xff);
         if (!(flags & MSG_REQUEST))
@@ -771,7 +780,13 @@ static void merge_parts(master *m, const sw_outfiles *files)
 {
     if (!m->parts || m->urgent || m->io_failed || m->workers_left > 0)
         return;
-    double start = sw_now();
+    if (m->opt->part_files == SW_PARTS_KEEP) {
+        if (!m->opt->quiet)
+            say(m->opt, 0, "part journals kept: ssmsweep run SPEC -o %s --resume merges them into %s", files->output,
+                files->output);
+        return;
+    }
+    double start = sw_now(), cpu = sw_thread_cpu();
     char end_utc[32];
     ssm_error err;
     sw_resume_request rq = {m->tasks, files, m->prov, 1, 0, 1, m->opt->say, m->opt->say_ctx};
@@ -795,6 +810,7 @@ static void merge_parts(master *m, const sw_outfiles *files)
         output_failed(m, &m->h5_failed, &why);
     }
     m->stat_merge = sw_now() - start;
+    m->stat_merge_cpu = sw_thread_cpu() - cpu;
 }
 
 /* rank 0 of a run that left its compute thread inside a task */
@@ -912,8 +928,13 @@ static void say_stats(const master *m)
         1e6 * m->stat_cpu / (double)records, 1e6 * m->stat_cpu / (double)messages,
         (double)m->stat_records / (double)messages);
     if (m->parts)
-        say(m->opt, 0, "coordinator stats: part files merged in %.3f s: %.2f us per task", m->stat_merge,
-            1e6 * m->stat_merge / (double)(m->tasks->n_tasks ? m->tasks->n_tasks : 1));
+        say(m->opt, 0, "coordinator stats: part files: %zu status messages with %zu tasks, %.3f s CPU: %.3f us per "
+            "task, %.1f us per message; part journals merged in %.3f s wall, %.3f s CPU: %.2f us per task of the "
+            "sweep", m->stat_status_messages, m->stat_statuses, m->stat_status_cpu,
+            1e6 * m->stat_status_cpu / (double)(m->stat_statuses ? m->stat_statuses : 1),
+            1e6 * m->stat_status_cpu / (double)(m->stat_status_messages ? m->stat_status_messages : 1),
+            m->stat_merge, m->stat_merge_cpu,
+            1e6 * m->stat_merge_cpu / (double)(m->tasks->n_tasks ? m->tasks->n_tasks : 1));
 }
 
 /* ---- entry point ---------------------------------------------------------------- */
@@ -959,10 +980,10 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
         return out->status = SW_RUN_ERROR;
     }
     /* part files only under leaders: flat coordination stays as it is */
-    const int parts = opt->part_files && layout.hierarchical;
+    const int parts = opt->part_files != SW_PARTS_NONE && layout.hierarchical;
     if (parts)
         snprintf(layout.description + strlen(layout.description), sizeof layout.description - strlen(layout.description),
-                 "; part files");
+                 "; part files%s", opt->part_files == SW_PARTS_KEEP ? " (kept)" : "");
     master m;
     memset(&m, 0, sizeof m);
     m.lock.fd = -1;

@@ -65,6 +65,8 @@ enum { TAG_RESULTS = 17, TAG_WORK = 18, TAG_STOP = 19 };
 extern volatile sig_atomic_t sw_stop_signal;
 
 void sw_nap(double seconds);
+/* CPU seconds of the calling thread (SSMSWEEP_COORD_STATS). */
+double sw_thread_cpu(void);
 
 /* A growable byte buffer for RESULTS messages. */
 typedef struct {

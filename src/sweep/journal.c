@@ -516,6 +516,8 @@ ssm_status sw_journal_read(const char *path, sw_journal_header *header,
         goto done;
     if (header)
         *header = h;
+    if (!visit && !scan_out)
+        goto done;   /* the header alone was asked for */
     r.win = malloc(IO_BUFFER);
     if (!r.win) {
         st = ssm_fail(err, SSM_ENOMEM, "out of memory reading journal %s", path);

@@ -85,7 +85,8 @@ ssm_status sw_journal_create(const char *path, const sw_tasks *tasks, sw_journal
 /* Fills *header, then calls visit(ctx, rec) (if not NULL) for every valid
  * record in file order (a task may appear more than once: the last record
  * wins); rec is freed when visit returns, and a nonzero return stops the
- * reading.  *scan (if not NULL) says what else was found.  SSM_EINVAL for
+ * reading.  *scan (if not NULL) says what else was found; with neither
+ * visit nor scan only the header is read.  SSM_EINVAL for
  * a missing file, a foreign, damaged or truncated header, or a
  * checksummed record that does not fit the header; SSM_EIO when reading
  * fails; SSM_ENOMEM. */

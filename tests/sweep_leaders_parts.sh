@@ -8,11 +8,12 @@
 #    report's counts equal the flat run's and every rank is in it;
 #  - kill -9 of the whole job in flight: status counts the part journals'
 #    records, --resume ends bit-identical with each task once, no part left;
-#  - a kill (SIGKILL from the fault library) during the final merge: at the
-#    first write of the rewritten journal, at an HDF5 write of the rebuilt
-#    file, and at the rename of the rebuilt file into place (the journal
-#    already holds every record, the parts are still there): status counts each
-#    task once, --resume computes nothing more and ends bit-identical;
+#  - a kill (SIGKILL from the fault library) during the run's final merge
+#    (at the sync of the journal the parts' records were appended to, at the
+#    sync of OUT.h5 before the parts' removal) and during the merge of a
+#    --resume (resume.c: the rewritten journal's first write, an HDF5 write
+#    of the rebuilt file, its rename into place): status counts each task
+#    once, --resume computes nothing more and ends bit-identical;
 #  - --part-files=keep leaves the parts (status counts them) and a one-rank
 #    --resume merges them, computing nothing; a bad value is one line, exit 2.
 . "$TOP_BUILDDIR/tests/setup.sh"
@@ -82,18 +83,30 @@ ntasks=120
 "$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$scratch/flat.h5" --leaders none --force --quiet >"$scratch/flat.log" 2>&1 ||
     { fail "flat run: $(tail -n 3 "$scratch/flat.log")"; finish; }
 build_faultinject >"$scratch/why" || { echo "SKIP the merge kills: $(cat "$scratch/why")"; finish; }
-# merge_kill LABEL CALLS PATTERN NTH
+# merge_kill LABEL STEP CALLS PATTERN NTH: SIGKILL at the NTH matching
+# call of STEP: "run" (--sync 100: rank 0 syncs only as it ends, so the
+# calls are the final merge's) or "resume" (the one-rank --resume that
+# merges the parts a --part-files=keep run left).  Then status counts each
+# task once, and --resume computes nothing and ends bit-identical.
 merge_kill() {
     out=$scratch/merge-$1.h5
-    with_fault "$2" "$3" "$4" ENOSPC kill -- "$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --leaders 2 \
-        --part-files --quiet >"$out.log" 2>&1
+    pattern=$(echo "$4" | sed "s|OUT|$out|")
+    if [ "$2" = run ]; then
+        with_fault "$3" "$pattern" "$5" ENOSPC kill -- "$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --leaders 2 \
+            --part-files --sync 100 --quiet >"$out.log" 2>&1
+    else
+        "$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --leaders 2 --part-files=keep --quiet >"$out.log" 2>&1 ||
+            fail "$1: --part-files=keep: exit $?"
+        with_fault "$3" "$pattern" "$5" ENOSPC kill -- "$SSMSWEEP" run "$spec" -o "$out" --resume --quiet \
+            >>"$out.log" 2>&1
+    fi
     code=$?
-    [ $code -ne 0 ] && ls "$out".part2.journal >/dev/null 2>&1 && pass "$1: killed in the merge (exit $code), part left" ||
+    [ $code -eq 137 ] && ls "$out".part2.journal >/dev/null 2>&1 && pass "$1: killed in the merge, the part left" ||
         fail "$1: exit $code, parts: $(ls "$out".part* 2>&1)"
     "$SSMSWEEP" status "$out" >"$scratch/status.txt" 2>&1
     grep -q "^tasks: *$ntasks: $ntasks done" "$scratch/status.txt" && grep -q "(recomputed: 0)" "$scratch/status.txt" &&
         pass "$1: status: every task done, none twice" || fail "$1: status: $(cat "$scratch/status.txt")"
-    "$MPIRUN" -np 2 "$SSMSWEEP" run "$spec" -o "$out" --resume >"$scratch/resume.log" 2>&1 ||
+    "$SSMSWEEP" run "$spec" -o "$out" --resume >"$scratch/resume.log" 2>&1 ||
         fail "$1: --resume: exit $? ($(tail -n 3 "$scratch/resume.log"))"
     grep -q "($ntasks done, 0 failed before)" "$scratch/resume.log" && pass "$1: the resume computed nothing" ||
         fail "$1: resume: $(grep 'tasks' "$scratch/resume.log" | head -n 2)"
@@ -120,7 +133,15 @@ journal_once "$out" "$ntasks" "keep"
 usage_error "--part-files=later" "--part-files: expected merge or keep, got 'later'" -- \
     "$SSMSWEEP" run "$spec" -o "$scratch/bad.h5" --part-files=later && pass "--part-files=later refused: $(cat "$scratch/err")"
 
-merge_kill journal-rewrite write '*.journal.rewrite' 1
-merge_kill h5-rebuild write,pwrite '*.rebuild' 20
-merge_kill rename-h5 rename '*.rebuild' 2   # the first: OUT.h5.rebuild.creating -> OUT.h5.rebuild
+# the run's own merge: while it appends the parts' records to the journal
+# (the sync of those appends), and once the journal is closed, at the
+# sync of OUT.h5 that precedes the parts' removal
+merge_kill run-journal-sync run fsync 'OUT.journal' 2
+merge_kill run-h5-sync run fsync 'OUT' 1
+# --resume's merge (resume.c): the rewritten journal's first write, an
+# HDF5 write of the rebuilt file, its rename into place (the journal then
+# holds every record and the parts are still there)
+merge_kill resume-journal-rewrite resume write 'OUT.journal.rewrite' 1
+merge_kill resume-h5-rebuild resume write,pwrite 'OUT.rebuild' 20
+merge_kill resume-rename-h5 resume rename 'OUT.rebuild' 2   # the first: OUT.h5.rebuild.creating -> .rebuild
 finish

@@ -389,8 +389,9 @@ typedef struct {
     const sw_layout *layout;      /* who rank 0 serves, with what weight */
     int remote_signal;            /* a stop signal a leader received */
     int parts;                    /* part files: the leaders write their groups' records */
-    const sw_provenance *prov;    /* for the merge of the parts at the end */
-    double stat_merge, stat_merge_cpu;   /* seconds of that merge: wall, main thread CPU */
+    double stat_merge, stat_merge_cpu;   /* seconds of that merge and closing: wall, main thread CPU */
+    unsigned char *scratch;       /* a record packed, for copies */
+    size_t cap_scratch;
     /* SSMSWEEP_COORD_STATS: what receiving results costs rank 0 */
     size_t stat_messages, stat_records;
     double stat_cpu;              /* main thread CPU seconds in receive_results */
@@ -749,6 +750,63 @@ static void drain_workers(master *m, MPI_Comm comm, double start)
 /* ---- the queue --------------------------------------------------- */
 
 
+/* A record of a part journal, copied (the reader frees its own) into
+ * rank 0's own writing path. */
+static int absorb_record(void *ctx, const sw_record *rec)
+{
+    master *m = ctx;
+    sw_record copy;
+    ssm_error err;
+    if (sw_record_copy(&copy, rec, &m->scratch, &m->cap_scratch, &err) != SSM_OK) {
+        output_failed(m, &m->h5_failed, &err);
+        return 1;
+    }
+    accept_record(m, &copy);
+    return m->io_failed;
+}
+
+/* Part files: once every leader has closed its part journal (each said
+ * goodbye), rank 0 takes their records as it takes a worker's: appended
+ * to OUT.h5.journal and written into OUT.h5; the parts are removed only
+ * after both are closed and durable (finish_merge).  A kill before that
+ * leaves the parts beside a journal that may hold some of their records
+ * too: --resume reads them all, keeps one record per task and rewrites
+ * the journal (resume.h).  After an urgent stop or an output error, and
+ * with --part-files=keep, the parts stay for --resume.  Returns whether
+ * the parts were taken. */
+static int merge_parts(master *m, const sw_outfiles *files)
+{
+    if (!m->parts || m->urgent || m->io_failed || m->workers_left > 0)
+        return 0;
+    if (m->opt->part_files == SW_PARTS_KEEP) {
+        if (!m->opt->quiet)
+            say(m->opt, 0, "part journals kept: ssmsweep run SPEC -o %s --resume merges them into %s", files->output,
+                files->output);
+        return 0;
+    }
+    sw_journal_part_list parts;
+    sw_journal_header h;
+    ssm_error err;
+    if (sw_journal_parts(files->output, &parts, &err) != SSM_OK) {
+        output_failed(m, &m->journal_failed, &err);
+        return 0;
+    }
+    for (size_t k = 0; k < parts.n && !m->io_failed; ++k)
+        if (sw_journal_read(parts.path[k], &h, absorb_record, m, NULL, &err) != SSM_OK)
+            output_failed(m, &m->journal_failed, &err);
+    sw_journal_parts_free(&parts);
+    return !m->io_failed;
+}
+
+/* After the outputs are closed: OUT.h5 durable, then the parts go. */
+static void finish_merge(master *m, const sw_outfiles *files)
+{
+    ssm_error err;
+    if (!m->io_failed && (sw_sync_path(files->output, &err) != SSM_OK ||
+                          sw_journal_parts_remove(files->output, &err) != SSM_OK))
+        output_failed(m, &m->h5_failed, &err);
+}
+
 /* The outputs closed: the journal, then the HDF5 file with its counts. */
 static void close_outputs(master *m)
 {
@@ -768,49 +826,6 @@ static void close_outputs(master *m)
         output_failed(m, &m->h5_failed, &close_err);
     m->h5 = NULL;
     m->closed = 1;
-}
-
-/* Part files: once every leader has closed its part journal, OUT.h5 and
- * OUT.h5.journal are rebuilt from the main journal and the parts, as a
- * --resume does before it starts (resume.h: written under temporary
- * names, renamed into place, the parts removed only when both are
- * durable; a kill at any moment leaves what --resume needs).  After an
- * urgent stop or an output error the parts stay for --resume. */
-static void merge_parts(master *m, const sw_outfiles *files)
-{
-    if (!m->parts || m->urgent || m->io_failed || m->workers_left > 0)
-        return;
-    if (m->opt->part_files == SW_PARTS_KEEP) {
-        if (!m->opt->quiet)
-            say(m->opt, 0, "part journals kept: ssmsweep run SPEC -o %s --resume merges them into %s", files->output,
-                files->output);
-        return;
-    }
-    double start = sw_now(), cpu = sw_thread_cpu();
-    char end_utc[32];
-    ssm_error err;
-    sw_resume_request rq = {m->tasks, files, m->prov, 1, 0, 1, m->opt->say, m->opt->say_ctx};
-    memset(m->state, 0, m->tasks->n_tasks);
-    sw_outputs out = {.state = m->state};
-    ssm_status st = sw_resume_open(&rq, &out, &err);
-    if (st == SSM_OK) {
-        m->n_done = out.n_done;
-        m->n_failed = out.n_failed;
-        st = sw_journal_close(out.journal, &err);
-        sw_utc_now(end_utc, sizeof end_utc);
-        ssm_error h5_err;
-        if (sw_h5_close(out.h5, end_utc, &h5_err) != SSM_OK && st == SSM_OK) {
-            st = h5_err.code;
-            err = h5_err;
-        }
-    }
-    if (st != SSM_OK) {
-        ssm_error why;
-        ssm_fail(&why, st, "merging the part journals: %s (--resume merges them)", err.message);
-        output_failed(m, &m->h5_failed, &why);
-    }
-    m->stat_merge = sw_now() - start;
-    m->stat_merge_cpu = sw_thread_cpu() - cpu;
 }
 
 /* rank 0 of a run that left its compute thread inside a task */
@@ -840,6 +855,7 @@ static void master_free(master *m)
     local_left_running = sw_local_stop(&m->local);
     sw_ckpt_pending_free(&m->ckpt_done);
     free(m->collected);
+    free(m->scratch);
     free(m->state);
     sw_queue_free(&m->queue);
     sw_task_cursor_end(&m->check);
@@ -929,8 +945,8 @@ static void say_stats(const master *m)
         (double)m->stat_records / (double)messages);
     if (m->parts)
         say(m->opt, 0, "coordinator stats: part files: %zu status messages with %zu tasks, %.3f s CPU: %.3f us per "
-            "task, %.1f us per message; part journals merged in %.3f s wall, %.3f s CPU: %.2f us per task of the "
-            "sweep", m->stat_status_messages, m->stat_statuses, m->stat_status_cpu,
+            "task, %.1f us per message; part journals merged (and the files closed) in %.3f s wall, %.3f s CPU: "
+            "%.2f us per task of the sweep", m->stat_status_messages, m->stat_statuses, m->stat_status_cpu,
             1e6 * m->stat_status_cpu / (double)(m->stat_statuses ? m->stat_statuses : 1),
             1e6 * m->stat_status_cpu / (double)(m->stat_status_messages ? m->stat_status_messages : 1),
             m->stat_merge, m->stat_merge_cpu,
@@ -992,7 +1008,6 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
                           hosts ? hosts : host, libraries, size, NULL, layout.description};
     if (rank == 0) {
         m.parts = parts;
-        m.prov = &prov;
         m.tasks = t;
         m.opt = opt;
         m.comm = comm;
@@ -1023,8 +1038,13 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
                 m.n_failed, size, size > 1 ? "s" : "", opt->output);
         master_loop(&m, comm, start);
         collect_local(&m, 0);
+        double merge_start = sw_now(), merge_cpu = sw_thread_cpu();
+        int merged = merge_parts(&m, &files);
         close_outputs(&m);
-        merge_parts(&m, &files);
+        if (merged)
+            finish_merge(&m, &files);
+        m.stat_merge = sw_now() - merge_start;
+        m.stat_merge_cpu = sw_thread_cpu() - merge_cpu;
         /* the files are closed: another run may take them (a SIGKILL that
          * follows while workers finish must not leave the lock behind) */
         sw_lock_release(&m.lock);

@@ -819,6 +819,42 @@ void sw_journal_abandon(sw_journal *j)
 
 /* ---- part journals ------------------------------------------------------------ */
 
+ssm_status sw_sync_path(const char *path, ssm_error *err)
+{
+    char dir[PATH_MAX], text[96];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return ssm_fail(err, SSM_EIO, "cannot sync %s: %s", path, sw_errno_text(e, text, sizeof text));
+    }
+    close(fd);
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        (void)fsync(fd);   /* some file systems refuse it on directories */
+        close(fd);
+    }
+    return SSM_OK;
+}
+
+ssm_status sw_journal_parts_remove(const char *output, ssm_error *err)
+{
+    sw_journal_part_list parts;
+    char journal[PATH_MAX];
+    ssm_status st = sw_journal_parts(output, &parts, err);
+    for (size_t k = 0; st == SSM_OK && k < parts.n; ++k)
+        if (unlink(parts.path[k]) != 0 && errno != ENOENT)
+            st = ssm_fail(err, SSM_EIO, "cannot remove part journal %s: %s", parts.path[k], strerror(errno));
+    /* the removals are durable with the directory (the journal's) */
+    snprintf(journal, sizeof journal, "%s.journal", output);
+    if (st == SSM_OK && parts.n)
+        st = sw_sync_path(journal, err);
+    sw_journal_parts_free(&parts);
+    return st;
+}
+
 int sw_journal_part_path(char *buf, size_t size, const char *output, int k)
 {
     int n = snprintf(buf, size, "%s.part%d.journal", output, k);

@@ -138,5 +138,11 @@ typedef struct {
  * the directory cannot be listed. */
 ssm_status sw_journal_parts(const char *output, sw_journal_part_list *list, ssm_error *err);
 void sw_journal_parts_free(sw_journal_part_list *list);
+/* Removes the part journals beside output (once OUT.h5.journal holds
+ * their records durably) and syncs the directory. */
+ssm_status sw_journal_parts_remove(const char *output, ssm_error *err);
+
+/* fsync of the file at path and of its directory. */
+ssm_status sw_sync_path(const char *path, ssm_error *err);
 
 #endif

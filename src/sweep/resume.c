@@ -147,22 +147,12 @@ static ssm_status flush_batch(reuse *u)
     return st;
 }
 
-/* A copy of rec (the reader frees its own) into the batch, through its
- * byte form: the one serializer copies every field. */
+/* A copy of rec (the reader frees its own) into the batch. */
 static ssm_status batch_record(reuse *u, const sw_record *rec)
 {
-    size_t len = sw_record_packed_size(rec);
     if (!u->batch && !(u->batch = malloc(H5_ROWS * sizeof *u->batch)))
         return ssm_fail(u->err, SSM_ENOMEM, "out of memory rebuilding the results file");
-    if (len > u->cap_packed) {
-        unsigned char *bigger = realloc(u->packed, len);
-        if (!bigger)
-            return ssm_fail(u->err, SSM_ENOMEM, "out of memory rebuilding the results file");
-        u->packed = bigger;
-        u->cap_packed = len;
-    }
-    sw_record_pack(rec, u->packed);
-    ssm_status st = sw_record_unpack(u->packed, len, &u->batch[u->n_batch], u->err);
+    ssm_status st = sw_record_copy(&u->batch[u->n_batch], rec, &u->packed, &u->cap_packed, u->err);
     if (st != SSM_OK)
         return st;
     return ++u->n_batch == H5_ROWS ? flush_batch(u) : SSM_OK;
@@ -389,39 +379,6 @@ static ssm_status plan_reuse(const sw_resume_request *rq, const found_journal *j
     return st ? st : reuse_order(u, err);
 }
 
-/* fsync of the file at path and of its directory. */
-static ssm_status sync_file(const char *path, ssm_error *err)
-{
-    char dir[PATH_MAX];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return ssm_fail(err, SSM_EIO, "cannot sync %s: %s", path, strerror(e));
-    }
-    close(fd);
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
-    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        (void)fsync(fd);   /* some file systems refuse it on directories */
-        close(fd);
-    }
-    return SSM_OK;
-}
-
-/* The part journals, absorbed into the durable OUT.h5.journal; a kill
- * among the removals leaves parts whose records the journal holds too:
- * the next reading takes them again, and a task's copies are the same
- * record. */
-static ssm_status remove_parts(const sw_outfiles *f, const sw_journal_part_list *parts, ssm_error *err)
-{
-    for (size_t k = 0; k < parts->n; ++k)
-        if (unlink(parts->path[k]) != 0 && errno != ENOENT)
-            return ssm_fail(err, SSM_EIO, "cannot remove part journal %s: %s", parts->path[k], strerror(errno));
-    return sync_file(f->journal, err);
-}
-
 /* Rebuilds OUT.h5 (and, if rewrite, the journal) from the chosen records. */
 static ssm_status rebuild(const sw_resume_request *rq, const found_journal *j, reuse *u, int rewrite,
                           sw_outputs *out, ssm_error *err)
@@ -456,11 +413,14 @@ static ssm_status rebuild(const sw_resume_request *rq, const found_journal *j, r
     ssm_status st = sw_h5_close(out->h5, NULL, &why);
     out->h5 = NULL;
     if (st == SSM_OK && j->parts.n)   /* the parts go once both files are durable */
-        st = sync_file(f->rebuild, &why);
+        st = sw_sync_path(f->rebuild, &why);
     if (st == SSM_OK && rename(f->rebuild, f->output) != 0)
         st = ssm_fail(&why, SSM_EIO, "cannot replace %s: %s", f->output, strerror(errno));
+    /* a kill among the removals leaves parts whose records the journal
+     * holds too: the next reading takes them again, and a task's copies
+     * are the same record */
     if (st == SSM_OK && j->parts.n)
-        st = remove_parts(f, &j->parts, &why);
+        st = sw_journal_parts_remove(f->output, &why);
     if (st == SSM_OK)
         st = sw_h5_open(f->output, rq->tasks, &out->h5, &why);
     if (st != SSM_OK)

@@ -14,8 +14,9 @@
 #    --resume (resume.c: the rewritten journal's first write, an HDF5 write
 #    of the rebuilt file, its rename into place): status counts each task
 #    once, --resume computes nothing more and ends bit-identical;
-#  - --part-files=keep leaves the parts (status counts them) and a one-rank
-#    --resume merges them, computing nothing; a bad value is one line, exit 2.
+#  - --part-files=keep leaves the parts (status counts them, ssmsweep merge
+#    refuses the file) and a one-rank --resume merges them, computing nothing;
+#    a bad value is one line, exit 2.
 . "$TOP_BUILDDIR/tests/setup.sh"
 . "$TOP_SRCDIR/tests/leaderlib.sh"
 . "$TOP_SRCDIR/tests/faultlib.sh"
@@ -124,9 +125,12 @@ grep -q "part journals kept: ssmsweep run SPEC -o $out --resume merges them into
 grep -q "^tasks: *$ntasks: $ntasks done" "$scratch/status.txt" && grep -q "^parts: *1 part journal " "$scratch/status.txt" &&
     pass "keep: status counts the part: $(grep '^parts' "$scratch/status.txt")" ||
     fail "keep: status: $(cat "$scratch/status.txt")"
+usage_error "keep: merge" "keep.h5 has part journals not merged yet" -- \
+    "$SSMSWEEP" merge "$out" -o "$scratch/merged.h5" && pass "keep: ssmsweep merge refuses it: $(cat "$scratch/err")"
 "$SSMSWEEP" run "$spec" -o "$out" --resume >"$scratch/resume.log" 2>&1 ||
     fail "keep: --resume on one rank: exit $? ($(tail -n 3 "$scratch/resume.log"))"
-grep -q "($ntasks done, 0 failed before)" "$scratch/resume.log" && pass "keep: the resume merged, computed nothing" ||
+grep -q "1 part journal of a run with --part-files merged into $out.journal and $out" "$scratch/resume.log" &&
+    grep -q "($ntasks done, 0 failed before)" "$scratch/resume.log" && pass "keep: the resume merged, computed nothing" ||
     fail "keep: resume: $(grep 'tasks' "$scratch/resume.log" | head -n 2)"
 same_as_flat "$out" "keep, merged by --resume"
 journal_once "$out" "$ntasks" "keep"

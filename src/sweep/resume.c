@@ -505,6 +505,9 @@ static ssm_status open_existing(const sw_resume_request *rq, found_journal *j, s
     code = rebuild(rq, j, &u, rewrite, out, err);
     if (code == SSM_OK)
         remove_stale_checkpoints(rq, out);
+    if (code == SSM_OK && j->parts.n && !rq->quiet)
+        say(rq, "%zu part journal%s of a run with --part-files merged into %s and %s", j->parts.n,
+            j->parts.n == 1 ? "" : "s", f->journal, f->output);
     if (code == SSM_OK && !same && !rq->quiet) {
         size_t reused = out->n_done + out->n_failed;
         if (!j->readable || j->have.spec_hash != t->spec_hash || j->have.n_tasks != t->n_tasks)

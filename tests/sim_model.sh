@@ -4,7 +4,7 @@
 . tests/setup.sh
 sim=$TOP_BUILDDIR/tests/bench/ssmsim
 [ -x "$sim" ] || { echo "no $sim" >&2; exit 99; }
-free="c_msg=0 c_rec=0 c_h5=0 c_sync=0 c_fwd=0 c_ack=0 w_task=0 lat=0 nap=1e-9 leader_nap=1e-9"
+free="c_msg=0 c_rec=0 c_h5=0 c_sync=0 c_fwd=0 c_ack=0 c_part=0 c_merge=0 w_task=0 lat=0 nap=1e-9 leader_nap=1e-9"
 
 # field NAME: a value of the simulator's last output line
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$scratch/out"; }
@@ -39,8 +39,19 @@ check "hierarchical, free" rank0_records 1300 1300 -- $free ranks=16 rpn=8 hier=
 # the writer: rank 0 alone saturates at 10^4 ranks x 10 ms; part files do not
 check "rank 0 writes, 10^4 x 10 ms" efficiency 0 0.6 -- ranks=10000 tasks=200000 duration=0.01 hier=1 \
   calib="$TOP_SRCDIR/tests/bench/sim-calibration.txt"
-check "part files, 10^4 x 10 ms" efficiency 0.9 1 -- ranks=10000 tasks=200000 duration=0.01 hier=1 writer_node=1 \
-  calib="$TOP_SRCDIR/tests/bench/sim-calibration.txt"
+# part files: the leaders write and rank 0 keeps up, but merging their
+# records after the last task is as serial as writing them (c_merge per
+# record): in the job about as slow as rank 0 writing, kept for a later
+# --resume (--part-files=keep) not
+check "part files kept, 10^4 x 10 ms" efficiency_keep 0.9 1 -- ranks=10000 tasks=200000 duration=0.01 hier=1 \
+  writer_node=1 calib="$TOP_SRCDIR/tests/bench/sim-calibration.txt"
+check "part files merged in the job, 10^4 x 10 ms" efficiency 0 0.6 -- ranks=10000 tasks=200000 duration=0.01 \
+  hier=1 writer_node=1 calib="$TOP_SRCDIR/tests/bench/sim-calibration.txt"
+# the merge: every record was a leader's, c_merge each, after the last task
+check "part files, free but the merge" merge 0.0013 0.0013 -- $free ranks=16 rpn=8 hier=1 writer_node=1 tasks=1300 \
+  duration=0.01 c_merge=1e-6
+check "part files, free but the merge" makespan 1.0013 1.0213 -- $free ranks=16 rpn=8 hier=1 writer_node=1 \
+  tasks=1300 duration=0.01 c_merge=1e-6
 
 # bad input: one line, exit 2
 if expect_status 2 "unknown key" -- "$sim" ranks=4 bogus=1 &&

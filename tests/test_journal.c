@@ -717,6 +717,56 @@ static void test_journal_mismatch(const sw_tasks *t)
     hand_tasks_free(other_kind);
 }
 
+/* Part journals: a leader appends the workers' packed bytes unchanged, and
+ * they read back as the records; the listing finds OUT.part<k>.journal in
+ * numeric order and nothing else; the removal leaves the rest. */
+static void test_journal_parts(const sw_tasks *t)
+{
+    char path[4200], out[4200];
+    const char *decoys[] = {"parts.h5.part.journal", "parts.h5.partx.journal", "parts.h5.part3.journal.tmp",
+                            "other.h5.part1.journal", "parts.h5.journal"};
+    sw_journal *j = NULL;
+    ssm_error err;
+    collected c = {.n = 0};
+    sw_journal_scan scan;
+    snprintf(out, sizeof out, "%s", scratch("parts.h5"));
+    const int ks[] = {10, 2, 3};
+    for (size_t i = 0; i < 3; ++i) {
+        sw_journal_part_path(path, sizeof path, out, ks[i]);
+        remove(path);
+        CHECK(sw_journal_create(path, t, &j, &err) == SSM_OK, "create part %d", ks[i]);
+        for (size_t k = 0; i == 0 && k < N_RECS; ++k) {
+            unsigned char buf[4096];
+            size_t len = sw_record_pack(&recs[k], buf);
+            sw_journal_append_packed(j, recs[k].task, buf, len, &err);
+        }
+        CHECK(sw_journal_close(j, &err) == SSM_OK, "close part %d", ks[i]);
+    }
+    sw_journal_part_path(path, sizeof path, out, 10);
+    ssm_status st = read_all(path, &c, &scan, &err);
+    CHECK(st == SSM_OK && same_prefix(&c, N_RECS) && !scan.damaged, "packed appends read back bit-exact (%zu records)",
+          c.n);
+    collected_free(&c);
+    for (size_t i = 0; i < sizeof decoys / sizeof decoys[0]; ++i)
+        fclose(fopen(scratch(decoys[i]), "w"));
+    sw_journal_part_list parts;
+    st = sw_journal_parts(out, &parts, &err);
+    char want[3][4200];
+    for (int i = 0; i < 3; ++i)
+        sw_journal_part_path(want[i], sizeof want[i], out, i == 0 ? 2 : i == 1 ? 3 : 10);
+    CHECK(st == SSM_OK && parts.n == 3 && strcmp(parts.path[0], want[0]) == 0 && strcmp(parts.path[1], want[1]) == 0 &&
+              strcmp(parts.path[2], want[2]) == 0,
+          "the parts listed in numeric order, decoys left out (%zu: %s ...)", parts.n, parts.n ? parts.path[0] : "");
+    sw_journal_parts_free(&parts);
+    CHECK(sw_journal_parts_remove(out, &err) == SSM_OK && sw_journal_parts(out, &parts, &err) == SSM_OK &&
+              parts.n == 0, "removed: %zu parts left", parts.n);
+    sw_journal_parts_free(&parts);
+    int decoys_left = 1;
+    for (size_t i = 0; i < sizeof decoys / sizeof decoys[0]; ++i)
+        decoys_left &= remove(scratch(decoys[i])) == 0;
+    CHECK(decoys_left, "the removal left the files that are not parts");
+}
+
 int main(void)
 {
     if (scratch_make("test_journal") != 0) {
@@ -732,6 +782,7 @@ int main(void)
     test_journal_legacy(t);
     test_journal_bounded(t);
     test_journal_mismatch(t);
+    test_journal_parts(t);
     for (size_t k = 0; k < N_RECS; ++k)
         sw_record_free(&recs[k]);
     hand_tasks_free(t);

@@ -62,7 +62,7 @@ void sw_install_stop_handlers(void)
  * after_progress: a progress line may be unfinished. */
 #define say(opt, after_progress, ...) sw_say((opt)->say, (opt)->say_ctx, (after_progress), __VA_ARGS__)
 
-static double thread_cpu(void)
+double sw_thread_cpu(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -388,9 +388,16 @@ typedef struct {
     int size;
     const sw_layout *layout;      /* who rank 0 serves, with what weight */
     int remote_signal;            /* a stop signal a leader received */
+    int parts;                    /* part files: the leaders write their groups' records */
+    double stat_merge, stat_merge_cpu;   /* seconds of that merge and closing: wall, main thread CPU */
+    unsigned char *scratch;       /* a record packed, for copies */
+    size_t cap_scratch;
     /* SSMSWEEP_COORD_STATS: what receiving results costs rank 0 */
     size_t stat_messages, stat_records;
     double stat_cpu;              /* main thread CPU seconds in receive_results */
+    /* of these, the leaders' status messages (part files) */
+    size_t stat_status_messages, stat_statuses;
+    double stat_status_cpu;
     int *zeros_sent, *greeted;
     int workers_left, workers_greeted;   /* of the clients: workers and leaders */
     sw_outbox box;
@@ -510,6 +517,35 @@ static size_t next_batch(master *m, int weight, int from_tail, uint64_t *ids)
                          (size_t)MAX_BATCH * (size_t)weight, ids);
 }
 
+/* Part files: the (id << 2 | status) words of a leader, whose part
+ * journal holds the records. */
+static void accept_statuses(master *m, const unsigned char *words, size_t len, int src)
+{
+    for (size_t off = 0; off + 8 <= len; off += 8) {
+        uint64_t w;
+        memcpy(&w, words + off, 8);
+        uint64_t task = w >> 2;
+        unsigned status = (unsigned)(w & 3);
+        if (task >= m->tasks->n_tasks || (status != SW_DONE && status != SW_FAILED)) {
+            say(m->opt, 0, "malformed status message from rank %d", src);
+            MPI_Abort(m->comm, ABORT_CODE);
+        }
+        count_transition(m, (size_t)task, (sw_status)status);
+        ++m->stat_records;
+        ++m->stat_statuses;
+    }
+}
+
+/* A leader could not write its part journal (its message is above). */
+static void part_failed(master *m, int src)
+{
+    ssm_error err;
+    ssm_fail(&err, SSM_EIO, "node leader rank %d could not write its part journal (see its message); --resume "
+             "continues from what the journals hold", src);
+    int ignored = 0;
+    output_failed(m, &ignored, &err);
+}
+
 /* One RESULTS message: its records; returns its flags. */
 static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
 {
@@ -522,6 +558,14 @@ static uint32_t receive_results(master *m, MPI_Comm comm, MPI_Status *status)
     MPI_Recv(buf, len, MPI_BYTE, status->MPI_SOURCE, TAG_RESULTS, comm, MPI_STATUS_IGNORE);
     if (len >= 4)
         memcpy(&flags, buf, 4);
+    if (flags & MSG_PART_FAILED)
+        part_failed(m, status->MPI_SOURCE);
+    if (flags & MSG_STATUSES) {
+        accept_statuses(m, buf + 4, len >= 4 ? (size_t)len - 4 : 0, status->MPI_SOURCE);
+        records_accepted(m);
+        free(buf);
+        return flags;
+    }
     size_t off = 4;
     while (len >= 4 && off + 4 <= (size_t)len) {
         uint32_t rlen;
@@ -607,10 +651,15 @@ static void serve_workers(master *m, MPI_Comm comm, double start)
         if (!flag)
             return;
         int src = status.MPI_SOURCE;
-        double cpu = thread_cpu();
+        double cpu = sw_thread_cpu();
         uint32_t flags = receive_results(m, comm, &status);
-        m->stat_cpu += thread_cpu() - cpu;
+        cpu = sw_thread_cpu() - cpu;
+        m->stat_cpu += cpu;
         ++m->stat_messages;
+        if (flags & MSG_STATUSES) {
+            m->stat_status_cpu += cpu;
+            ++m->stat_status_messages;
+        }
         if (flags >> MSG_SIGNAL_SHIFT && !m->remote_signal)
             m->remote_signal = (int)(flags >> MSG_SIGNAL_SHIFT & 0xff);
         if (!(flags & MSG_REQUEST))
@@ -701,6 +750,63 @@ static void drain_workers(master *m, MPI_Comm comm, double start)
 /* ---- the queue --------------------------------------------------- */
 
 
+/* A record of a part journal, copied (the reader frees its own) into
+ * rank 0's own writing path. */
+static int absorb_record(void *ctx, const sw_record *rec)
+{
+    master *m = ctx;
+    sw_record copy;
+    ssm_error err;
+    if (sw_record_copy(&copy, rec, &m->scratch, &m->cap_scratch, &err) != SSM_OK) {
+        output_failed(m, &m->h5_failed, &err);
+        return 1;
+    }
+    accept_record(m, &copy);
+    return m->io_failed;
+}
+
+/* Part files: once every leader has closed its part journal (each said
+ * goodbye), rank 0 takes their records as it takes a worker's: appended
+ * to OUT.h5.journal and written into OUT.h5; the parts are removed only
+ * after both are closed and durable (finish_merge).  A kill before that
+ * leaves the parts beside a journal that may hold some of their records
+ * too: --resume reads them all, keeps one record per task and rewrites
+ * the journal (resume.h).  After an urgent stop or an output error, and
+ * with --part-files=keep, the parts stay for --resume.  Returns whether
+ * the parts were taken. */
+static int merge_parts(master *m, const sw_outfiles *files)
+{
+    if (!m->parts || m->urgent || m->io_failed || m->workers_left > 0)
+        return 0;
+    if (m->opt->part_files == SW_PARTS_KEEP) {
+        if (!m->opt->quiet)
+            say(m->opt, 0, "part journals kept: ssmsweep run SPEC -o %s --resume merges them into %s", files->output,
+                files->output);
+        return 0;
+    }
+    sw_journal_part_list parts;
+    sw_journal_header h;
+    ssm_error err;
+    if (sw_journal_parts(files->output, &parts, &err) != SSM_OK) {
+        output_failed(m, &m->journal_failed, &err);
+        return 0;
+    }
+    for (size_t k = 0; k < parts.n && !m->io_failed; ++k)
+        if (sw_journal_read(parts.path[k], &h, absorb_record, m, NULL, &err) != SSM_OK)
+            output_failed(m, &m->journal_failed, &err);
+    sw_journal_parts_free(&parts);
+    return !m->io_failed;
+}
+
+/* After the outputs are closed: OUT.h5 durable, then the parts go. */
+static void finish_merge(master *m, const sw_outfiles *files)
+{
+    ssm_error err;
+    if (!m->io_failed && (sw_sync_path(files->output, &err) != SSM_OK ||
+                          sw_journal_parts_remove(files->output, &err) != SSM_OK))
+        output_failed(m, &m->h5_failed, &err);
+}
+
 /* The outputs closed: the journal, then the HDF5 file with its counts. */
 static void close_outputs(master *m)
 {
@@ -749,6 +855,7 @@ static void master_free(master *m)
     local_left_running = sw_local_stop(&m->local);
     sw_ckpt_pending_free(&m->ckpt_done);
     free(m->collected);
+    free(m->scratch);
     free(m->state);
     sw_queue_free(&m->queue);
     sw_task_cursor_end(&m->check);
@@ -836,6 +943,14 @@ static void say_stats(const master *m)
         "per message", m->layout->description, m->stat_messages, m->stat_records, m->stat_cpu,
         1e6 * m->stat_cpu / (double)records, 1e6 * m->stat_cpu / (double)messages,
         (double)m->stat_records / (double)messages);
+    if (m->parts)
+        say(m->opt, 0, "coordinator stats: part files: %zu status messages with %zu tasks, %.3f s CPU: %.3f us per "
+            "task, %.1f us per message; part journals merged (and the files closed) in %.3f s wall, %.3f s CPU: "
+            "%.2f us per task of the sweep", m->stat_status_messages, m->stat_statuses, m->stat_status_cpu,
+            1e6 * m->stat_status_cpu / (double)(m->stat_statuses ? m->stat_statuses : 1),
+            1e6 * m->stat_status_cpu / (double)(m->stat_status_messages ? m->stat_status_messages : 1),
+            m->stat_merge, m->stat_merge_cpu,
+            1e6 * m->stat_merge_cpu / (double)(m->tasks->n_tasks ? m->tasks->n_tasks : 1));
 }
 
 /* ---- entry point ---------------------------------------------------------------- */
@@ -880,13 +995,19 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
         free(hosts);
         return out->status = SW_RUN_ERROR;
     }
+    /* part files only under leaders: flat coordination stays as it is */
+    const int parts = opt->part_files != SW_PARTS_NONE && layout.hierarchical;
+    if (parts)
+        snprintf(layout.description + strlen(layout.description), sizeof layout.description - strlen(layout.description),
+                 "; part files%s", opt->part_files == SW_PARTS_KEEP ? " (kept)" : "");
     master m;
     memset(&m, 0, sizeof m);
     m.lock.fd = -1;
     double start = sw_now();
+    sw_provenance prov = {opt->spec_path, opt->spec_text, opt->command_line, start_utc,
+                          hosts ? hosts : host, libraries, size, NULL, layout.description};
     if (rank == 0) {
-        sw_provenance prov = {opt->spec_path, opt->spec_text, opt->command_line, start_utc,
-                              hosts ? hosts : host, libraries, size, NULL, layout.description};
+        m.parts = parts;
         m.tasks = t;
         m.opt = opt;
         m.comm = comm;
@@ -917,7 +1038,13 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
                 m.n_failed, size, size > 1 ? "s" : "", opt->output);
         master_loop(&m, comm, start);
         collect_local(&m, 0);
+        double merge_start = sw_now(), merge_cpu = sw_thread_cpu();
+        int merged = merge_parts(&m, &files);
         close_outputs(&m);
+        if (merged)
+            finish_merge(&m, &files);
+        m.stat_merge = sw_now() - merge_start;
+        m.stat_merge_cpu = sw_thread_cpu() - merge_cpu;
         /* the files are closed: another run may take them (a SIGKILL that
          * follows while workers finish must not leave the lock behind) */
         sw_lock_release(&m.lock);
@@ -933,7 +1060,8 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
     } else {
         double flush = opt->sync_interval > 0 ? opt->sync_interval : 1.0;
         if (layout.role == SW_ROLE_LEADER)
-            local_left_running = sw_leader(comm, &layout, t, rank, host, files.ckpt, flush);
+            local_left_running = sw_leader(comm, &layout, t, rank, host, files.ckpt, flush,
+                                           parts ? files.output : NULL);
         else if (layout.role == SW_ROLE_MEMBER)   /* half of --sync to the leader, half from it */
             sw_worker(layout.group, t, rank, host, files.ckpt, 0.5 * flush);
         else

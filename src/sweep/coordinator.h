@@ -40,6 +40,12 @@ typedef struct {
 } sw_run_outcome;
 
 
+typedef enum {
+    SW_PARTS_NONE,        /* rank 0 writes every record */
+    SW_PARTS_MERGE,       /* part journals, merged into OUT.h5 by rank 0 at the end */
+    SW_PARTS_KEEP         /* part journals, left for a later --resume to merge */
+} sw_part_files;
+
 typedef struct {
     const char *output;          /* OUT.h5; the journal is OUT.h5.journal */
     const char *spec_path;
@@ -54,6 +60,8 @@ typedef struct {
     sw_say_fn say;               /* NULL: nothing is said */
     void *say_ctx;
     sw_leaders leaders;          /* --leaders: flat or one leader per node (leader.h) */
+    sw_part_files part_files;    /* --part-files: under leaders, each leader writes its group's records
+                                    to a part journal (journal.h) */
 } sw_run_options;
 
 /* Installs the SIGTERM / SIGUSR1 / SIGINT handlers that ask the sweep to

@@ -11,7 +11,9 @@
  * request".  Rank 0 tells each leader with a STOP message (one int: urgent
  * or not) when the sweep stops, so the leader drops the tasks it holds.
  * A leader that receives a stop signal itself says so in the flags of its
- * next RESULTS message (MSG_SIGNAL_SHIFT), and rank 0 stops the sweep. */
+ * next RESULTS message (MSG_SIGNAL_SHIFT), and rank 0 stops the sweep.
+ * With part files a leader writes its group's records itself and its
+ * RESULTS messages carry (id, status) words (MSG_STATUSES). */
 #ifndef SW_FARM_H
 #define SW_FARM_H
 
@@ -32,6 +34,12 @@ enum { TAG_RESULTS = 17, TAG_WORK = 18, TAG_STOP = 19 };
 #define ABORT_CODE 1
 
 #define MSG_REQUEST 1u
+/* Part files: the payload is (id << 2 | status) words (uint64), one per
+ * task the leader's part journal records, instead of packed records. */
+#define MSG_STATUSES 2u
+/* Part files: the leader could not write its part journal (it said why
+ * on stderr); rank 0 stops the sweep as after an output error. */
+#define MSG_PART_FAILED 4u
 /* bits 8-15 of the flags: a stop signal the sender received, 0 if none */
 #define MSG_SIGNAL_SHIFT 8
 /* Requests each worker keeps outstanding: one batch runs while the next
@@ -57,6 +65,8 @@ enum { TAG_RESULTS = 17, TAG_WORK = 18, TAG_STOP = 19 };
 extern volatile sig_atomic_t sw_stop_signal;
 
 void sw_nap(double seconds);
+/* CPU seconds of the calling thread (SSMSWEEP_COORD_STATS). */
+double sw_thread_cpu(void);
 
 /* A growable byte buffer for RESULTS messages. */
 typedef struct {

@@ -3,6 +3,7 @@
 #include "journal.h"
 #include "outfiles.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -515,6 +516,8 @@ ssm_status sw_journal_read(const char *path, sw_journal_header *header,
         goto done;
     if (header)
         *header = h;
+    if (!visit && !scan_out)
+        goto done;   /* the header alone was asked for */
     r.win = malloc(IO_BUFFER);
     if (!r.win) {
         st = ssm_fail(err, SSM_ENOMEM, "out of memory reading journal %s", path);
@@ -718,12 +721,15 @@ ssm_status sw_journal_open_append(const char *path, const sw_tasks *tasks, sw_jo
     return SSM_OK;
 }
 
-ssm_status sw_journal_append(sw_journal *j, const sw_record *rec, ssm_error *err)
+/* Appends a frame of len payload bytes that fill() writes into place
+ * (the record packed, or bytes already packed). */
+static ssm_status append_frame(sw_journal *j, uint64_t task, size_t len,
+                               void (*fill)(const void *src, size_t len, unsigned char *dst), const void *src,
+                               ssm_error *err)
 {
-    size_t len = sw_record_packed_size(rec);
     if (len > RECORD_MAX)
         return ssm_fail(err, SSM_EINVAL, "the record of task %llu has %zu bytes, more than a journal frame holds",
-                        (unsigned long long)rec->task, len);
+                        (unsigned long long)task, len);
     if (j->broken)
         return ssm_fail(err, SSM_EIO, "journal %s: an earlier write failed", j->path);
     size_t need = FRAME_HEAD + len;
@@ -741,7 +747,7 @@ ssm_status sw_journal_append(sw_journal *j, const sw_record *rec, ssm_error *err
         if (!own)
             return ssm_fail(err, SSM_ENOMEM, "out of memory for a journal record of %zu bytes", len);
     }
-    sw_record_pack(rec, frame + FRAME_HEAD);
+    fill(src, len, frame + FRAME_HEAD);
     put_u32(frame, FRAME_SYNC);
     put_u32(frame + 4, (uint32_t)len);
     put_u32(frame + 8, crc_more(crc_of(frame + 4, 4), frame + FRAME_HEAD, len));
@@ -752,6 +758,28 @@ ssm_status sw_journal_append(sw_journal *j, const sw_record *rec, ssm_error *err
     ssm_status st = write_out(j, own, need, 1, err);
     free(own);
     return st;
+}
+
+static void fill_packed(const void *src, size_t len, unsigned char *dst)
+{
+    memcpy(dst, src, len);
+}
+
+static void fill_record(const void *src, size_t len, unsigned char *dst)
+{
+    (void)len;
+    sw_record_pack(src, dst);
+}
+
+ssm_status sw_journal_append(sw_journal *j, const sw_record *rec, ssm_error *err)
+{
+    return append_frame(j, rec->task, sw_record_packed_size(rec), fill_record, rec, err);
+}
+
+ssm_status sw_journal_append_packed(sw_journal *j, uint64_t task, const unsigned char *packed, size_t len,
+                                    ssm_error *err)
+{
+    return append_frame(j, task, len, fill_packed, packed, err);
 }
 
 ssm_status sw_journal_replace(sw_journal *j, const char *path, ssm_error *err)
@@ -787,4 +815,123 @@ void sw_journal_abandon(sw_journal *j)
 {
     if (j)
         journal_free(j, SSM_OK, NULL);
+}
+
+/* ---- part journals ------------------------------------------------------------ */
+
+ssm_status sw_sync_path(const char *path, ssm_error *err)
+{
+    char dir[PATH_MAX], text[96];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return ssm_fail(err, SSM_EIO, "cannot sync %s: %s", path, sw_errno_text(e, text, sizeof text));
+    }
+    close(fd);
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        (void)fsync(fd);   /* some file systems refuse it on directories */
+        close(fd);
+    }
+    return SSM_OK;
+}
+
+ssm_status sw_journal_parts_remove(const char *output, ssm_error *err)
+{
+    sw_journal_part_list parts;
+    char journal[PATH_MAX];
+    ssm_status st = sw_journal_parts(output, &parts, err);
+    for (size_t k = 0; st == SSM_OK && k < parts.n; ++k)
+        if (unlink(parts.path[k]) != 0 && errno != ENOENT)
+            st = ssm_fail(err, SSM_EIO, "cannot remove part journal %s: %s", parts.path[k], strerror(errno));
+    /* the removals are durable with the directory (the journal's) */
+    snprintf(journal, sizeof journal, "%s.journal", output);
+    if (st == SSM_OK && parts.n)
+        st = sw_sync_path(journal, err);
+    sw_journal_parts_free(&parts);
+    return st;
+}
+
+int sw_journal_part_path(char *buf, size_t size, const char *output, int k)
+{
+    int n = snprintf(buf, size, "%s.part%d.journal", output, k);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* k of name if it is BASE.part<k>.journal, else -1. */
+static long part_number(const char *name, const char *base)
+{
+    size_t b = strlen(base);
+    if (strncmp(name, base, b) != 0 || strncmp(name + b, ".part", 5) != 0)
+        return -1;
+    const char *digits = name + b + 5, *end = digits;
+    while (*end >= '0' && *end <= '9' && end - digits < 9)
+        ++end;
+    if (end == digits || strcmp(end, ".journal") != 0)
+        return -1;
+    return strtol(digits, NULL, 10);
+}
+
+static int by_number(const void *pa, const void *pb)
+{
+    long a = *(const long *)pa, b = *(const long *)pb;
+    return (a > b) - (a < b);
+}
+
+ssm_status sw_journal_parts(const char *output, sw_journal_part_list *list, ssm_error *err)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(output, '/'), *base = slash ? slash + 1 : output;
+    memset(list, 0, sizeof *list);
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == output ? 1 : slash - output) : 1, slash ? output : ".");
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? SSM_OK : ssm_fail(err, SSM_EIO, "cannot list %s: %s", dir, strerror(errno));
+    long *numbers = NULL;
+    size_t cap = 0;
+    ssm_status st = SSM_OK;
+    for (struct dirent *e; (e = readdir(d));) {
+        long k = part_number(e->d_name, base);
+        if (k < 0)
+            continue;
+        if (list->n == cap) {
+            size_t cap2 = cap ? 2 * cap : 16;
+            long *bigger = realloc(numbers, cap2 * sizeof *bigger);
+            if (!bigger) {
+                st = ssm_fail(err, SSM_ENOMEM, "out of memory listing the part journals of %s", output);
+                break;
+            }
+            numbers = bigger;
+            cap = cap2;
+        }
+        numbers[list->n++] = k;
+    }
+    closedir(d);
+    if (st == SSM_OK && list->n) {
+        qsort(numbers, list->n, sizeof *numbers, by_number);
+        list->path = calloc(list->n, sizeof *list->path);
+        for (size_t i = 0; st == SSM_OK && i < list->n; ++i) {
+            if (list->path)
+                list->path[i] = malloc(PATH_MAX);
+            if (!list->path || !list->path[i])
+                st = ssm_fail(err, SSM_ENOMEM, "out of memory listing the part journals of %s", output);
+            else
+                sw_journal_part_path(list->path[i], PATH_MAX, output, (int)numbers[i]);   /* fits: it exists */
+        }
+    }
+    free(numbers);
+    if (st != SSM_OK)
+        sw_journal_parts_free(list);
+    return st;
+}
+
+void sw_journal_parts_free(sw_journal_part_list *list)
+{
+    for (size_t i = 0; list->path && i < list->n; ++i)
+        free(list->path[i]);
+    free(list->path);
+    memset(list, 0, sizeof *list);
 }

@@ -85,7 +85,8 @@ ssm_status sw_journal_create(const char *path, const sw_tasks *tasks, sw_journal
 /* Fills *header, then calls visit(ctx, rec) (if not NULL) for every valid
  * record in file order (a task may appear more than once: the last record
  * wins); rec is freed when visit returns, and a nonzero return stops the
- * reading.  *scan (if not NULL) says what else was found.  SSM_EINVAL for
+ * reading.  *scan (if not NULL) says what else was found; with neither
+ * visit nor scan only the header is read.  SSM_EINVAL for
  * a missing file, a foreign, damaged or truncated header, or a
  * checksummed record that does not fit the header; SSM_EIO when reading
  * fails; SSM_ENOMEM. */
@@ -102,6 +103,10 @@ ssm_status sw_journal_read(const char *path, sw_journal_header *header,
 ssm_status sw_journal_open_append(const char *path, const sw_tasks *tasks, sw_journal **out, ssm_error *err);
 
 ssm_status sw_journal_append(sw_journal *j, const sw_record *rec, ssm_error *err);
+/* The same for a record already packed (sw_record_pack's len bytes, as a
+ * worker sent them): a node leader writes its ranks' records unchanged. */
+ssm_status sw_journal_append_packed(sw_journal *j, uint64_t task, const unsigned char *packed, size_t len,
+                                    ssm_error *err);
 /* Writes what is buffered and fsyncs: everything appended so far survives
  * a crash. */
 ssm_status sw_journal_sync(sw_journal *j, ssm_error *err);
@@ -113,5 +118,31 @@ ssm_status sw_journal_replace(sw_journal *j, const char *path, ssm_error *err);
 ssm_status sw_journal_close(sw_journal *j, ssm_error *err);
 /* Closes without writing what is still buffered (after an error). */
 void sw_journal_abandon(sw_journal *j);
+
+/* Part journals.  With part files (--part-files under --leaders) each
+ * node leader appends its group's records to OUT.h5.part<k>.journal (k:
+ * the leader's MPI rank), a journal like the main one; rank 0 absorbs
+ * them into OUT.h5.journal and OUT.h5 at the end of the run, and so does
+ * every --resume before it starts (resume.h), so a new run never meets
+ * the parts of an earlier one. */
+
+/* OUTPUT.part<k>.journal into buf; -1 if it does not fit. */
+int sw_journal_part_path(char *buf, size_t size, const char *output, int k);
+
+typedef struct {
+    char **path;     /* ascending k */
+    size_t n;
+} sw_journal_part_list;
+
+/* The part journals beside output, ascending k (none: n = 0); SSM_EIO if
+ * the directory cannot be listed. */
+ssm_status sw_journal_parts(const char *output, sw_journal_part_list *list, ssm_error *err);
+void sw_journal_parts_free(sw_journal_part_list *list);
+/* Removes the part journals beside output (once OUT.h5.journal holds
+ * their records durably) and syncs the directory. */
+ssm_status sw_journal_parts_remove(const char *output, ssm_error *err);
+
+/* fsync of the file at path and of its directory. */
+ssm_status sw_sync_path(const char *path, ssm_error *err);
 
 #endif

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt.h"
 #include "coordinator.h"
 #include "farm.h"
+#include "journal.h"
+#include "outfiles.h"
 #include "progress.h"
 
 /* ---- the option --------------------------------------------------------------- */
@@ -194,6 +197,19 @@ typedef struct {
     size_t cap_collected;
     uint64_t *ids;               /* scratch: one batch */
     size_t cap_ids;
+    /* part files: the group's records go to the part journal, rank 0
+     * gets (id, status) words (farm.h MSG_STATUSES) */
+    int parts, rank;             /* part files on; this leader's world rank */
+    sw_journal *part;
+    sw_bytes scratch;            /* one record of the own thread, packed */
+    int part_failed;             /* a write failed: nothing more is written or reported */
+    int part_to_report;          /* ... and rank 0 has not been told yet */
+    size_t unsynced;
+    double sync_interval, last_sync;
+    sw_ckpt_pending ckpt_done;   /* checkpoints of done tasks, removed once the part is synced */
+    /* SSMSWEEP_COORD_STATS: the main thread's CPU time taking records */
+    size_t stat_records;
+    double stat_cpu;
 } leader;
 
 /* p with room for need items of item bytes (capacity *cap). */
@@ -251,6 +267,12 @@ static void send_up(leader *l, uint32_t flags)
         flags |= (uint32_t)l->signal_to_report << MSG_SIGNAL_SHIFT;
         l->signal_to_report = 0;
     }
+    if (l->parts)
+        flags |= MSG_STATUSES;
+    if (l->part_to_report) {
+        flags |= MSG_PART_FAILED;
+        l->part_to_report = 0;
+    }
     sw_send_results(&l->box, l->world, &l->up, flags);
     l->held_since = 0;
 }
@@ -259,6 +281,128 @@ static void hold(leader *l)
 {
     if (l->held_since == 0)
         l->held_since = sw_now();
+}
+
+/* ---- part files ------------------------------------------------------------------ */
+
+/* A write of the part journal failed: the leader says so once (one line,
+ * then rank 0 stops the sweep as after an output error of its own) and
+ * from then on writes and reports nothing: the tasks whose records were
+ * not written stay pending for --resume. */
+static void part_failed(leader *l, const ssm_error *err)
+{
+    if (l->part_failed)
+        return;
+    fprintf(stderr, "ssmsweep run: rank %d (node leader): %s\n", l->rank, err->message);
+    l->part_failed = l->part_to_report = 1;
+    hold(l);
+}
+
+/* Makes the part journal durable, then removes the checkpoints of the
+ * tasks it records as done. */
+static void sync_part(leader *l)
+{
+    ssm_error err;
+    l->last_sync = sw_now();
+    if (!l->part || l->part_failed || !l->unsynced)
+        return;
+    if (sw_journal_sync(l->part, &err) != SSM_OK) {
+        part_failed(l, &err);
+        return;
+    }
+    l->unsynced = 0;
+    sw_ckpt_pending_remove(&l->ckpt_done);
+}
+
+/* One record (packed as a worker sent it) into the part journal, its
+ * (id, status) word into the message for rank 0. */
+static void take_packed(leader *l, const unsigned char *rec, size_t len)
+{
+    uint64_t task, hash, word;
+    uint8_t status;
+    ssm_error err;
+    if (len < 17)
+        MPI_Abort(l->world, ABORT_CODE);
+    memcpy(&task, rec, 8);
+    memcpy(&hash, rec + 8, 8);
+    memcpy(&status, rec + 16, 1);
+    if (task < l->costs.t->n_tasks)   /* records arrive in batches of neighbours: cheap */
+        sw_task_cursor_at(&l->costs, (size_t)task);
+    if (task >= l->costs.t->n_tasks || hash != l->costs.hash || (status != SW_DONE && status != SW_FAILED)) {
+        fprintf(stderr, "ssmsweep run: rank %d (node leader): a result names task %llu with hash %016llx, which "
+                "this task table does not have\n", l->rank, (unsigned long long)task, (unsigned long long)hash);
+        MPI_Abort(l->world, ABORT_CODE);
+    }
+    if (l->part_failed)
+        return;
+    if (sw_journal_append_packed(l->part, task, rec, len, &err) != SSM_OK) {
+        part_failed(l, &err);
+        return;
+    }
+    ++l->unsynced;
+    ++l->stat_records;
+    if (status == SW_DONE)
+        sw_ckpt_pending_add(&l->ckpt_done, hash);
+    word = task << 2 | status;
+    if (sw_bytes_reserve(&l->up, 8))
+        MPI_Abort(l->world, ABORT_CODE);
+    memcpy(l->up.data + l->up.len, &word, 8);
+    l->up.len += 8;
+    hold(l);
+}
+
+/* A record of the own thread, packed as a worker would send it. */
+static void take_record(leader *l, const sw_record *rec)
+{
+    size_t len = sw_record_packed_size(rec);
+    if (sw_bytes_reserve(&l->scratch, len))
+        MPI_Abort(l->world, ABORT_CODE);
+    sw_record_pack(rec, l->scratch.data);
+    take_packed(l, l->scratch.data, len);
+}
+
+/* The records of a RESULTS message ([u32 len][packed record] ...). */
+static void take_message(leader *l, const unsigned char *buf, size_t len)
+{
+    size_t off = 0;
+    while (off + 4 <= len) {
+        uint32_t rlen;
+        memcpy(&rlen, buf + off, 4);
+        if (off + 4 + rlen > len)
+            MPI_Abort(l->world, ABORT_CODE);
+        take_packed(l, buf + off + 4, rlen);
+        off += 4 + rlen;
+    }
+}
+
+static void open_part(leader *l, const char *output, const sw_tasks *t, const char *ckpt_dir)
+{
+    char path[PATH_MAX];
+    ssm_error err;
+    l->ckpt_done.dir = ckpt_dir;
+    l->last_sync = sw_now();
+    if (sw_journal_part_path(path, sizeof path, output, l->rank) != 0) {
+        ssm_fail(&err, SSM_EINVAL, "the name of part journal %d of %s is too long", l->rank, output);
+        part_failed(l, &err);
+    } else if (sw_journal_create(path, t, &l->part, &err) != SSM_OK) {
+        part_failed(l, &err);
+    }
+}
+
+/* Durable and closed before the leader's goodbye: rank 0 merges the parts
+ * once every leader has said goodbye. */
+static void close_part(leader *l)
+{
+    ssm_error err;
+    if (!l->part)
+        return;
+    sync_part(l);
+    if (l->part_failed)
+        sw_journal_abandon(l->part);
+    else if (sw_journal_close(l->part, &err) != SSM_OK)
+        part_failed(l, &err);
+    l->part = NULL;
+    sw_ckpt_pending_free(&l->ckpt_done);
 }
 
 static void begin_local_stop(leader *l, int urgent)
@@ -350,7 +494,11 @@ static void hear_members(leader *l)
         uint32_t flags = 0;
         if (len >= 4)
             memcpy(&flags, buf, 4);
-        if (len > 4) {
+        if (len > 4 && l->parts) {
+            double cpu = sw_thread_cpu();
+            take_message(l, buf + 4, (size_t)len - 4);
+            l->stat_cpu += sw_thread_cpu() - cpu;
+        } else if (len > 4) {
             if (sw_bytes_reserve(&l->up, (size_t)len - 4))
                 MPI_Abort(l->world, ABORT_CODE);
             memcpy(l->up.data + l->up.len, buf + 4, (size_t)len - 4);
@@ -382,12 +530,17 @@ static void tend_local(leader *l, double wait)
 {
     size_t n = 0;
     sw_local_collect(&l->local, wait, &l->collected, &n, &l->cap_collected);
+    double cpu = n && l->parts ? sw_thread_cpu() : 0;
     for (size_t k = 0; k < n; ++k) {
-        if (sw_bytes_append_record(&l->up, &l->collected[k]))
+        if (l->parts)
+            take_record(l, &l->collected[k]);
+        else if (sw_bytes_append_record(&l->up, &l->collected[k]))
             MPI_Abort(l->world, ABORT_CODE);
         sw_record_free(&l->collected[k]);
         hold(l);
     }
+    if (n && l->parts)
+        l->stat_cpu += sw_thread_cpu() - cpu;
     if (l->local.no_memory)
         MPI_Abort(l->world, ABORT_CODE);
     if (l->local.started && !l->stopping && l->n_waiting == 0 && l->head < l->tail && sw_local_idle(&l->local)) {
@@ -406,7 +559,8 @@ static void talk_to_master(leader *l)
         send_up(l, MSG_REQUEST);
         ++l->outstanding;
     } else if ((l->held_since > 0 &&
-                (l->stopping || sw_now() - l->held_since >= l->forward_interval)) || l->signal_to_report) {
+                (l->stopping || sw_now() - l->held_since >= l->forward_interval)) || l->signal_to_report ||
+               l->part_to_report) {
         send_up(l, 0);
     }
 }
@@ -440,11 +594,13 @@ static void say_goodbye(leader *l)
 }
 
 int sw_leader(MPI_Comm world, const sw_layout *lay, const sw_tasks *t, int rank, const char *host,
-              const char *ckpt_dir, double sync_interval)
+              const char *ckpt_dir, double sync_interval, const char *part_output)
 {
     leader l;
     memset(&l, 0, sizeof l);
     l.world = world;
+    l.rank = rank;
+    l.sync_interval = sync_interval;
     l.group = lay->group;
     l.weight = computing_ranks(lay->group_size);
     /* a record reaches rank 0 within --sync: half of it here, half on the way from the member */
@@ -456,6 +612,10 @@ int sw_leader(MPI_Comm world, const sw_layout *lay, const sw_tasks *t, int rank,
         MPI_Abort(world, ABORT_CODE);
     if (l.weight == lay->group_size && sw_local_start(&l.local, t, rank, host, ckpt_dir) != 0)
         MPI_Abort(world, ABORT_CODE);
+    if (part_output) {
+        l.parts = 1;
+        open_part(&l, part_output, t, ckpt_dir);
+    }
     for (;;) {
         hear_master(&l);
         hear_members(&l);
@@ -466,6 +626,8 @@ int sw_leader(MPI_Comm world, const sw_layout *lay, const sw_tasks *t, int rank,
             answer_waiting(&l);
         }
         tend_local(&l, 0);
+        if (l.stopping || sw_now() - l.last_sync >= l.sync_interval)
+            sync_part(&l);
         talk_to_master(&l);
         if (finished(&l))
             break;
@@ -475,10 +637,17 @@ int sw_leader(MPI_Comm world, const sw_layout *lay, const sw_tasks *t, int rank,
             sw_nap(200e-6);
     }
     tend_local(&l, 0);
+    close_part(&l);
     say_goodbye(&l);
+    const char *stats = getenv("SSMSWEEP_COORD_STATS");
+    if (l.parts && stats && *stats && strcmp(stats, "0") != 0)
+        fprintf(stderr, "ssmsweep run: leader stats: rank %d: %zu records into its part journal, main thread %.3f s "
+                "CPU taking its ranks' records: %.3f us per record (syncs aside)\n", rank, l.stat_records, l.stat_cpu,
+                1e6 * l.stat_cpu / (double)(l.stat_records ? l.stat_records : 1));
     sw_outbox_drain(&l.box);
     int left_running = sw_local_stop(&l.local);
     free(l.up.data);
+    free(l.scratch.data);
     free(l.queue);
     free(l.zeros_sent);
     free(l.waiting);

@@ -78,8 +78,12 @@ void sw_layout_free(sw_layout *l);
 
 /* The leader's loop, until its group has finished and rank 0 has said "no
  * more work" CREDITS times.  Returns whether its compute thread was left
- * inside a task abandoned by an urgent stop (see sw_coordinate_end). */
+ * inside a task abandoned by an urgent stop (see sw_coordinate_end).
+ * With part_output (part files: OUT.h5), the group's records go to the
+ * part journal OUT.h5.part<rank>.journal (synced every sync_interval
+ * seconds, closed before the goodbye) and rank 0 gets their (id, status)
+ * words only. */
 int sw_leader(MPI_Comm world, const sw_layout *l, const sw_tasks *t, int rank, const char *host,
-              const char *ckpt_dir, double sync_interval);
+              const char *ckpt_dir, double sync_interval, const char *part_output);
 
 #endif

@@ -281,6 +281,19 @@ static int exists(const char *path)
     return lstat(path, &sb) == 0;
 }
 
+/* An input beside part journals (a --part-files run stopped or kept
+ * before its merge) lacks the leaders' results: refused, with the fix. */
+static ssm_status unmerged_parts(const char *input, ssm_error *err)
+{
+    sw_journal_part_list parts;
+    ssm_status st = sw_journal_parts(input, &parts, err);
+    if (st == SSM_OK && parts.n)
+        st = ssm_fail(err, SSM_EINVAL, "%s has part journals not merged yet (%s): 'ssmsweep run SPEC -o %s "
+                      "--resume' merges them", input, parts.path[0], input);
+    sw_journal_parts_free(&parts);
+    return st;
+}
+
 ssm_status sw_merge(const char *const *inputs, size_t n, const char *output, const sw_merge_options *opt,
                     sw_merge_summary *sum, ssm_error *err)
 {
@@ -308,6 +321,8 @@ ssm_status sw_merge(const char *const *inputs, size_t n, const char *output, con
     if (st == SSM_OK && !opt->force && (exists(f.output) || exists(f.journal)))
         st = ssm_fail(err, SSM_EINVAL, "%s already exists (--force replaces it)",
                       exists(f.output) ? f.output : f.journal);
+    for (size_t k = 0; st == SSM_OK && k < n; ++k)
+        st = unmerged_parts(inputs[k], err);
     for (size_t k = 0; st == SSM_OK && k < n; ++k)
         st = sw_h5_read(inputs[k], NULL, &info[k], 0, NULL, NULL, err);
     if (st == SSM_OK)

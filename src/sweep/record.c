@@ -214,6 +214,21 @@ ssm_status sw_record_unpack_legacy(const unsigned char *buf, size_t len, sw_reco
     return unpack(buf, len, 0, rec, err);
 }
 
+ssm_status sw_record_copy(sw_record *dst, const sw_record *src, unsigned char **scratch, size_t *cap,
+                          ssm_error *err)
+{
+    size_t len = sw_record_packed_size(src);
+    if (len > *cap) {
+        unsigned char *bigger = realloc(*scratch, len);
+        if (!bigger)
+            return ssm_fail(err, SSM_ENOMEM, "out of memory copying a result record of %zu bytes", len);
+        *scratch = bigger;
+        *cap = len;
+    }
+    sw_record_pack(src, *scratch);
+    return sw_record_unpack(*scratch, len, dst, err);
+}
+
 void sw_record_free(sw_record *rec)
 {
     if (!rec)

@@ -52,6 +52,11 @@ ssm_status sw_record_unpack(const unsigned char *buf, size_t len, sw_record *rec
 /* The same for the form without the hash (journal format versions 1 and
  * 2); rec->hash is 0: such a record names its task by row only. */
 ssm_status sw_record_unpack_legacy(const unsigned char *buf, size_t len, sw_record *rec, ssm_error *err);
+/* A deep copy of src into dst, through the byte form (so every field is
+ * copied by the one serializer); *scratch (capacity *cap) is the caller's
+ * buffer for it, grown as needed. */
+ssm_status sw_record_copy(sw_record *dst, const sw_record *src, unsigned char **scratch, size_t *cap,
+                          ssm_error *err);
 void sw_record_free(sw_record *rec);
 
 #endif

@@ -3,10 +3,12 @@
 #include "resume.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,9 +76,18 @@ typedef struct {
     sw_outputs *out;
     sw_h5 *h5;
     sw_journal *journal;       /* the rewritten journal, or NULL */
+    sw_record *batch;          /* records for the next HDF5 write (H5_ROWS) */
+    size_t n_batch;
+    unsigned char *packed;     /* one record packed, to copy it into the batch */
+    size_t cap_packed;
     ssm_status st;
     ssm_error *err;
 } reuse;
+
+/* Rows written to the rebuilt file at once: a write per row costs HDF5's
+ * per-call overhead (selections, ids) for every column, ten times a row's
+ * share of a batch. */
+#define H5_ROWS 1024
 
 /* The hash of row's task. */
 static uint64_t row_hash(reuse *u, size_t row)
@@ -126,6 +137,27 @@ static int plan_record(void *ctx, const sw_record *rec)
     return 0;
 }
 
+/* The batch into the rebuilt file. */
+static ssm_status flush_batch(reuse *u)
+{
+    ssm_status st = u->n_batch ? sw_h5_write(u->h5, u->batch, u->n_batch, u->err) : SSM_OK;
+    for (size_t k = 0; k < u->n_batch; ++k)
+        sw_record_free(&u->batch[k]);
+    u->n_batch = 0;
+    return st;
+}
+
+/* A copy of rec (the reader frees its own) into the batch. */
+static ssm_status batch_record(reuse *u, const sw_record *rec)
+{
+    if (!u->batch && !(u->batch = malloc(H5_ROWS * sizeof *u->batch)))
+        return ssm_fail(u->err, SSM_ENOMEM, "out of memory rebuilding the results file");
+    ssm_status st = sw_record_copy(&u->batch[u->n_batch], rec, &u->packed, &u->cap_packed, u->err);
+    if (st != SSM_OK)
+        return st;
+    return ++u->n_batch == H5_ROWS ? flush_batch(u) : SSM_OK;
+}
+
 /* Second pass: each chosen record, relabelled with its row, into the
  * rebuilt file (and the rewritten journal). */
 static int write_record(void *ctx, const sw_record *rec)
@@ -138,7 +170,7 @@ static int write_record(void *ctx, const sw_record *rec)
         r.hash = row_hash(u, (size_t)r.task);
         if (u->journal && (u->st = sw_journal_append(u->journal, &r, u->err)) != SSM_OK)
             return 1;
-        if ((u->st = sw_h5_write(u->h5, &r, 1, u->err)) != SSM_OK)
+        if ((u->st = batch_record(u, &r)) != SSM_OK)
             return 1;
         u->out->state[r.task] = (unsigned char)r.status;
         u->out->n_done += r.status == SW_DONE;
@@ -149,6 +181,10 @@ static int write_record(void *ctx, const sw_record *rec)
 
 static void reuse_free(reuse *u)
 {
+    for (size_t k = 0; k < u->n_batch; ++k)
+        sw_record_free(&u->batch[k]);
+    free(u->batch);
+    free(u->packed);
     sw_task_cursor_end(&u->cur);
     free(u->index);
     free(u->winner);
@@ -202,6 +238,7 @@ typedef struct {
     int readable;              /* the header could be read */
     sw_journal_header have;
     sw_journal_scan scan;
+    sw_journal_part_list parts;   /* OUT.h5.part<k>.journal of a run with part files */
 } found_journal;
 
 /* Whether have and want describe the same tasks (the format version
@@ -295,29 +332,56 @@ static ssm_status create_fresh(const sw_resume_request *rq, sw_outputs *out, ssm
     return SSM_OK;
 }
 
-/* The journal there, read once to choose the records to keep. */
-static ssm_status plan_reuse(const sw_resume_request *rq, const found_journal *j, reuse *u, ssm_error *err)
+/* Whether the records of a journal with header h can be reused at all,
+ * and how: records without hashes are vouched for only by the spec hash. */
+static int usable_journal(reuse *u, const sw_journal_header *h)
 {
-    const sw_tasks *t = rq->tasks;
-    ssm_status st = reuse_init(u, t, rq->force, err);
-    if (st)
-        return st;
-    u->legacy = j->have.version < 3;
-    u->trusted = j->have.spec_hash == t->spec_hash && j->have.n_tasks == t->n_tasks &&
-                 j->have.shard.index == sw_tasks_shard(t).index && j->have.shard.count == sw_tasks_shard(t).count;
+    const sw_tasks *t = u->t;
+    u->legacy = h->version < 3;
+    u->trusted = h->spec_hash == t->spec_hash && h->n_tasks == t->n_tasks &&
+                 h->shard.index == sw_tasks_shard(t).index && h->shard.count == sw_tasks_shard(t).count;
     /* a task's seed is a function of the master seed and its hash: under
      * another master seed the same parameters draw other numbers, so
      * nothing carries over (the spec hash covers the seed; older journals
      * do not record it and are trusted only under the same spec hash) */
-    if (!j->readable || (!u->legacy && j->have.master_seed != t->master_seed))
-        return reuse_order(u, err);
+    return u->legacy || h->master_seed == t->master_seed;
+}
+
+/* Visits the records of the main journal, then of every part journal, in
+ * that order (the ordinals of plan_record and write_record run on across
+ * them: a task's last record wins). */
+static ssm_status read_all(const sw_resume_request *rq, const found_journal *j, reuse *u,
+                           int (*visit)(void *, const sw_record *), ssm_error *err)
+{
     sw_journal_header h;
-    st = sw_journal_read(rq->files->journal, &h, plan_record, u, NULL, err);
+    for (size_t k = 0; k <= j->parts.n; ++k) {
+        const char *path = k == 0 ? rq->files->journal : j->parts.path[k - 1];
+        if (k == 0 && !j->readable)
+            continue;
+        ssm_status st = sw_journal_read(path, &h, NULL, NULL, NULL, err);
+        if (st == SSM_OK && !usable_journal(u, &h))
+            continue;
+        if (st == SSM_OK)
+            st = sw_journal_read(path, &h, visit, u, NULL, err);
+        if (st != SSM_OK || u->st != SSM_OK)
+            return st != SSM_OK ? st : u->st;
+    }
+    return SSM_OK;
+}
+
+/* The journals there, read once to choose the records to keep. */
+static ssm_status plan_reuse(const sw_resume_request *rq, const found_journal *j, reuse *u, ssm_error *err)
+{
+    ssm_status st = reuse_init(u, rq->tasks, rq->force, err);
+    if (st)
+        return st;
+    st = read_all(rq, j, u, plan_record, err);
     return st ? st : reuse_order(u, err);
 }
 
 /* Rebuilds OUT.h5 (and, if rewrite, the journal) from the chosen records. */
-static ssm_status rebuild(const sw_resume_request *rq, reuse *u, int rewrite, sw_outputs *out, ssm_error *err)
+static ssm_status rebuild(const sw_resume_request *rq, const found_journal *j, reuse *u, int rewrite,
+                          sw_outputs *out, ssm_error *err)
 {
     const sw_outfiles *f = rq->files;
     ssm_error why;
@@ -334,12 +398,13 @@ static ssm_status rebuild(const sw_resume_request *rq, reuse *u, int rewrite, sw
     u->journal = rewrite ? out->journal : NULL;
     u->st = SSM_OK;
     if (u->n_picks) {
-        sw_journal_header h;
-        ssm_status st = sw_journal_read(f->journal, &h, write_record, u, NULL, &why);
+        ssm_status st = read_all(rq, j, u, write_record, &why);
+        if (st == SSM_OK)
+            st = u->st = flush_batch(u);
         if (st == SSM_OK && u->st != SSM_OK)
             return fail(out, f, u->err, err);
         if (st != SSM_OK)
-            return fail(out, f, &why, err);
+            return fail(out, f, st == u->st ? u->err : &why, err);
     }
     /* the journal first: from here on it is the authority, and a kill
      * before OUT.h5 is in place only means the next resume rebuilds it */
@@ -347,8 +412,15 @@ static ssm_status rebuild(const sw_resume_request *rq, reuse *u, int rewrite, sw
         return fail(out, f, &why, err);
     ssm_status st = sw_h5_close(out->h5, NULL, &why);
     out->h5 = NULL;
+    if (st == SSM_OK && j->parts.n)   /* the parts go once both files are durable */
+        st = sw_sync_path(f->rebuild, &why);
     if (st == SSM_OK && rename(f->rebuild, f->output) != 0)
         st = ssm_fail(&why, SSM_EIO, "cannot replace %s: %s", f->output, strerror(errno));
+    /* a kill among the removals leaves parts whose records the journal
+     * holds too: the next reading takes them again, and a task's copies
+     * are the same record */
+    if (st == SSM_OK && j->parts.n)
+        st = sw_journal_parts_remove(f->output, &why);
     if (st == SSM_OK)
         st = sw_h5_open(f->output, rq->tasks, &out->h5, &why);
     if (st != SSM_OK)
@@ -361,13 +433,29 @@ static ssm_status rebuild(const sw_resume_request *rq, reuse *u, int rewrite, sw
 static ssm_status look_at_journal(const sw_resume_request *rq, found_journal *j, ssm_error *err)
 {
     ssm_error why;
-    memset(j, 0, sizeof *j);
     ssm_status st = sw_journal_read(rq->files->journal, &j->have, NULL, NULL, &j->scan, &why);
     j->readable = st == SSM_OK;
     if (j->readable || rq->force)
         return SSM_OK;
     /* a header that cannot be read is bad input (SSM_EINVAL); a read that failed is I/O */
     return ssm_fail(err, st, "--resume: %s", why.message);
+}
+
+/* A plain --resume takes part journals of this very spec only, as it
+ * does the main journal. */
+static ssm_status check_parts(const sw_resume_request *rq, const found_journal *j, const sw_journal_header *want,
+                              ssm_error *err)
+{
+    for (size_t k = 0; k < j->parts.n && !rq->force; ++k) {
+        sw_journal_header h;
+        ssm_error why;
+        ssm_status st = sw_journal_read(j->parts.path[k], &h, NULL, NULL, NULL, &why);
+        if (st != SSM_OK)
+            return ssm_fail(err, st, "--resume: %s", why.message);
+        if (!same_spec(&h, want))
+            return refuse_mismatch(j->parts.path[k], &h, want, err);
+    }
+    return SSM_OK;
 }
 
 /* Checkpoints of tasks the journal records as done are stale: a kill came
@@ -381,64 +469,87 @@ static void remove_stale_checkpoints(const sw_resume_request *rq, const sw_outpu
         sw_ckpt_remove_done(rq->files->ckpt, rq->tasks, out->state);
 }
 
-ssm_status sw_resume_open(const sw_resume_request *rq, sw_outputs *out, ssm_error *err)
+/* Continues or rewrites the journal there (and the part journals). */
+static ssm_status open_existing(const sw_resume_request *rq, found_journal *j, sw_outputs *out, ssm_error *err)
 {
     const sw_outfiles *f = rq->files;
     const sw_tasks *t = rq->tasks;
-    out->journal = NULL;
-    out->h5 = NULL;
-    out->n_done = out->n_failed = 0;
-    int journal_there = file_exists(f->journal);
-    if (!rq->resume && !rq->force && (file_exists(f->output) || journal_there)) {
-        return ssm_fail(err, SSM_EINVAL, "%s already exists: --resume continues it (or write to another -o)",
-                        file_exists(f->output) ? f->output : f->journal);
-    }
-    if (rq->resume && !journal_there) {
-        return ssm_fail(err, SSM_EINVAL, "--resume: no journal %s to resume from", f->journal);
-    }
-    /* what a killed run left behind (we hold the lock: it is nobody's) */
-    unlink(f->rebuild);
-    unlink(f->journal_rewrite);
-    if (!journal_there)
-        return create_fresh(rq, out, err);
-
-    found_journal j;
     sw_journal_header want;
     ssm_error why;
-    ssm_status code = look_at_journal(rq, &j, err);
+    ssm_status code = look_at_journal(rq, j, err);
     if (code != SSM_OK)
         return code;
     if (sw_journal_header_of(t, &want, &why) != SSM_OK)
         return fail(out, f, &why, err);
-    int same_tasks = j.readable && same_spec(&j.have, &want), same = same_tasks && j.have.version == want.version;
-    if (rq->resume && j.readable) {
-        int shard_differs = j.have.shard.index != want.shard.index || j.have.shard.count != want.shard.count;
+    int same_tasks = j->readable && same_spec(&j->have, &want), same = same_tasks && j->have.version == want.version;
+    if (rq->resume && j->readable) {
+        int shard_differs = j->have.shard.index != want.shard.index || j->have.shard.count != want.shard.count;
         if ((!rq->force && !same_tasks) || shard_differs)
-            return refuse_mismatch(f->journal, &j.have, &want, err);
+            return refuse_mismatch(f->journal, &j->have, &want, err);
     }
-    if (!j.readable && !rq->quiet)
+    if ((code = check_parts(rq, j, &want, err)) != SSM_OK)
+        return code;
+    if (!j->readable && !rq->quiet)
         say(rq, "--force: journal %s cannot be read: nothing of it is kept", f->journal);
 
     reuse u;
-    if ((code = plan_reuse(rq, &j, &u, err)) != SSM_OK) {
+    if ((code = plan_reuse(rq, j, &u, err)) != SSM_OK) {
         reuse_free(&u);
         return code;
     }
-    if (j.scan.damaged)
-        report_damage(rq, f->journal, &j.scan, j.scan.records);
-    /* a journal that cannot simply go on is written anew */
-    int rewrite = !same || j.scan.damaged;
-    code = rebuild(rq, &u, rewrite, out, err);
+    if (j->scan.damaged)
+        report_damage(rq, f->journal, &j->scan, j->scan.records);
+    /* a journal that cannot simply go on is written anew, and so is one
+     * with part journals: each task's record once, the parts absorbed */
+    int rewrite = !same || j->scan.damaged || j->parts.n;
+    code = rebuild(rq, j, &u, rewrite, out, err);
     if (code == SSM_OK)
         remove_stale_checkpoints(rq, out);
+    if (code == SSM_OK && j->parts.n && !rq->quiet)
+        say(rq, "%zu part journal%s of a run with --part-files merged into %s and %s", j->parts.n,
+            j->parts.n == 1 ? "" : "s", f->journal, f->output);
     if (code == SSM_OK && !same && !rq->quiet) {
         size_t reused = out->n_done + out->n_failed;
-        if (!j.readable || j.have.spec_hash != t->spec_hash || j.have.n_tasks != t->n_tasks)
+        if (!j->readable || j->have.spec_hash != t->spec_hash || j->have.n_tasks != t->n_tasks)
             say(rq, "%s: %zu task%s reused from journal %s (same parameters), %zu to compute", rq->force ? "--force" : "--resume",
                 reused, reused == 1 ? "" : "s", f->journal, t->n_tasks - reused);
         else
             say(rq, "journal %s rewritten in format version %d", f->journal, SW_JOURNAL_VERSION);
     }
     reuse_free(&u);
+    return code;
+}
+
+ssm_status sw_resume_open(const sw_resume_request *rq, sw_outputs *out, ssm_error *err)
+{
+    const sw_outfiles *f = rq->files;
+    found_journal j;
+    memset(&j, 0, sizeof j);
+    out->journal = NULL;
+    out->h5 = NULL;
+    out->n_done = out->n_failed = 0;
+    ssm_status code = sw_journal_parts(f->output, &j.parts, err);
+    if (code != SSM_OK)
+        return code;
+    int journal_there = file_exists(f->journal);
+    const char *there = file_exists(f->output) ? f->output : journal_there ? f->journal
+                        : j.parts.n                          ? j.parts.path[0]
+                                                             : NULL;
+    if (!rq->resume && !rq->force && there)
+        code = ssm_fail(err, SSM_EINVAL, "%s already exists: --resume continues it (or write to another -o)", there);
+    else if (rq->resume && !journal_there)
+        code = ssm_fail(err, SSM_EINVAL, "--resume: no journal %s to resume from", f->journal);
+    if (code != SSM_OK) {
+        sw_journal_parts_free(&j.parts);
+        return code;
+    }
+    /* what a killed run left behind (we hold the lock: it is nobody's);
+     * parts without a main journal (deleted by hand) go with --force */
+    unlink(f->rebuild);
+    unlink(f->journal_rewrite);
+    for (size_t k = 0; !journal_there && k < j.parts.n; ++k)
+        unlink(j.parts.path[k]);
+    code = journal_there ? open_existing(rq, &j, out, err) : create_fresh(rq, out, err);
+    sw_journal_parts_free(&j.parts);
     return code;
 }

@@ -17,7 +17,10 @@ typedef struct {
     sw_journal_header header;
     sw_journal_scan scan;
     size_t n_done, n_failed, n_pending;
-    size_t records;
+    size_t records;      /* distinct records (a record both in the main and in a part journal once) */
+    size_t parts;        /* part journals read besides the main one (a run with part files) */
+    size_t part_records; /* records in them */
+    size_t part_damaged; /* damaged regions in them (--resume keeps the valid records around them) */
     size_t recomputed;   /* done tasks that were done again: should never happen */
     double first, last;  /* unix time of the first task's start, the last record's end */
     double busy;         /* task time, summed */
@@ -25,7 +28,8 @@ typedef struct {
     size_t reason_count[SW_STATUS_REASONS];
 } sw_journal_status;
 
-/* Reads the journal at path into *s.  Errors as sw_journal_read's
+/* Reads the journal at path (OUT.h5.journal) and its part journals
+ * (OUT.h5.part<k>.journal, journal.h) into *s.  Errors as sw_journal_read's
  * (SSM_EINVAL: missing or not a journal of ours). */
 ssm_status sw_journal_status_read(const char *path, sw_journal_status *s, ssm_error *err);
 

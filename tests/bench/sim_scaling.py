@@ -5,6 +5,12 @@
                                      `ssmsweep run` (timing shim preloaded)
   sim_scaling.py validate CALIB      real runs at 1..64 ranks with sleeping
                                      tasks against the simulator's prediction
+  sim_scaling.py calibrate-parts CALIB
+                                     the part files' costs (leader per record,
+                                     rank 0 per status, rank 0's merge per part
+                                     record) from SSMSWEEP_COORD_STATS of 10^6
+                                     noop tasks on 6 ranks in groups of 2;
+                                     rewrites those lines of CALIB only
   sim_scaling.py predict CALIB       10^2..10^5 ranks x 1 ms..10 s, flat and
                                      hierarchical; and where results are written
 
@@ -114,11 +120,48 @@ def calibrate(out_path):
         f"w_task = {w_task:.4g}  # worker per-task overhead (run bookkeeping, pack)",
         "lat = 2e-06          # one-way latency: assumed (not measured; small next to the nap)",
         "c_fwd = 3e-07        # leader per forwarded record: assumed (a copy, no unpack or journal)",
-        "c_ack = 1e-07        # rank 0 per record written by a leader (status only): assumed",
+        "c_ack = 1e-07        # rank 0 per record written by a leader (status only): see calibrate-parts",
+        "c_part = 3e-07       # leader per record into its part journal: see calibrate-parts",
+        "c_merge = 1.2e-06    # rank 0's merge per part record after the last task: see calibrate-parts",
     ]
     with open(out_path, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def calibrate_parts(calib):
+    """Part files: medians of 3 runs of 10^6 noop tasks, 6 ranks in groups
+    of 2 (--part-files), main-thread CPU times from SSMSWEEP_COORD_STATS."""
+    import re
+    spec_path = os.path.join(HERE, "specs", "run-1e6.yaml")
+    leader, status, merge = [], [], []
+    with tempfile.TemporaryDirectory() as work:
+        for rep in range(3):
+            out = os.path.join(work, f"p{rep}.h5")
+            cmd = ["mpirun", "-np", "6", "--oversubscribe", SSMSWEEP, "run", spec_path, "-o", out, "--quiet",
+                   "--leaders", "2", "--part-files"]
+            text = subprocess.run(cmd, env=dict(ENV, SSMSWEEP_COORD_STATS="1"), check=True, capture_output=True,
+                                  text=True).stderr
+            leader += [float(x) for x in re.findall(r"CPU taking its ranks' records: ([0-9.]+) us per record", text)]
+            m = re.search(r"with ([0-9]+) tasks, [0-9.]+ s CPU: ([0-9.]+) us per task.*merged .* in [0-9.]+ s wall, "
+                          r"([0-9.]+) s CPU", text)
+            status.append(float(m.group(2)))
+            merge.append(float(m.group(3)) / int(m.group(1)) * 1e6)
+    med = lambda v: sorted(v)[len(v) // 2]
+    new = {
+        "c_part": f"c_part = {med(leader) * 1e-6:.3g}     # leader per record into its part journal (peek, hash "
+                  f"check, append; no HDF5): median of {len(leader)}",
+        "c_ack": f"c_ack = {med(status) * 1e-6:.3g}      # rank 0 per (id, status) word of a leader: median of 3",
+        "c_merge": f"c_merge = {med(merge) * 1e-6:.3g}    # rank 0's merge per part record (read, append to "
+                   f"OUT.h5.journal, HDF5 write; closing the files included): median of 3",
+    }
+    lines = open(calib).read().splitlines()
+    lines = [new.get(line.split("=")[0].strip(), line) for line in lines if not line.startswith("# C: part files")]
+    lines.append(f"# C: part files measured {time.strftime('%Y-%m-%d')}, load average {os.getloadavg()[0]:.1f}: "
+                 "SSMSWEEP=_build/src/ssmsweep tests/bench/sim_scaling.py calibrate-parts CALIB")
+    with open(calib, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(new.values()))
 
 
 def simulate(calib, **kw):
@@ -165,7 +208,8 @@ def predict(calib):
     ranks = (100, 1000, 10000, 100000)
     durations = (0.001, 0.01, 0.1, 1, 10)
     for title, kw in (("flat", {}), ("hierarchical, 128 ranks per node, rank 0 writes", {"hier": 1}),
-                      ("hierarchical, 128 ranks per node, per-node part files", {"hier": 1, "writer_node": 1})):
+                      ("hierarchical, 128 ranks per node, per-node part files (merged in the job / kept for a "
+                       "later --resume)", {"hier": 1, "writer_node": 1})):
         print(f"\n{title}: efficiency (rank 0 busy; busiest leader), 100 tasks per rank\n")
         print("| ranks | " + " | ".join(f"{d * 1e3:g} ms" if d < 1 else f"{d:g} s" for d in durations) + " |")
         print("|---|" + "---|" * len(durations))
@@ -176,11 +220,13 @@ def predict(calib):
                 node = {"rpn": min(128, p // 2)} if "hier" in kw else {}
                 r = simulate(calib, ranks=p, tasks=100 * p, duration=d, **kw, **node)
                 leader = f"; {r['leader_util_max'] * 100:.0f}%" if "hier" in kw else ""
-                cells.append(f"{r['efficiency'] * 100:.1f}% ({r['rank0_util'] * 100:.0f}%{leader})")
+                keep = f" / {r['efficiency_keep'] * 100:.1f}%" if "writer_node" in kw else ""
+                cells.append(f"{r['efficiency'] * 100:.1f}%{keep} ({r['rank0_util'] * 100:.0f}%{leader})")
             print(f"| {p} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("calibrate", "validate", "predict"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("calibrate", "calibrate-parts", "validate", "predict"):
         sys.exit(__doc__)
-    {"calibrate": calibrate, "validate": validate, "predict": predict}[sys.argv[1]](sys.argv[2])
+    {"calibrate": calibrate, "calibrate-parts": calibrate_parts, "validate": validate,
+     "predict": predict}[sys.argv[1]](sys.argv[2])

@@ -23,8 +23,10 @@
  *    forwards their results in aggregated messages (at agg_records records
  *    or after agg_interval), and says when its node is done.  Results are
  *    written by rank 0 (writer=rank0: rank 0 pays c_rec per record, a leader
- *    c_fwd) or by each leader into part files (writer=node: a leader pays
- *    c_rec, rank 0 c_ack).
+ *    c_fwd) or by each leader into part journals (writer=node: a leader pays
+ *    c_part, no HDF5; rank 0 c_ack per status, then c_merge per part record
+ *    in the merge after the last task, which --part-files=keep defers:
+ *    efficiency_keep).
  * Everything is deterministic; times in seconds.
  *
  * Usage: ssmsim [key=value ...] [calib=FILE]; prints key=value results.
@@ -64,6 +66,8 @@ static param params[] = {
     {"c_sync", 2e-3, "journal fsync + HDF5 flush, s"},
     {"c_fwd", 0.3e-6, "leader cost per record it forwards, s"},
     {"c_ack", 0.1e-6, "rank 0 cost per record written elsewhere (status only), s"},
+    {"c_part", -1, "leader cost per record into its part journal (no HDF5); < 0: c_rec, s"},
+    {"c_merge", 0, "rank 0's cost per part record in the merge after the last task (serial), s"},
     {"nap", 260e-6, "rank 0's idle loop period (200 us nap + loop), s"},
     {"leader_nap", 260e-6, "a leader's idle loop period, s"},
     {"w_task", 1.5e-6, "worker overhead per task (run bookkeeping, pack), s"},
@@ -227,7 +231,8 @@ typedef struct {
     long msgs, recs;
     double last_sync;
     long unsynced, h5_rows;
-    int writes;           /* keeps the journal and HDF5 outputs */
+    int writes;           /* keeps the journal (and, h5, the HDF5) outputs */
+    int h5;
     double per_rec;       /* c_rec, c_fwd or c_ack */
     int clients, clients_left, *zeros, greeted_n, *greeted;
     int first_client;
@@ -373,7 +378,8 @@ static double accept_records(server *v, long n, double t)
         v->unsynced += n;
         long before = v->h5_rows / H5_BATCH;
         v->h5_rows += n;
-        cost += (double)(v->h5_rows / H5_BATCH - before) * c_h5;
+        if (v->h5)
+            cost += (double)(v->h5_rows / H5_BATCH - before) * c_h5;
         if (t + cost - v->last_sync >= sync_s && v->unsynced) {
             cost += c_sync;
             v->unsynced = 0;
@@ -663,7 +669,7 @@ static void server_init(server *v, int clients, int writes, double per_rec, doub
     v->zeros = calloc((size_t)clients + 1, sizeof *v->zeros);
     v->greeted = calloc((size_t)clients + 1, sizeof *v->greeted);
     v->waiting = calloc((size_t)CREDITS * clients + 1, sizeof *v->waiting);   /* every request of every worker */
-    v->writes = writes;
+    v->writes = v->h5 = writes;
     v->per_rec = per_rec;
     v->period = period;
     v->wake_at = INFINITY;
@@ -725,7 +731,10 @@ int main(int argc, char **argv)
                 return 2;
             }
             server *v = &srv[node + 1];
-            server_init(v, workers, writer_node, writer_node ? c_rec : c_fwd, par("leader_nap"));
+            /* part files are journals: no HDF5 on a leader */
+            server_init(v, workers, writer_node, writer_node ? (par("c_part") < 0 ? c_rec : par("c_part")) : c_fwd,
+                        par("leader_nap"));
+            v->h5 = 0;
             v->first_client = n_workers;
             for (int c = 0; c < workers; ++c)
                 wk[n_workers++] = (worker){.server = node + 1, .id = c};
@@ -771,15 +780,24 @@ int main(int argc, char **argv)
         return 1;
     }
     double work = 0, max_leader = 0;
+    long part_records = 0;
     for (long k = 0; k < n_tasks; ++k)
         work += dur[k];
-    for (int s = 1; s <= n_nodes; ++s)
+    for (int s = 1; s <= n_nodes; ++s) {
         if (srv[s].busy > max_leader)
             max_leader = srv[s].busy;
+        part_records += writer_node ? srv[s].recs : 0;
+    }
+    /* part files: rank 0 takes the parts' records after the last task
+     * (--part-files=keep leaves that to a later one-rank --resume) */
+    double merge = (double)part_records * par("c_merge"), keep_end = end_time;
+    end_time += merge;
+    srv[0].busy += merge;
     printf("ranks=%d tasks=%ld hier=%d writer_node=%d makespan=%.6f span=%.6f work=%.6f efficiency=%.4f "
-           "rank0_util=%.4f rank0_msgs=%ld rank0_records=%ld leader_util_max=%.4f events=%ld\n",
+           "rank0_util=%.4f rank0_msgs=%ld rank0_records=%ld leader_util_max=%.4f events=%ld merge=%.6f "
+           "efficiency_keep=%.4f\n",
            P, n_tasks, hier, writer_node, end_time, last_end - first_start, work,
            work / ((double)P * end_time), srv[0].busy / end_time, srv[0].msgs, srv[0].recs,
-           n_nodes ? max_leader / end_time : 0.0, events);
+           n_nodes ? max_leader / end_time : 0.0, events, merge, work / ((double)P * keep_end));
     return 0;
 }

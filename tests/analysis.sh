@@ -5,6 +5,6 @@
 for m in pytest h5py matplotlib; do
   have_python3_module $m || { echo "SKIP: Debian's python3-$m is missing"; exit 77; }
 done
-# the sweeps run MPI_Init: no LeakSanitizer exit scan (see sweep_mpi.sh)
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# the sweeps run MPI_Init: no LeakSanitizer exit scan (setup.sh)
+without_leak_scan
 cd "$scratch" && "$PYTHON3" -m pytest -q -p no:cacheprovider "$TOP_SRCDIR/tests/analysis/test_plot.py"

@@ -8,8 +8,8 @@ for m in pytest h5py xarray yaml; do
   have_python3_module $m || { echo "SKIP: Debian's python3-$m is missing"; exit 77; }
 done
 PYTHONPATH="$TOP_SRCDIR/analysis${PYTHONPATH:+:$PYTHONPATH}"; export PYTHONPATH
-# the sweeps run MPI_Init: no LeakSanitizer exit scan (see sweep_mpi.sh)
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# the sweeps run MPI_Init: no LeakSanitizer exit scan (setup.sh)
+without_leak_scan
 # A libssm built with AddressSanitizer loads into python3 only behind the
 # ASan runtime, which must come first
 if ldd "$SSMSWEEP_LIBSSM" | grep -q libasan; then

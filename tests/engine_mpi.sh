@@ -16,8 +16,8 @@ nm "$TOP_BUILDDIR/tests/engine_kind" | grep -qE ' (T|D|R) ex_' \
 
 [ "$MPIRUN" != no ] || { echo "SKIP: mpirun not found"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# as in sweep_mpi.sh: LeakSanitizer's tracer is unreliable at the exit of MPI processes here
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# MPI runs: no LeakSanitizer exit scan (setup.sh)
+without_leak_scan
 if "$MPIRUN" -np 2 "$TOP_BUILDDIR/tests/engine_kind" "$scratch/poly.h5" > "$scratch/out" 2> "$scratch/err"; then
   grep -q "^ok: .* 12 tasks on 2 ranks" "$scratch/out" && pass "$(sed "s/^ok: //" "$scratch/out")" \
     || fail "engine_kind said: $(cat "$scratch/out")"

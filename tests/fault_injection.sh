@@ -16,8 +16,8 @@ have_python3_module h5py || { echo "SKIP: Debian's python3-h5py is missing"; exi
 build_faultinject || { echo "SKIP: $(build_faultinject)"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # LeakSanitizer's tracer dies at the exit of processes that ran MPI_Init in
-# this sandbox (see sweep_resume.sh); the memory checks stay on
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# this sandbox (setup.sh); the memory checks stay on
+without_leak_scan
 f=${SSM_SLOW_FACTOR:-1}
 top=$scratch
 # samples of the cases that repeat: fewer under the sanitizers (slow factor > 1)

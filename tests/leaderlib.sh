@@ -4,8 +4,8 @@
 have_python3_module h5py || { echo "SKIP: Debian's python3-h5py is missing"; exit 77; }
 command -v setsid >/dev/null || { echo "SKIP: setsid missing"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# LeakSanitizer's tracer dies at the exit of MPI processes here (see sweep_mpi.sh)
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# LeakSanitizer's tracer dies at the exit of MPI processes here (setup.sh)
+without_leak_scan
 # 240 noop tasks of 0.1 s: about 4 s on 6 ranks
 spec=$TOP_SRCDIR/tests/specs/run/leaders.yaml
 ntasks=240

@@ -11,7 +11,7 @@ ${MAKE:-make} -C "$TOP_BUILDDIR" install DESTDIR="$root" >"$scratch/install.log"
   { tail -20 "$scratch/install.log"; echo "make install DESTDIR failed"; exit 99; }
 lib="$root$SSM_LIBDIR"
 export PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$root"
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+without_leak_scan
 
 # ---- what is installed ------------------------------------------------------------
 for f in "$lib/libssm.so.0" "$lib/libssm.a" "$lib/pkgconfig/ssm.pc" "$root$SSM_INCLUDEDIR/ssm/mf.h" \

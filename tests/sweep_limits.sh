@@ -61,7 +61,7 @@ expect_refusal "run --memory-limit 100M" -- "$SSMSWEEP" run big.yaml -o out.h5 -
 expect_refusal "SSMSWEEP_MEMORY_LIMIT=100M" -- env SSMSWEEP_MEMORY_LIMIT=100M "$SSMSWEEP" run big.yaml -o out.h5
 if [ "$MPIRUN" != no ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+  without_leak_scan
   expect_refusal "mpirun -np 2, SSMSWEEP_MEMORY_LIMIT=100M" -- \
     env SSMSWEEP_MEMORY_LIMIT=100M "$MPIRUN" -np 2 "$SSMSWEEP" run big.yaml -o out.h5
   # 2 ranks per node halve what a rank has

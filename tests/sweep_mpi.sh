@@ -6,11 +6,8 @@
 [ "$MPIRUN" != no ] || { echo "SKIP: mpirun not found"; exit 77; }
 have_python3_module h5py || { echo "SKIP: Debian's python3-h5py is missing"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# Under AddressSanitizer, LeakSanitizer's tracer intermittently dies with
-# "Tracer caught signal 11" at the exit of processes that ran MPI_Init in
-# this sandbox, failing a correct run: these MPI runs keep ASan's memory
-# checks but not the exit-time leak scan (the unit tests scan the same code).
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# MPI runs: no LeakSanitizer exit scan (setup.sh)
+without_leak_scan
 specs="$TOP_SRCDIR/tests/specs/run"
 
 for np in 1 2 3; do

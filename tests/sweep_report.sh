@@ -7,8 +7,8 @@
 . "$TOP_BUILDDIR/tests/setup.sh"
 [ "$MPIRUN" != no ] || { echo "SKIP: mpirun not found"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# MPI runs under AddressSanitizer: no LeakSanitizer exit scan (see sweep_mpi.sh)
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# MPI runs under AddressSanitizer: no LeakSanitizer exit scan (setup.sh)
+without_leak_scan
 MIN_PASSES=8
 specs="$TOP_SRCDIR/tests/specs/run"
 cd "$scratch" || exit 99

@@ -16,11 +16,8 @@ have_python3_module h5py || { echo "SKIP: Debian's python3-h5py is missing"; exi
 command -v setsid >/dev/null || { echo "SKIP: setsid missing"; exit 77; }
 build_faultinject || { echo "SKIP: $(build_faultinject)"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# Under AddressSanitizer, LeakSanitizer's tracer intermittently dies with
-# "Tracer caught signal 11" at the exit of processes that ran MPI_Init in
-# this sandbox, failing a correct run: these MPI runs keep ASan's memory
-# checks but not the exit-time leak scan (the unit tests scan the same code).
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# MPI runs: no LeakSanitizer exit scan (setup.sh)
+without_leak_scan
 MIN_PASSES=6
 KILLS=20 RANKS=2 SYNC=0.05 TASK_SECONDS=0.005
 f=${SSM_SLOW_FACTOR:-1}

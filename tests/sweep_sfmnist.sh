@@ -11,7 +11,7 @@ command -v setsid >/dev/null || { echo "SKIP: setsid missing"; exit 77; }
 data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "SKIP: $data missing (apt-get install dataset-fashion-mnist)"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+without_leak_scan
 MIN_PASSES=9
 
 # one task, four epochs of ~0.3 s (more under ASan): time to kill it mid-way

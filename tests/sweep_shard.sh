@@ -10,8 +10,8 @@
 [ "$MPIRUN" != no ] || { echo "SKIP: mpirun not found"; exit 77; }
 have_python3_module h5py || { echo "SKIP: Debian's python3-h5py is missing"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# MPI runs under AddressSanitizer: no LeakSanitizer exit scan (see sweep_mpi.sh)
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
+# MPI runs under AddressSanitizer: no LeakSanitizer exit scan (setup.sh)
+without_leak_scan
 MIN_PASSES=25
 # 300 noop tasks of 20 ms; the curve length (0, 5, 40) is the fastest
 # axis, so shard i of 3 holds only length i: the shards' curve axes have

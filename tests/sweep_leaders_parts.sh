@@ -16,7 +16,9 @@
 #    once, --resume computes nothing more and ends bit-identical;
 #  - --part-files=keep leaves the parts (status counts them, ssmsweep merge
 #    refuses the file) and a one-rank --resume merges them, computing nothing;
-#    a bad value is one line, exit 2.
+#    a bad value is one line, exit 2;
+#  - a leader that cannot write its part (ENOSPC): one line naming it, exit
+#    1, and --resume ends bit-identical.
 . "$TOP_BUILDDIR/tests/setup.sh"
 . "$TOP_SRCDIR/tests/leaderlib.sh"
 . "$TOP_SRCDIR/tests/faultlib.sh"
@@ -148,4 +150,19 @@ merge_kill run-h5-sync run fsync 'OUT' 1
 merge_kill resume-journal-rewrite resume write 'OUT.journal.rewrite' 1
 merge_kill resume-h5-rebuild resume write,pwrite 'OUT.rebuild' 20
 merge_kill resume-rename-h5 resume rename 'OUT.rebuild' 2   # the first: OUT.h5.rebuild.creating -> .rebuild
+
+# a leader that cannot write its part journal (ENOSPC from its first write
+# on): it says so in a line naming the part and the errno, the run ends 1,
+# and a --resume without the fault ends bit-identical with each task once
+out=$scratch/enospc.h5
+with_fault write "$out.part*" 1 ENOSPC fail -- "$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --leaders 2 \
+    --part-files --quiet >"$out.log" 2>&1
+code=$?
+[ $code -eq 1 ] && grep -q "^ssmsweep run: rank 2 (node leader): cannot write journal $out.part2.journal: No space left on device (ENOSPC)$" \
+    "$out.log" && pass "a part journal that cannot be written: exit 1, $(grep -m1 'node leader' "$out.log")" ||
+    fail "part write failure: exit $code: $(head -n 3 "$out.log")"
+"$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --resume --leaders 2 --part-files --quiet >"$scratch/resume.log" 2>&1 ||
+    fail "part write failure: --resume: exit $? ($(tail -n 3 "$scratch/resume.log"))"
+same_as_flat "$out" "part write failure, resumed"
+journal_once "$out" "$ntasks" "part write failure"
 finish

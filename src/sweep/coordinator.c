@@ -1059,9 +1059,9 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
         say_stats(&m);
     } else {
         double flush = opt->sync_interval > 0 ? opt->sync_interval : 1.0;
+        sw_leader_io io = {files.ckpt, flush, parts ? files.output : NULL, opt->say, opt->say_ctx};
         if (layout.role == SW_ROLE_LEADER)
-            local_left_running = sw_leader(comm, &layout, t, rank, host, files.ckpt, flush,
-                                           parts ? files.output : NULL);
+            local_left_running = sw_leader(comm, &layout, t, rank, host, &io);
         else if (layout.role == SW_ROLE_MEMBER)   /* half of --sync to the leader, half from it */
             sw_worker(layout.group, t, rank, host, files.ckpt, 0.5 * flush);
         else

@@ -200,6 +200,8 @@ typedef struct {
     /* part files: the group's records go to the part journal, rank 0
      * gets (id, status) words (farm.h MSG_STATUSES) */
     int parts, rank;             /* part files on; this leader's world rank */
+    sw_say_fn say;               /* its lines (sw_leader_io) */
+    void *say_ctx;
     sw_journal *part;
     sw_bytes scratch;            /* one record of the own thread, packed */
     int part_failed;             /* a write failed: nothing more is written or reported */
@@ -293,7 +295,7 @@ static void part_failed(leader *l, const ssm_error *err)
 {
     if (l->part_failed)
         return;
-    fprintf(stderr, "ssmsweep run: rank %d (node leader): %s\n", l->rank, err->message);
+    sw_say(l->say, l->say_ctx, 0, "rank %d (node leader): %s", l->rank, err->message);
     l->part_failed = l->part_to_report = 1;
     hold(l);
 }
@@ -329,8 +331,8 @@ static void take_packed(leader *l, const unsigned char *rec, size_t len)
     if (task < l->costs.t->n_tasks)   /* records arrive in batches of neighbours: cheap */
         sw_task_cursor_at(&l->costs, (size_t)task);
     if (task >= l->costs.t->n_tasks || hash != l->costs.hash || (status != SW_DONE && status != SW_FAILED)) {
-        fprintf(stderr, "ssmsweep run: rank %d (node leader): a result names task %llu with hash %016llx, which "
-                "this task table does not have\n", l->rank, (unsigned long long)task, (unsigned long long)hash);
+        sw_say(l->say, l->say_ctx, 0, "rank %d (node leader): a result names task %llu with hash %016llx, which "
+               "this task table does not have", l->rank, (unsigned long long)task, (unsigned long long)hash);
         MPI_Abort(l->world, ABORT_CODE);
     }
     if (l->part_failed)
@@ -594,12 +596,16 @@ static void say_goodbye(leader *l)
 }
 
 int sw_leader(MPI_Comm world, const sw_layout *lay, const sw_tasks *t, int rank, const char *host,
-              const char *ckpt_dir, double sync_interval, const char *part_output)
+              const sw_leader_io *io)
 {
+    const char *ckpt_dir = io->ckpt_dir, *part_output = io->part_output;
+    double sync_interval = io->sync_interval;
     leader l;
     memset(&l, 0, sizeof l);
     l.world = world;
     l.rank = rank;
+    l.say = io->say;
+    l.say_ctx = io->say_ctx;
     l.sync_interval = sync_interval;
     l.group = lay->group;
     l.weight = computing_ranks(lay->group_size);
@@ -641,9 +647,9 @@ int sw_leader(MPI_Comm world, const sw_layout *lay, const sw_tasks *t, int rank,
     say_goodbye(&l);
     const char *stats = getenv("SSMSWEEP_COORD_STATS");
     if (l.parts && stats && *stats && strcmp(stats, "0") != 0)
-        fprintf(stderr, "ssmsweep run: leader stats: rank %d: %zu records into its part journal, main thread %.3f s "
-                "CPU taking its ranks' records: %.3f us per record (syncs aside)\n", rank, l.stat_records, l.stat_cpu,
-                1e6 * l.stat_cpu / (double)(l.stat_records ? l.stat_records : 1));
+        sw_say(l.say, l.say_ctx, 0, "leader stats: rank %d: %zu records into its part journal, main thread %.3f s "
+               "CPU taking its ranks' records: %.3f us per record (syncs aside)", rank, l.stat_records, l.stat_cpu,
+               1e6 * l.stat_cpu / (double)(l.stat_records ? l.stat_records : 1));
     sw_outbox_drain(&l.box);
     int left_running = sw_local_stop(&l.local);
     free(l.up.data);

@@ -25,6 +25,7 @@
 
 #include <mpi.h>
 
+#include "progress.h"
 #include "tasks.h"
 
 typedef enum {
@@ -83,7 +84,14 @@ void sw_layout_free(sw_layout *l);
  * part journal OUT.h5.part<rank>.journal (synced every sync_interval
  * seconds, closed before the goodbye) and rank 0 gets their (id, status)
  * words only. */
+typedef struct {
+    const char *ckpt_dir;        /* checkpoints of the group's tasks */
+    double sync_interval;        /* seconds */
+    const char *part_output;     /* part files: OUT.h5; NULL: records go on to rank 0 */
+    sw_say_fn say;               /* the leader's lines (progress.h); NULL: none */
+    void *say_ctx;
+} sw_leader_io;
 int sw_leader(MPI_Comm world, const sw_layout *l, const sw_tasks *t, int rank, const char *host,
-              const char *ckpt_dir, double sync_interval, const char *part_output);
+              const sw_leader_io *io);
 
 #endif

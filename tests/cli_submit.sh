@@ -54,7 +54,32 @@ grep -qx -- "--dependency=afterok:4241" merge_call.txt && grep -qx "res dir/mc.h
 awk 'BEGIN { RS = "" } NR == 1' calls.txt | grep -qx -- "--array=0-2" && pass "the array job has --array=0-2" \
   || fail "array call: $(cat calls.txt)"
 
+# ---- --leaders and --part-files=keep: the sweep job, then the one-rank
+# merge of its part journals once it ended ----
+"$SSMSWEEP" submit "$spec" -o out.h5 --ranks 64 --leaders node --part-files=keep --dry-run -- -N 2 > keep.txt 2> err
+want1="sweep_job=\$(sbatch --parsable --ntasks=64 $export_opt -N 2 $scratch/jobs/ssmsweep.sbatch $spec out.h5 --leaders node --part-files=keep) || exit"
+want2="sbatch --parsable $export_opt \"--dependency=afterany:\${sweep_job%%;*}\" -N 2 --nodes=1 --ntasks=1 $scratch/jobs/ssmsweep-merge.sbatch --parts $spec out.h5"
+[ "$(wc -l < keep.txt)" -eq 2 ] && [ "$(sed -n 1p keep.txt)" = "$want1" ] && [ "$(sed -n 2p keep.txt)" = "$want2" ] &&
+  [ ! -s err ] && pass "dry run, --part-files=keep: the sweep job with the run options, the one-rank merge after it" ||
+  fail "dry run, keep: got '$(cat keep.txt)' $(cat err), want '$want1' and '$want2'"
+"$SSMSWEEP" submit "$spec" -o out.h5 --shards 2 --leaders 2 --part-files --dry-run > parts.txt 2> err
+sed -n 1p parts.txt | grep -q "ssmsweep-array.sbatch $spec out --leaders 2 --part-files=merge) || exit\$" &&
+  pass "dry run, shards: the run options go to the array job" || fail "shards with run options: $(cat parts.txt err)"
+rm -f calls.txt
+PATH="$scratch/bin:$PATH" "$SSMSWEEP" submit "$spec" -o out.h5 --part-files=keep > submitted.txt 2> err
+code=$?
+awk 'BEGIN { RS = "" } NR == 2' calls.txt > merge_call.txt
+[ $code -eq 0 ] && grep -q "job 4241 (part journals kept) and merge job 4242" submitted.txt &&
+  grep -qx -- "--dependency=afterany:4241" merge_call.txt && grep -qx -- "--parts" merge_call.txt &&
+  pass "submitted with keep: $(cat submitted.txt)" || fail "keep: exit $code, $(cat submitted.txt err merge_call.txt)"
+
 # ---- refusals ----
+usage_error "keep with shards" "--part-files=keep goes with one job" -- \
+  "$SSMSWEEP" submit "$spec" -o out.h5 --shards 2 --part-files=keep --dry-run && pass "keep with --shards refused: $(cat err)"
+usage_error "bad --leaders" "--leaders: expected auto, none, node or a group size" -- \
+  "$SSMSWEEP" submit "$spec" -o out.h5 --leaders many --dry-run && pass "--leaders many refused: $(cat err)"
+usage_error "bad --part-files" "--part-files: expected merge or keep, got 'later'" -- \
+  "$SSMSWEEP" submit "$spec" -o out.h5 --part-files=later --dry-run && pass "--part-files=later refused: $(cat err)"
 usage_error "no -o" "missing -o" -- "$SSMSWEEP" submit "$spec" --dry-run && pass "submit without -o refused"
 usage_error "--shards 0" "--shards" -- "$SSMSWEEP" submit "$spec" -o out.h5 --shards 0 --dry-run \
   && pass "--shards 0 refused: $(cat err)"

@@ -12,6 +12,9 @@
 #    one-rank run bit for bit, once flat and once with one leader per node
 #    (--leaders node: the hierarchical coordinator's groups are the SLURM
 #    nodes), and the file names the mode that ran;
+#  - ssmsweep submit --leaders node --part-files=keep: the 2-node sweep job
+#    keeps node2's part journal, the one-rank merge job queued after it
+#    (afterany) merges it (--merge-only), and the file equals the local run;
 #  - afterwards no daemon of the cluster is left and nothing lives in the
 #    nodes' UTS namespaces any more.
 # Skips (77) when not root, without mpicc, without UTS namespaces or when
@@ -131,6 +134,45 @@ sweep_job flat --leaders none
 coordination_is "$scratch/flat.h5" "flat"
 sweep_job leaders --leaders node
 coordination_is "$scratch/leaders.h5" "hierarchical: one leader per node (MPI_COMM_TYPE_SHARED), 2 groups of up to 2 ranks"
+
+# The 10^4-rank layout in small: ssmsweep submit --leaders node
+# --part-files=keep queues the 2-node sweep job (node2's leader keeps its
+# part journal) and a one-rank job after it (afterany) that merges the part
+# into OUT.h5 with --merge-only; the result equals the local run.
+SSMSWEEP_JOBS_DIR=$TOP_SRCDIR/jobs; export SSMSWEEP_JOBS_DIR
+kept=$scratch/kept.h5
+"$SSMSWEEP" submit "$spec" -o "$kept" --ranks 4 --time 5:00 --leaders node --part-files=keep \
+    -- -N 2 -o "$scratch/job-%j.out" >"$scratch/submit.txt" 2>&1
+rc=$?
+ids=$(sed -n 's/^submitted job \([0-9][0-9]*\) (part journals kept) and merge job \([0-9][0-9]*\) .*/\1 \2/p' \
+    "$scratch/submit.txt")
+sweep=${ids% *} merge=${ids#* }
+if [ $rc -eq 0 ] && [ -n "$ids" ] &&
+    scontrol show job "$merge" | grep -q "Dependency=afterany:$sweep"; then
+    pass "ssmsweep submit --part-files=keep: sweep job $sweep, merge job $merge (afterany:$sweep)"
+    slurm_wait "$merge" 90
+    for j in "$sweep" "$merge"; do
+        state=$(job_field "$j" JobState) code=$(job_field "$j" ExitCode) nnodes=$(job_field "$j" NumNodes)
+        want=2
+        [ "$j" = "$merge" ] && want=1
+        [ "$state" = COMPLETED ] && [ "$code" = 0:0 ] && [ "$nnodes" = "$want" ] &&
+            pass "job $j COMPLETED 0:0 on $nnodes node(s)" ||
+            { fail "job $j ended $state, exit code $code, on $nnodes nodes (want $want)"; slurm_diag "$j"; }
+    done
+    grep -q "part journals kept" "$scratch/job-$sweep.out" && grep -q "part journals merged into $kept; the sweep is complete" \
+        "$scratch/job-$merge.out" && pass "the sweep job kept its part, the merge job merged it" ||
+        fail "logs: $(tail -n 3 "$scratch/job-$sweep.out" "$scratch/job-$merge.out")"
+    left=$(ls "$kept".part*.journal 2>/dev/null)
+    "$SSMSWEEP" status "$kept" >"$scratch/status.txt" 2>&1
+    [ -z "$left" ] && grep -q "^tasks: *32: 32 done, 0 failed, 0 pending" "$scratch/status.txt" &&
+        grep -q "^records:  32 (recomputed: 0)" "$scratch/status.txt" &&
+        pass "kept and merged: 32 of 32 done, each once, no part left" || fail "kept: parts '$left', $(cat "$scratch/status.txt")"
+    "$PYTHON3" "$TOP_SRCDIR/tests/slurm/h5compare.py" "$scratch/local.h5" "$kept" >"$scratch/cmp.txt" 2>&1 &&
+        pass "kept and merged: results equal the local one-rank run: $(cat "$scratch/cmp.txt")" ||
+        fail "kept and merged: results differ from the local one-rank run: $(cat "$scratch/cmp.txt")"
+else
+    fail "ssmsweep submit --part-files=keep: exit $rc: $(cat "$scratch/submit.txt"); $(scontrol show job "$merge" 2>&1 | grep Dependency)"
+fi
 
 # Tear down here (the exit trap would do the same) to check the aftermath:
 # no daemon of this cluster, and no process (slurmstepd, ranks) left in the

@@ -15,7 +15,9 @@
 #    of the rebuilt file, its rename into place): status counts each task
 #    once, --resume computes nothing more and ends bit-identical;
 #  - --part-files=keep leaves the parts (status counts them, ssmsweep merge
-#    refuses the file) and a one-rank --resume merges them, computing nothing;
+#    refuses the file) and a one-rank --merge-only merges them, computing
+#    nothing; after the kill above, --merge-only takes the parts, runs
+#    nothing and ends 3;
 #    a bad value is one line, exit 2;
 #  - a leader that cannot write its part (ENOSPC): one line naming it, exit
 #    1, and --resume ends bit-identical.
@@ -72,6 +74,18 @@ case $before in
     *) [ "${in_parts:-0}" -gt 0 ] && pass "killed: status counts $before done, $in_parts of them in the part journal" ||
         fail "killed: status does not count the part: $(cat "$scratch/status.txt")" ;;
 esac
+# --merge-only absorbs the parts into the journal and OUT.h5, runs nothing
+# and ends 3: tasks are left
+"$SSMSWEEP" run "$spec" -o "$out" --merge-only >"$scratch/merge-only.log" 2>&1
+code=$?
+"$SSMSWEEP" status "$out" >"$scratch/status.txt" 2>&1
+[ $code -eq 3 ] && grep -q "^tasks: *$ntasks: ${before:-x} done" "$scratch/status.txt" &&
+    ! grep -q "^parts:" "$scratch/status.txt" && [ -z "$(ls "$out".part*.journal 2>/dev/null)" ] &&
+    grep -q "merged; the tasks left run with --resume" "$scratch/merge-only.log" &&
+    pass "killed: --merge-only took the parts, ran nothing, ended 3 with $before done" ||
+    fail "killed: --merge-only: exit $code, $(tail -n 2 "$scratch/merge-only.log"); $(cat "$scratch/status.txt")"
+usage_error "--merge-only --retry-failed" "--retry-failed runs tasks, --merge-only runs none: choose one" -- \
+    "$SSMSWEEP" run "$spec" -o "$out" --merge-only --retry-failed && pass "--merge-only with --retry-failed refused"
 "$MPIRUN" -np 6 "$SSMSWEEP" run "$spec" -o "$out" --resume --leaders 2 --part-files >"$scratch/resume.log" 2>&1 ||
     fail "killed: --resume: exit $? ($(tail -n 3 "$scratch/resume.log"))"
 grep -q "(${before:-x} done, 0 failed before)" "$scratch/resume.log" &&
@@ -116,11 +130,11 @@ merge_kill() {
     same_as_flat "$out" "$1, resumed"
     journal_once "$out" "$ntasks" "$1"
 }
-# --part-files=keep: the parts stay, a one-rank --resume merges them
+# --part-files=keep: the parts stay, a one-rank --merge-only merges them
 out=$scratch/keep.h5
 "$MPIRUN" -np 4 "$SSMSWEEP" run "$spec" -o "$out" --leaders 2 --part-files=keep >"$out.log" 2>&1 &&
     pass "--part-files=keep completes" || fail "--part-files=keep: exit $? ($(tail -n 3 "$out.log"))"
-grep -q "part journals kept: ssmsweep run SPEC -o $out --resume merges them into $out" "$out.log" &&
+grep -q "part journals kept: ssmsweep run SPEC -o $out --merge-only merges them into $out" "$out.log" &&
     ls "$out".part2.journal >/dev/null 2>&1 && pass "keep: the part is there, and the log says how to merge it" ||
     fail "keep: $(tail -n 2 "$out.log"); $(ls "$scratch")"
 "$SSMSWEEP" status "$out" >"$scratch/status.txt" 2>&1
@@ -129,12 +143,12 @@ grep -q "^tasks: *$ntasks: $ntasks done" "$scratch/status.txt" && grep -q "^part
     fail "keep: status: $(cat "$scratch/status.txt")"
 usage_error "keep: merge" "keep.h5 has part journals not merged yet" -- \
     "$SSMSWEEP" merge "$out" -o "$scratch/merged.h5" && pass "keep: ssmsweep merge refuses it: $(cat "$scratch/err")"
-"$SSMSWEEP" run "$spec" -o "$out" --resume >"$scratch/resume.log" 2>&1 ||
-    fail "keep: --resume on one rank: exit $? ($(tail -n 3 "$scratch/resume.log"))"
+"$SSMSWEEP" run "$spec" -o "$out" --merge-only >"$scratch/resume.log" 2>&1 ||
+    fail "keep: --merge-only on one rank: exit $? ($(tail -n 3 "$scratch/resume.log"))"
 grep -q "1 part journal of a run with --part-files merged into $out.journal and $out" "$scratch/resume.log" &&
-    grep -q "($ntasks done, 0 failed before)" "$scratch/resume.log" && pass "keep: the resume merged, computed nothing" ||
-    fail "keep: resume: $(grep 'tasks' "$scratch/resume.log" | head -n 2)"
-same_as_flat "$out" "keep, merged by --resume"
+    grep -q "($ntasks done, 0 failed before)" "$scratch/resume.log" && pass "keep: --merge-only merged, computed nothing" ||
+    fail "keep: --merge-only: $(grep 'tasks' "$scratch/resume.log" | head -n 2)"
+same_as_flat "$out" "keep, merged by --merge-only"
 journal_once "$out" "$ntasks" "keep"
 usage_error "--part-files=later" "--part-files: expected merge or keep, got 'later'" -- \
     "$SSMSWEEP" run "$spec" -o "$scratch/bad.h5" --part-files=later && pass "--part-files=later refused: $(cat "$scratch/err")"

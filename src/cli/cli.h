@@ -18,7 +18,8 @@ enum {
     EXIT_OK = 0,            /* success; run: every task done */
     EXIT_ERROR = 1,         /* runtime failure (I/O, MPI) */
     EXIT_USAGE = 2,         /* bad usage or input; nothing was written */
-    EXIT_INTERRUPTED = 3,   /* run: stopped by a signal or --walltime, resume with --resume */
+    EXIT_INTERRUPTED = 3,   /* run: stopped by a signal or --walltime, or --merge-only with tasks
+                               left: resume with --resume */
     EXIT_TASKS_FAILED = 4   /* run, merge: finished, but some tasks failed (see --retry-failed) */
 };
 
@@ -79,6 +80,9 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *arg, unsigned lo
 /* A duration in seconds, MM:SS, HH:MM:SS or D-HH:MM:SS (SLURM's --time
  * forms) into seconds (> 0); -1 otherwise, printing nothing. */
 int cli_parse_walltime(const char *arg, double *seconds);
+/* --part-files' value: NULL or "merge" 1 (SW_PARTS_MERGE), "keep" 2
+ * (SW_PARTS_KEEP); -1 otherwise, printing nothing. */
+int cli_parse_part_files(const char *arg);
 
 /* Memory (cmd_memory.c): plan's estimate lines; the refusal, exit status 2
  * and one line, of a sweep whose largest task cannot fit in a rank's

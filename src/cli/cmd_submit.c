@@ -5,9 +5,10 @@
  * whole array, are built and run, or printed (--dry-run).  The scripts
  * do the work (resume, requeue at the time limit, merge); their
  * arguments are the contract:
- *   ssmsweep.sbatch       SPEC OUT.h5
- *   ssmsweep-array.sbatch SPEC OUTPREFIX   (shard i writes OUTPREFIX.shard<i>of<n>.h5)
- *   ssmsweep-merge.sbatch OUT.h5 OUTPREFIX N */
+ *   ssmsweep.sbatch       SPEC OUT.h5 [run options]
+ *   ssmsweep-array.sbatch SPEC OUTPREFIX [run options]   (shard i writes OUTPREFIX.shard<i>of<n>.h5)
+ *   ssmsweep-merge.sbatch OUT.h5 OUTPREFIX N
+ *   ssmsweep-merge.sbatch --parts SPEC OUT.h5   (after a --part-files=keep job) */
 #include "config.h"
 
 #include <errno.h>
@@ -21,6 +22,8 @@
 
 #include "cli.h"
 #include "experiments/registry.h"
+#include "sweep/coordinator.h"
+#include "sweep/leader.h"
 #include "sweep/spec.h"
 
 #ifndef SSM_PKGDATADIR
@@ -35,7 +38,9 @@ static const char submit_usage[] =
     "at the time limit until it is done.  With --shards N: a job array of N shards\n"
     "(jobs/ssmsweep-array.sbatch; shard I writes OUT.shard<I>of<N>.h5, OUT being\n"
     "OUT.h5 without .h5) and a merge job (jobs/ssmsweep-merge.sbatch) that starts\n"
-    "once every shard succeeded and joins them into OUT.h5.\n"
+    "once every shard succeeded and joins them into OUT.h5.  With\n"
+    "--part-files=keep: the sweep job, then a one-rank job that merges its part\n"
+    "journals into OUT.h5 once it ended (jobs/ssmsweep-merge.sbatch --parts).\n"
     "\n"
     "  -o, --output OUT.h5    results file (required)\n"
     "  --shards N             N shards as a job array, then a merge job (N = 1: one job)\n"
@@ -44,6 +49,11 @@ static const char submit_usage[] =
     "                         D-HH:MM:SS)\n"
     "  --max-restarts K       requeue a job at most K times at its time limit\n"
     "                         (SSMSWEEP_MAX_RESTARTS, default 20)\n"
+    "  --leaders MODE         ssmsweep run's --leaders (auto, none, node, K)\n"
+    "  --part-files[=WHEN]    ssmsweep run's --part-files; keep (for 10^4 ranks\n"
+    "                         and 10 ms tasks) queues the one-rank merge job after\n"
+    "                         the sweep job, whatever its end (afterany); not\n"
+    "                         with --shards\n"
     "  --dry-run              print the sbatch commands (a shell script) and submit\n"
     "                         nothing\n"
     "  -- OPTIONS             passed to sbatch for every job (-- -p debug -A proj)\n"
@@ -53,7 +63,7 @@ static const char submit_usage[] =
     "Exit status: 0 submitted (or printed), 1 sbatch or a job script missing, or\n"
     "sbatch failing, 2 bad input (options, spec).\n";
 
-enum { OPT_OUTPUT = 500, OPT_SHARDS, OPT_RANKS, OPT_TIME, OPT_RESTARTS, OPT_DRY_RUN };
+enum { OPT_OUTPUT = 500, OPT_SHARDS, OPT_RANKS, OPT_TIME, OPT_RESTARTS, OPT_DRY_RUN, OPT_LEADERS, OPT_PART_FILES };
 
 /* An sbatch command line under construction. */
 typedef struct {
@@ -194,6 +204,8 @@ typedef struct {
     unsigned long long shards, ranks, restarts;
     const char *time;
     int has_restarts, dry_run;
+    const char *leaders;      /* --leaders, passed to ssmsweep run */
+    int part_files;           /* sw_part_files */
     char **extra;   /* sbatch options after "--" */
     int n_extra;
 } submit_options;
@@ -222,6 +234,17 @@ static void add_extra(command *c, const submit_options *o)
         add(c, o->extra[k]);
 }
 
+/* The options of ssmsweep run the sweep's jobs pass on. */
+static void add_run_options(command *c, const submit_options *o)
+{
+    if (o->leaders) {
+        add(c, "--leaders");
+        add(c, o->leaders);
+    }
+    if (o->part_files != SW_PARTS_NONE)
+        add(c, o->part_files == SW_PARTS_KEEP ? "--part-files=keep" : "--part-files=merge");
+}
+
 static int parse_count_option(const char *opt, const char *arg, long min, unsigned long long *value)
 {
     long v;
@@ -237,7 +260,8 @@ static int parse_submit(int argc, char **argv, submit_options *o)
         {"help", no_argument, 0, OPT_HELP},          {"output", required_argument, 0, OPT_OUTPUT},
         {"shards", required_argument, 0, OPT_SHARDS}, {"ranks", required_argument, 0, OPT_RANKS},
         {"time", required_argument, 0, OPT_TIME},    {"max-restarts", required_argument, 0, OPT_RESTARTS},
-        {"dry-run", no_argument, 0, OPT_DRY_RUN},    {0, 0, 0, 0}};
+        {"dry-run", no_argument, 0, OPT_DRY_RUN},    {"leaders", required_argument, 0, OPT_LEADERS},
+        {"part-files", optional_argument, 0, OPT_PART_FILES}, {0, 0, 0, 0}};
     /* what follows "--" is sbatch's; getopt would move the arguments
      * before it and lose the boundary */
     int end = 1;
@@ -273,6 +297,21 @@ static int parse_submit(int argc, char **argv, submit_options *o)
             o->time = optarg;
             break;
         case OPT_DRY_RUN: o->dry_run = 1; break;
+        case OPT_LEADERS: {
+            sw_leaders mode;
+            if (sw_leaders_parse(optarg, &mode)) {
+                cli_error("submit", "--leaders: expected auto, none, node or a group size K >= 1, got '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            o->leaders = optarg;
+            break;
+        }
+        case OPT_PART_FILES:
+            if ((o->part_files = cli_parse_part_files(optarg)) < 0) {
+                cli_error("submit", "--part-files: expected merge or keep, got '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         default: return EXIT_USAGE;
         }
     }
@@ -287,6 +326,11 @@ static int parse_submit(int argc, char **argv, submit_options *o)
     o->spec = argv[optind];
     if (!o->output) {
         cli_error("submit", "missing -o OUT.h5 (see 'ssmsweep submit --help')");
+        return EXIT_USAGE;
+    }
+    if (o->part_files == SW_PARTS_KEEP && o->shards > 1) {
+        cli_error("submit", "--part-files=keep goes with one job, not --shards (the shards' merge job cannot "
+                  "take part journals): use --part-files");
         return EXIT_USAGE;
     }
     if (o->n_extra > 40) {
@@ -311,29 +355,68 @@ static char *job_script(const char *dir, const char *name)
     return path;
 }
 
-/* One job: ssmsweep.sbatch SPEC OUT.h5. */
+/* One job: ssmsweep.sbatch SPEC OUT.h5; with --part-files=keep then the
+ * merge of its part journals on one rank, once it ended however it ended
+ * (afterany: after a stop the parts hold finished results too, and
+ * --merge-only runs no task). */
 static int submit_single(const submit_options *o, const char *dir, const char *self)
 {
-    command c = {0};
-    char id[32];
+    command c = {0}, merge = {0};
+    char id[32] = "", merge_id[32];
     int code = EXIT_ERROR;
+    const int keep = o->part_files == SW_PARTS_KEEP;
     char *script = job_script(dir, "ssmsweep.sbatch");
-    if (!script)
-        return EXIT_ERROR;
+    char *merge_script = script && keep ? job_script(dir, "ssmsweep-merge.sbatch") : NULL;
+    if (!script || (keep && !merge_script))
+        goto done;
     start_command(&c, o, self, dir, 1);
     add_extra(&c, o);
     add(&c, script);
     add(&c, o->spec);
     add(&c, o->output);
-    if (o->dry_run) {
-        print_command(&c, "", NULL, "");
-        code = EXIT_OK;
-    } else if (run_sbatch(&c, id, sizeof id) == 0) {
-        printf("submitted job %s: %s -> %s\n", id, o->spec, o->output);
-        code = EXIT_OK;
+    add_run_options(&c, o);
+    if (!keep) {
+        if (o->dry_run) {
+            print_command(&c, "", NULL, "");
+            code = EXIT_OK;
+        } else if (run_sbatch(&c, id, sizeof id) == 0) {
+            printf("submitted job %s: %s -> %s\n", id, o->spec, o->output);
+            code = EXIT_OK;
+        }
+        goto done;
     }
+    const char *dependency = "\"--dependency=afterany:${sweep_job%%;*}\"";
+    start_command(&merge, o, self, dir, 0);
+    if (o->dry_run)
+        add(&merge, dependency);
+    else if (run_sbatch(&c, id, sizeof id) == 0)
+        addf(&merge, "--dependency=afterany:%s", id);
+    else
+        goto done;
+    add_extra(&merge, o);
+    add(&merge, "--nodes=1");   /* after the sweep's own options, which may ask for more */
+    add(&merge, "--ntasks=1");
+    add(&merge, merge_script);
+    add(&merge, "--parts");
+    add(&merge, o->spec);
+    add(&merge, o->output);
+    if (o->dry_run) {
+        print_command(&c, "sweep_job=$(", NULL, ") || exit");
+        print_command(&merge, "", dependency, "");
+        code = EXIT_OK;
+    } else if (run_sbatch(&merge, merge_id, sizeof merge_id) == 0) {
+        printf("submitted job %s (part journals kept) and merge job %s (one rank, once it ended): %s -> %s\n", id,
+               merge_id, o->spec, o->output);
+        code = EXIT_OK;
+    } else {
+        cli_error("submit", "job %s is queued without its merge job: 'ssmsweep run SPEC -o %s --merge-only' merges "
+                  "its part journals once it ended", id, o->output);
+    }
+done:
     command_free(&c);
+    command_free(&merge);
     free(script);
+    free(merge_script);
     return code;
 }
 
@@ -358,6 +441,7 @@ static int submit_sharded(const submit_options *o, const char *dir, const char *
     add(&array, array_script);
     add(&array, o->spec);
     add(&array, prefix);
+    add_run_options(&array, o);
 
     /* the dry run prints a script: the merge job depends on the array job
      * id that the first line captures */

@@ -172,7 +172,8 @@ static const char plan_usage[] =
     "Exit status 2 with a one-line message FILE:LINE:COL for an invalid spec.\n";
 
 enum { OPT_OUTPUT = 400, OPT_RESUME, OPT_RETRY, OPT_FORCE, OPT_WALLTIME, OPT_MARGIN, OPT_PROGRESS,
-       OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_MEMORY_LIMIT, OPT_TASKS, OPT_LEADERS, OPT_PART_FILES };
+       OPT_SYNC, OPT_QUIET, OPT_SHARD, OPT_MEMORY_LIMIT, OPT_TASKS, OPT_LEADERS, OPT_PART_FILES,
+       OPT_MERGE_ONLY };
 /* Calls visit for every row of t in order, with its cost (the kind's
  * estimate, once per combination: its repeats cost the same). */
 static int each_task(const sw_tasks *t, int want_hash, void (*visit)(void *ctx, size_t row, const sw_space_walk *w,
@@ -322,6 +323,10 @@ static const char run_usage[] =
     "  --resume               continue an interrupted sweep: completed tasks are\n"
     "                         kept, OUT.h5 is rebuilt from the journal\n"
     "  --retry-failed         with --resume: run failed tasks again\n"
+    "  --merge-only           --resume that runs no task: merges the part\n"
+    "                         journals a --part-files=keep run left (and rebuilds\n"
+    "                         OUT.h5 from the journals); one rank is enough.\n"
+    "                         Exit status 3 if tasks are left to run\n"
     "  --force                make OUT.h5 hold this spec even if it holds another\n"
     "                         (an edited spec): results of tasks whose parameters\n"
     "                         are unchanged are kept, wherever the tasks now are,\n"
@@ -363,6 +368,11 @@ static const char run_usage[] =
     "SIGTERM and SIGINT give them half a second.  Under mpirun, Ctrl-C or\n"
     "SIGTERM to mpirun stops the ranks cleanly but mpirun itself exits with 1;\n"
     "send SIGUSR1 to mpirun for a 3.\n";
+
+int cli_parse_part_files(const char *arg)
+{
+    return !arg || strcmp(arg, "merge") == 0 ? SW_PARTS_MERGE : strcmp(arg, "keep") == 0 ? SW_PARTS_KEEP : -1;
+}
 
 int cli_parse_walltime(const char *arg, double *out)
 {
@@ -440,6 +450,7 @@ int cmd_sweep_run(int argc, char **argv)
     static const struct option longopts[] = {
         {"help", no_argument, 0, OPT_HELP},        {"output", required_argument, 0, OPT_OUTPUT},
         {"resume", no_argument, 0, OPT_RESUME},    {"retry-failed", no_argument, 0, OPT_RETRY},
+        {"merge-only", no_argument, 0, OPT_MERGE_ONLY},
         {"force", no_argument, 0, OPT_FORCE},      {"walltime", required_argument, 0, OPT_WALLTIME},
         {"walltime-margin", required_argument, 0, OPT_MARGIN},
         {"progress", required_argument, 0, OPT_PROGRESS},
@@ -469,6 +480,7 @@ int cmd_sweep_run(int argc, char **argv)
         case OPT_OUTPUT: opt.output = optarg; break;
         case OPT_RESUME: opt.resume = 1; break;
         case OPT_RETRY: opt.retry_failed = 1; break;
+        case OPT_MERGE_ONLY: opt.merge_only = opt.resume = 1; break;
         case OPT_FORCE: opt.force = 1; break;
         case OPT_QUIET: opt.quiet = 1; break;
         case OPT_SHARD:
@@ -478,15 +490,12 @@ int cmd_sweep_run(int argc, char **argv)
         case OPT_MEMORY_LIMIT: memory_limit = optarg; break;
         case OPT_LEADERS: leaders = optarg; break;
         case OPT_PART_FILES:
-            if (!optarg || strcmp(optarg, "merge") == 0) {
-                opt.part_files = SW_PARTS_MERGE;
-            } else if (strcmp(optarg, "keep") == 0) {
-                opt.part_files = SW_PARTS_KEEP;
-            } else {
+            if (cli_parse_part_files(optarg) < 0) {
                 if (loud)
                     cli_error("run", "--part-files: expected merge or keep, got '%s'", optarg);
                 return EXIT_USAGE;
             }
+            opt.part_files = (sw_part_files)cli_parse_part_files(optarg);
             break;
         case OPT_WALLTIME:
             if (cli_parse_walltime(optarg, &opt.walltime)) {
@@ -521,6 +530,11 @@ int cmd_sweep_run(int argc, char **argv)
     if (!opt.output) {
         if (loud)
             cli_error("run", "missing -o OUT.h5 (see 'ssmsweep run --help')");
+        return EXIT_USAGE;
+    }
+    if (opt.retry_failed && opt.merge_only) {
+        if (loud)
+            cli_error("run", "--retry-failed runs tasks, --merge-only runs none: choose one");
         return EXIT_USAGE;
     }
     if (opt.retry_failed && !opt.resume) {

@@ -600,6 +600,10 @@ static int stop_requested(const master *m, double start, const char **reason, in
         *urgent = sig != SIGUSR1;
         return 1;
     }
+    if (m->opt->merge_only) {   /* the journals are absorbed: nothing is run */
+        *reason = "--merge-only";
+        return 1;
+    }
     if (m->opt->walltime > 0) {
         double margin = m->opt->walltime_margin >= 0 ? m->opt->walltime_margin
                                                      : fmin(60.0, 0.1 * m->opt->walltime);
@@ -631,7 +635,7 @@ static void begin_stop(master *m, const char *reason, int urgent)
             sw_outbox_send(&m->box, m->comm, msg, 1, MPI_INT, r, TAG_STOP);
         }
     sync_outputs(m);
-    if (m->opt->quiet || m->io_failed)
+    if (m->opt->quiet || m->io_failed || m->opt->merge_only)
         return;
     if (urgent)
         say(m->opt, 1, "%s: no new tasks; tasks still running in %.1f s are abandoned (--resume runs them again)",
@@ -779,9 +783,13 @@ static int merge_parts(master *m, const sw_outfiles *files)
     if (!m->parts || m->urgent || m->io_failed || m->workers_left > 0)
         return 0;
     if (m->opt->part_files == SW_PARTS_KEEP) {
-        if (!m->opt->quiet)
-            say(m->opt, 0, "part journals kept: ssmsweep run SPEC -o %s --resume merges them into %s", files->output,
-                files->output);
+        size_t left = m->tasks->n_tasks - m->n_done - m->n_failed;
+        if (!m->opt->quiet && left == 0)
+            say(m->opt, 0, "part journals kept: ssmsweep run SPEC -o %s --merge-only merges them into %s",
+                files->output, files->output);
+        else if (!m->opt->quiet)
+            say(m->opt, 0, "part journals kept: ssmsweep run SPEC -o %s --resume merges them into %s and runs the "
+                "%zu task%s left", files->output, files->output, left, left == 1 ? "" : "s");
         return 0;
     }
     sw_journal_part_list parts;
@@ -1051,7 +1059,9 @@ sw_run_status sw_coordinate(MPI_Comm comm, const sw_tasks *t, const sw_run_optio
         status = outcome(&m, out);
         if (status != SW_RUN_INTERRUPTED && status != SW_RUN_ERROR)
             rmdir(files.ckpt);   /* finished tasks' checkpoints are gone; fails harmlessly if absent */
-        sw_progress_finish(&m.progress, status == SW_RUN_INTERRUPTED ? "interrupted (resume with --resume)"
+        sw_progress_finish(&m.progress, status == SW_RUN_INTERRUPTED && opt->merge_only
+                                            ? "merged; the tasks left run with --resume"
+                                        : status == SW_RUN_INTERRUPTED ? "interrupted (resume with --resume)"
                                         : status == SW_RUN_ERROR     ? "stopped by an error"
                                                                      : "finished");
         drain_workers(&m, comm, start);

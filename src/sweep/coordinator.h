@@ -52,6 +52,8 @@ typedef struct {
     const char *spec_text;
     const char *command_line;
     int resume, retry_failed, force;
+    int merge_only;              /* with resume: absorb the journals (the part journals a
+                                    --part-files=keep run left) into OUT.h5, run no task */
     double walltime;             /* seconds from start; 0: none */
     double walltime_margin;      /* stop handing out work this long before; < 0: auto */
     double progress_interval;    /* seconds between progress lines in batch logs */

@@ -623,6 +623,19 @@ static int by_task(const void *pa, const void *pb)
     return (a->pos > b->pos) - (a->pos < b->pos);
 }
 
+/* Sorts e[0..n) by task and keeps each task's last entry (a batch or the
+ * pending statuses may name a task twice: a resume's rewrite); returns how
+ * many are left, in task order at the front of e. */
+static size_t last_per_task(batch_entry *e, size_t n)
+{
+    qsort(e, n, sizeof *e, by_task);
+    size_t m = 0;
+    for (size_t k = 0; k < n; ++k)
+        if (k + 1 == n || e[k + 1].task != e[k].task)
+            e[m++] = e[k];
+    return m;
+}
+
 /* Commits wait for at most this many statuses (1 MiB with their order). */
 #define PENDING_STATUSES 65536
 
@@ -825,13 +838,11 @@ static ssm_status commit_statuses(sw_h5 *h, ssm_error *err)
     ssm_status st = flush_file(h, err);
     if (st)
         return st;
-    qsort(h->pend, h->n_pend, sizeof *h->pend, by_task);
-    size_t m = 0;   /* the last status of each task */
-    for (size_t k = 0; k < h->n_pend; ++k)
-        if (k + 1 == h->n_pend || h->pend[k + 1].task != h->pend[k].task) {
-            h->row[m] = h->pend[k].task;
-            h->buf[m++] = (unsigned char)h->pend_status[h->pend[k].pos];
-        }
+    size_t m = last_per_task(h->pend, h->n_pend);
+    for (size_t k = 0; k < m; ++k) {
+        h->row[k] = h->pend[k].task;
+        h->buf[k] = (unsigned char)h->pend_status[h->pend[k].pos];
+    }
     h->n_pend = 0;
     const column *status = &h->cols[0];   /* COL_STATUS leads the task columns (h5base.c) */
     if (write_column(status->dset, status->mem_type, h->row, m, h->buf) < 0) {
@@ -863,13 +874,7 @@ ssm_status sw_h5_write(sw_h5 *h, const sw_record *recs, size_t n, ssm_error *err
         return ssm_fail(err, SSM_ENOMEM, "out of memory writing %s", h->path);
     for (size_t k = 0; k < n; ++k)
         h->order[k] = (batch_entry){recs[k].task, k};
-    qsort(h->order, n, sizeof *h->order, by_task);
-    size_t m = 0;   /* unique tasks, the last record of each */
-    for (size_t k = 0; k < n; ++k) {
-        if (k + 1 < n && h->order[k + 1].task == h->order[k].task)
-            continue;
-        h->order[m++] = h->order[k];
-    }
+    size_t m = last_per_task(h->order, n);
     for (size_t j = 0; j < h->n_cols; ++j) {
         const column *c = &h->cols[j];
         if (c->what == COL_STATUS)   /* committed later: commit_statuses */

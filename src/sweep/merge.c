@@ -289,7 +289,7 @@ static ssm_status unmerged_parts(const char *input, ssm_error *err)
     ssm_status st = sw_journal_parts(input, &parts, err);
     if (st == SSM_OK && parts.n)
         st = ssm_fail(err, SSM_EINVAL, "%s has part journals not merged yet (%s): 'ssmsweep run SPEC -o %s "
-                      "--resume' merges them", input, parts.path[0], input);
+                      "--merge-only' merges them", input, parts.path[0], input);
     sw_journal_parts_free(&parts);
     return st;
 }

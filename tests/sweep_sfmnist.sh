@@ -3,7 +3,11 @@
 # Fashion-MNIST files; a task killed with kill -9 after its first epoch
 # resumes from its checkpoint (resumed_at > 1) and ends bit for bit where
 # an uninterrupted run ends; a corrupt checkpoint is ignored, never
-# trusted; bad specs and a missing dataset give one clear line.
+# trusted; bad specs and a missing dataset give one clear line.  The
+# reference runs with SSMSWEEP_THREADS=auto (one process, not bound: 2
+# threads on a machine of 2 or more CPUs), the corrupt-checkpoint run with
+# 2 threads, the killed and resumed one bound to a core by mpirun (1
+# thread): all the same bits; SSMSWEEP_THREADS=4 is refused.
 . "$TOP_BUILDDIR/tests/setup.sh"
 [ "$MPIRUN" != no ] || { echo "SKIP: mpirun not found"; exit 77; }
 have_python3_module h5py || { echo "SKIP: Debian's python3-h5py is missing"; exit 77; }
@@ -12,7 +16,7 @@ data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "SKIP: $data missing (apt-get install dataset-fashion-mnist)"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 without_leak_scan
-MIN_PASSES=9
+MIN_PASSES=10
 
 # one task, four epochs of ~0.3 s (more under ASan): time to kill it mid-way
 cat > "$scratch/one.yaml" <<'YAML'
@@ -22,7 +26,7 @@ seed: 7
 fixed: {init: s4d-lin, d_model: 12, layers: 2, N: 8, epochs: 4, subset: 1000, n_val: 200,
         test_subset: 300, batch: 25, tau_max: 300, dropout: 0.1, threshold: 0.5}
 YAML
-"$SSMSWEEP" run "$scratch/one.yaml" -o "$scratch/ref.h5" --quiet > "$scratch/ref.log" 2>&1 \
+SSMSWEEP_THREADS=auto "$SSMSWEEP" run "$scratch/one.yaml" -o "$scratch/ref.h5" --quiet > "$scratch/ref.log" 2>&1 \
   || { fail "reference run: $(tail -3 "$scratch/ref.log")"; finish; }
 [ ! -e "$scratch/ref.h5.ckpt" ] && pass "a finished sweep leaves no checkpoint directory" \
   || fail "checkpoints left behind: $(ls "$scratch/ref.h5.ckpt")"
@@ -73,10 +77,10 @@ hash=$("$PYTHON3" -c 'import sys, h5py; print("%016x" % int(h5py.File(sys.argv[1
 rm -f "$out" "$out.journal"
 mkdir -p "$out.ckpt"
 head -c 5000 /dev/urandom > "$out.ckpt/$hash.ckpt"
-"$SSMSWEEP" run "$scratch/one.yaml" -o "$out" --quiet > "$scratch/run3.log" 2>&1 \
+SSMSWEEP_THREADS=2 "$SSMSWEEP" run "$scratch/one.yaml" -o "$out" --quiet > "$scratch/run3.log" 2>&1 \
   && [ "$(resumed_at "$out")" -eq 1 ] && pass "a corrupt checkpoint is ignored (run starts at epoch 1)" \
   || fail "corrupt checkpoint: $(tail -2 "$scratch/run3.log")"
-compare "$scratch/ref.h5" "$out" > "$scratch/cmp.txt" && pass "... and the results are unchanged" \
+compare "$scratch/ref.h5" "$out" > "$scratch/cmp.txt" && pass "... and the results are unchanged (2 threads)" \
   || fail "after a corrupt checkpoint: $(cat "$scratch/cmp.txt")"
 
 # the numbers are sane: accuracy above chance on 300 test images, the
@@ -105,6 +109,9 @@ sys.exit(0 if ok else 1)
 PY
 
 # bad input: one line, exit 2 and nothing written; a missing dataset fails the task
+usage_error "4 threads" "SSMSWEEP_THREADS: expected 1, 2 or auto, got '4'" -- \
+  env SSMSWEEP_THREADS=4 "$SSMSWEEP" run "$scratch/one.yaml" -o "$scratch/bad.h5" && [ ! -e "$scratch/bad.h5" ] \
+  && pass "SSMSWEEP_THREADS=4 refused, nothing written: $(cat "$scratch/err")"
 sed 's/init: s4d-lin/init: legs-dense/' "$scratch/one.yaml" > "$scratch/dense.yaml"
 usage_error "legs-dense init" "not a diagonal family" -- "$SSMSWEEP" run "$scratch/dense.yaml" -o "$scratch/bad.h5" \
   && [ ! -e "$scratch/bad.h5" ] && pass "legs-dense refused, nothing written: $(cat "$scratch/err")"

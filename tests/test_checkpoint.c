@@ -4,7 +4,8 @@
  * the reader refuses, with one line naming the file, every truncation, a
  * flipped byte anywhere, another run's key, other sizes, a bad epoch
  * numbering and files that are not regular -- and allocates nothing
- * before the size checks. */
+ * before the size checks.  Also the kind's other run setting, its threads
+ * per rank (SSMSWEEP_THREADS: 1, 2 or auto, classrun.h). */
 #include "config.h"
 
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <zlib.h>
 
 #include "experiments/checkpoint.h"
+#include "experiments/classrun.h"
 #include "testutil.h"
 
 enum { N = 37, E = 3 };
@@ -214,8 +216,29 @@ static void refusals(const char *path, const char *dir)
     free(bad);
 }
 
+/* SSMSWEEP_THREADS: the settings, and auto's reading of a rank's CPUs
+ * (bound: its affinity; unbound: the node's CPUs over its ranks). */
+static void thread_settings(void)
+{
+    CHECK(sw_class_threads(NULL, 8, 8, 1) == 1 && sw_class_threads("1", 8, 8, 1) == 1 &&
+              sw_class_threads("2", 1, 1, 4) == 2,
+          "threads: unset and 1 give 1, 2 gives 2 whatever the CPUs");
+    CHECK(sw_class_threads("4", 8, 8, 1) == 0 && sw_class_threads("", 8, 8, 1) == 0 &&
+              sw_class_threads("Auto", 8, 8, 1) == 0 && sw_class_threads("2 ", 8, 8, 1) == 0,
+          "threads: 4, empty, Auto and '2 ' are refused (0)");
+    CHECK(sw_class_threads("auto", 1, 2, 1) == 1 && sw_class_threads("auto", 2, 128, 64) == 2 &&
+              sw_class_threads("auto", 1, 128, 1) == 1,
+          "threads auto, bound: the binding decides (1 of 2 CPUs: 1; 2 of 128: 2; 1 of 128: 1)");
+    CHECK(sw_class_threads("auto", 2, 2, 1) == 2 && sw_class_threads("auto", 2, 2, 2) == 1 &&
+              sw_class_threads("auto", 128, 128, 64) == 2 && sw_class_threads("auto", 128, 128, 65) == 1 &&
+              sw_class_threads("auto", 2, 2, 0) == 2 && sw_class_threads("auto", 0, 2, 1) == 2,
+          "threads auto, unbound: the node's CPUs over its ranks (2/1: 2; 2/2: 1; 128/64: 2; 128/65: 1; ranks "
+          "unknown: taken as 1; affinity unknown: unbound)");
+}
+
 int main(void)
 {
+    thread_settings();
     char dir[] = "/tmp/ssm-test-checkpoint.XXXXXX", path[4200];
     if (!mkdtemp(dir))
         return 99;

@@ -16,6 +16,7 @@
 #include <mpi.h>
 
 #include "cli.h"
+#include "experiments/classrun.h"
 #include "experiments/registry.h"
 #include "sweep/coordinator.h"
 #include "sweep/h5out.h"
@@ -362,8 +363,12 @@ static const char run_usage[] =
     "                         them.  For 10^5 and more results per second; OUT.h5\n"
     "                         shows the leaders' results only once merged\n"
     "\n"
+    "SSMSWEEP_THREADS=1|2|auto: threads per rank for kind sfmnist (auto: 2 when a\n"
+    "rank has two CPUs to itself); the results are the same bits.\n"
+    "\n"
     "Exit status: 0 all done, 1 error, 2 bad input (nothing written), 3 interrupted\n"
-    "by SIGTERM/SIGUSR1/SIGINT or --walltime (resume with --resume), 4 finished\n"
+    "by SIGTERM/SIGUSR1/SIGINT or --walltime, or --merge-only with tasks left\n"
+    "(resume with --resume), 4 finished\n"
     "with failed tasks.  SIGUSR1 and --walltime let running tasks finish;\n"
     "SIGTERM and SIGINT give them half a second.  Under mpirun, Ctrl-C or\n"
     "SIGTERM to mpirun stops the ranks cleanly but mpirun itself exits with 1;\n"
@@ -540,6 +545,12 @@ int cmd_sweep_run(int argc, char **argv)
     if (opt.retry_failed && !opt.resume) {
         if (loud)
             cli_error("run", "--retry-failed goes with --resume");
+        return EXIT_USAGE;
+    }
+    const char *threads = getenv("SSMSWEEP_THREADS");
+    if (threads && sw_class_threads(threads, 1, 1, 1) == 0) {
+        if (loud)
+            cli_error("run", "SSMSWEEP_THREADS: expected 1, 2 or auto, got '%s'", threads);
         return EXIT_USAGE;
     }
     const char *leaders_from = "--leaders";

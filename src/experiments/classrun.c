@@ -3,6 +3,7 @@
 #include "classrun.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +13,43 @@
 #include "ssm/mf.h"
 #include "ssm/spectrum.h"
 
-/* Threads per rank for the deep step: SSMSWEEP_THREADS (1 or 2; default
- * 1).  Worth it only when the ranks leave cores idle; the results are the
- * same bits whatever it is (the batch's halves and their gradient sums do
- * not depend on it), so it is a setting of the run, not of the task. */
+size_t sw_class_threads(const char *setting, size_t affinity_cpus, size_t online_cpus, size_t local_ranks)
+{
+    if (!setting || strcmp(setting, "1") == 0)
+        return 1;
+    if (strcmp(setting, "2") == 0)
+        return 2;
+    if (strcmp(setting, "auto") != 0)
+        return 0;
+    const size_t mine = affinity_cpus && affinity_cpus < online_cpus ? affinity_cpus
+                                                                     : online_cpus / (local_ranks ? local_ranks : 1);
+    return mine >= 2 ? 2 : 1;
+}
+
+/* A positive count from the environment variable name, else 0. */
+static size_t env_count(const char *name)
+{
+    const char *s = getenv(name);
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    return s && end != s && *end == '\0' && v > 0 ? (size_t)v : 0;
+}
+
+/* Threads per rank for the deep step (classrun.h).  Worth it only when
+ * the ranks leave cores idle; the results are the same bits whatever it
+ * is (the batch's halves and their gradient sums do not depend on it), so
+ * it is a setting of the run, not of the task.  An unknown setting is
+ * refused by the command line before the run starts; here it means 1. */
 static size_t threads_per_rank(void)
 {
-    const char *s = getenv("SSMSWEEP_THREADS");
-    return s && strcmp(s, "2") == 0 ? 2 : 1;
+    cpu_set_t set;
+    size_t affinity = sched_getaffinity(0, sizeof set, &set) == 0 ? (size_t)CPU_COUNT(&set) : 0;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t local = env_count("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!local)
+        local = env_count("MPI_LOCALNRANKS");
+    size_t threads = sw_class_threads(getenv("SSMSWEEP_THREADS"), affinity, online > 0 ? (size_t)online : 1, local);
+    return threads ? threads : 1;
 }
 
 void sw_class_config_defaults(sw_class_config *c)

@@ -46,6 +46,17 @@ typedef struct {
     double workspace_mib;
 } sw_class_outcome;
 
+/* Threads per rank for the deep step from SSMSWEEP_THREADS: "1" (or
+ * unset) 1, "2" 2, "auto" 2 when this rank has at least two CPUs to
+ * itself, else 1; 0 for any other setting.  A rank's CPUs: the ones it is
+ * bound to (affinity_cpus) when the launcher bound it (fewer than the
+ * node's online_cpus), else the node's CPUs over its local_ranks.  The
+ * results are the same bits whatever it is. */
+size_t sw_class_threads(const char *setting, size_t affinity_cpus, size_t online_cpus, size_t local_ranks);
+
+/* Fills the defaults, with SSMSWEEP_THREADS read as above for this
+ * process (its affinity, the online CPUs, and the ranks on this node that
+ * Open MPI's or MPICH's launcher announce). */
 void sw_class_config_defaults(sw_class_config *c);
 ssm_status sw_class_run(const sw_class_config *c, sw_class_outcome *out, ssm_error *err);
 void sw_class_outcome_free(sw_class_outcome *o);

@@ -234,6 +234,24 @@ static void add_extra(command *c, const submit_options *o)
         add(c, o->extra[k]);
 }
 
+/* Starts `next`, the job that waits for `first`: submits first (its id to
+ * id) and adds --dependency=<dependency>ID; in a dry run adds dry_dependency
+ * instead, which names the shell variable the printed first line sets.
+ * Then the options after "--".  Returns 0, or -1 if first failed. */
+static int start_dependent(command *next, const command *first, const submit_options *o, const char *self,
+                           const char *dir, const char *dependency, const char *dry_dependency, char *id, size_t size)
+{
+    start_command(next, o, self, dir, 0);
+    if (o->dry_run)
+        add(next, dry_dependency);
+    else if (run_sbatch(first, id, size) == 0)
+        addf(next, "--dependency=%s%s", dependency, id);
+    else
+        return -1;
+    add_extra(next, o);
+    return 0;
+}
+
 /* The options of ssmsweep run the sweep's jobs pass on. */
 static void add_run_options(command *c, const submit_options *o)
 {
@@ -386,14 +404,8 @@ static int submit_single(const submit_options *o, const char *dir, const char *s
         goto done;
     }
     const char *dependency = "\"--dependency=afterany:${sweep_job%%;*}\"";
-    start_command(&merge, o, self, dir, 0);
-    if (o->dry_run)
-        add(&merge, dependency);
-    else if (run_sbatch(&c, id, sizeof id) == 0)
-        addf(&merge, "--dependency=afterany:%s", id);
-    else
+    if (start_dependent(&merge, &c, o, self, dir, "afterany:", dependency, id, sizeof id))
         goto done;
-    add_extra(&merge, o);
     add(&merge, "--nodes=1");   /* after the sweep's own options, which may ask for more */
     add(&merge, "--ntasks=1");
     add(&merge, merge_script);
@@ -446,14 +458,8 @@ static int submit_sharded(const submit_options *o, const char *dir, const char *
     /* the dry run prints a script: the merge job depends on the array job
      * id that the first line captures */
     const char *dependency = "\"--dependency=afterok:${array_job%%;*}\"";
-    start_command(&merge, o, self, dir, 0);
-    if (o->dry_run)
-        add(&merge, dependency);
-    else if (run_sbatch(&array, id, sizeof id) == 0)
-        addf(&merge, "--dependency=afterok:%s", id);
-    else
+    if (start_dependent(&merge, &array, o, self, dir, "afterok:", dependency, id, sizeof id))
         goto done;
-    add_extra(&merge, o);
     add(&merge, merge_script);
     add(&merge, o->output);
     add(&merge, prefix);

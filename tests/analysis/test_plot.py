@@ -2,7 +2,8 @@
 real ssmsweep binary (SSMSWEEP) for a small mf sweep, a small train sweep
 and a tiny sfmnist sweep (skipped without Debian's dataset-fashion-mnist);
 each figure command must write a valid PNG, the summary and the Markdown
-tables must match the file, the export must hold every task."""
+tables must match the file (their cells computed here from the HDF5 file with
+h5py, not through the package ssmsweep), the export must hold every task."""
 import csv
 import importlib.machinery
 import importlib.util
@@ -252,6 +253,80 @@ def test_learning_table_matches_file(sfmnist, sfmnist_runs):
         else:
             assert cell.startswith("–")
     assert reached_any, "no seed reached the threshold: lower it in SFMNIST_SPEC"
+    # the columns of the validation accuracy curve, default thresholds 80% and 85%
+    check_val_acc_columns(rows, groups, res["val_acc"], (80, 85))
+
+
+def expected_epochs_to(curves, percent):
+    """Per seed (the group's rows in file order) the first epoch, from 1,
+    whose validation accuracy is >= percent / 100, '–' if none: as the
+    README's table prints it, '2, 3, 2'."""
+    cells = []
+    for curve in curves:
+        first = next((e + 1 for e, acc in enumerate(curve) if acc >= percent / 100), None)
+        cells.append("–" if first is None else str(first))
+    return ", ".join(cells)
+
+
+def expected_val_acc(curves):
+    """The epochs shown (1, 2, the last of the longest curve; those that
+    exist) and the mean over the seeds of the validation accuracy (%) at each."""
+    n_epochs = max(int(np.flatnonzero(np.isfinite(c))[-1]) + 1 for c in curves)
+    epochs = sorted({1, 2, n_epochs} & set(range(1, n_epochs + 1)))
+    return epochs, [100 * np.mean([c[e - 1] for c in curves if np.isfinite(c[e - 1])]) for e in epochs]
+
+
+def check_val_acc_columns(rows, groups, val_acc, percents):
+    """The table's 'val acc epoch 1 → 2 → N (%)' and 'epochs to val ≥ T%'
+    cells, computed here from the file's curves."""
+    headers = list(next(iter(rows.values())))
+    shown = set()
+    for key, idx in groups.items():
+        row = rows[key]
+        epochs, means = expected_val_acc(val_acc[idx])
+        shown.add(tuple(epochs))
+        cells = row[f"val acc epoch {' → '.join(map(str, epochs))} (%)"].split(" → ")
+        assert len(cells) == len(means) and all(near(c, m, 1) for c, m in zip(cells, means)), (key, cells, means)
+        for percent in percents:
+            assert row[f"epochs to val ≥ {percent:g}%"] == expected_epochs_to(val_acc[idx], percent), (key, percent)
+    assert len(shown) == 1
+    # the threshold columns follow the val acc column, in the order given
+    k = headers.index(f"val acc epoch {' → '.join(map(str, shown.pop()))} (%)")
+    assert headers[k + 1:k + 1 + len(percents)] == [f"epochs to val ≥ {p:g}%" for p in percents], headers
+
+
+def test_learning_acc_thresholds(sfmnist, tmp_path):
+    """--acc-thresholds: thresholds picked from the file so that some seeds
+    reach them (a number) and some do not (–); one not a whole percent."""
+    groups, res, _ = file_groups(sfmnist)
+    done = np.concatenate(list(groups.values()))
+    best = np.sort(np.unique(np.nanmax(res["val_acc"][done], 1)))
+    assert len(best) >= 2, f"every seed has the same best validation accuracy {best}: change SFMNIST_SPEC"
+    # per seed best accuracies, rounded down to 0.1%: the median one and the highest are reached by some seeds
+    middle = np.floor(1000 * best[(len(best) - 1) // 2]) / 10
+    percents = list(dict.fromkeys([middle - 0.5, middle, np.floor(1000 * best[-1]) / 10]))
+    r = plot("learning", sfmnist, "-o", tmp_path / "l.png", "--acc-thresholds", ",".join(f"{p:g}" for p in percents))
+    assert r.returncode == 0, r.stderr
+    rows = by_group(markdown_rows(r.stdout))
+    check_val_acc_columns(rows, groups, res["val_acc"], percents)
+    assert "epochs to val ≥ 80%" not in markdown_rows(r.stdout)[0]
+    cells = [c for row in rows.values() for p in percents for c in row[f"epochs to val ≥ {p:g}%"].split(", ")]
+    assert "–" in cells and any(c.isdigit() for c in cells), cells
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "101", "-5", "nan", "", "80,,85", "80,80"])
+def test_learning_acc_thresholds_refused(sfmnist, tmp_path, value):
+    r = plot("learning", sfmnist, "-o", tmp_path / "l.png", f"--acc-thresholds={value}")
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, (r.returncode, r.stderr)
+    assert r.stderr.startswith("ssmsweep-plot: --acc-thresholds") and r.stdout == "", (r.stderr, r.stdout)
+    assert not (tmp_path / "l.png").exists()
+
+
+def test_acc_thresholds_only_for_sfmnist_learning(sfmnist, files):
+    r = plot("drift", sfmnist, "--acc-thresholds", "80")
+    assert r.returncode == 2 and r.stderr.strip() == "ssmsweep-plot drift: --acc-thresholds is an option of learning only"
+    r = plot("learning", files["train"], "--acc-thresholds", "80")
+    assert r.returncode != 0 and len(r.stderr.splitlines()) == 1 and "needs a sweep of kind sfmnist" in r.stderr
 
 
 def test_drift_frozen_has_no_drift(sfmnist, sfmnist_runs):
@@ -313,6 +388,16 @@ def test_partial_file(sfmnist, tmp_path):
             left = groups["s4d-inv", "learned"][1]
             assert near(rows["s4d-inv", "learned"]["test acc (%)"], 100 * res["test_acc"][left], 2)
             assert rows["s4d-lin", "frozen"]["test acc (%)"] == "–"
+            # the curve columns: the one done seed of s4d-inv learned, nothing for s4d-lin frozen
+            for (init, mode), row in rows.items():
+                done = [i for i in groups[init, mode] if i not in pending]
+                for percent in (80, 85):
+                    assert row[f"epochs to val ≥ {percent}%"] == (expected_epochs_to(res["val_acc"][done], percent)
+                                                                   if done else "–")
+            assert rows["s4d-lin", "frozen"]["val acc epoch 1 → 2 → 3 (%)"] == "–"
+            epochs, means = expected_val_acc(res["val_acc"][[left]])
+            cells = rows["s4d-inv", "learned"]["val acc epoch 1 → 2 → 3 (%)"].split(" → ")
+            assert epochs == [1, 2, 3] and all(near(c, m, 1) for c, m in zip(cells, means)), cells
 
 
 def test_nothing_done_yet(sfmnist, tmp_path):

@@ -55,7 +55,8 @@ n_bad=$(grep -vc '^#' "$ref/bad-specs.txt")
 
 # ---- results ------------------------------------------------------------------
 : >"$scratch/results.digest"
-while read -r name spec shard; do
+[ "$reference_kernels" = 1 ] || echo "note: no AVX2 and FMA here: the results are not compared with the stored digests (tests/setup.sh)" >&2
+[ "$reference_kernels" = 1 ] && while read -r name spec shard; do
   case $name in '#'*|'') continue ;; esac
   out=$scratch/$name.h5
   if ! (cd "$TOP_SRCDIR" && "$SSMSWEEP" run "$spec" -o "$out" --quiet ${shard:+--shard "$shard"}) 2>"$scratch/err"; then
@@ -65,7 +66,7 @@ while read -r name spec shard; do
   "$PYTHON3" "$TOP_SRCDIR/tests/ref/example_digest.py" "$name" "$out" >>"$scratch/results.digest" ||
     fail "digest of $name"
 done <"$ref/results.list"
-for name in $(cut -d' ' -f1 "$ref/results.digest" | uniq); do
+[ "$reference_kernels" = 1 ] && for name in $(cut -d' ' -f1 "$ref/results.digest" | uniq); do
   grep "^$name " "$ref/results.digest" >"$scratch/want"
   grep "^$name " "$scratch/results.digest" >"$scratch/got"
   if cmp -s "$scratch/want" "$scratch/got"; then
@@ -74,5 +75,5 @@ for name in $(cut -d' ' -f1 "$ref/results.digest" | uniq); do
     fail "$name: results differ: $(diff "$scratch/want" "$scratch/got" | head -3 | tr '\n' ' ')"
   fi
 done
-MIN_PASSES=20
+MIN_PASSES=$((reference_kernels ? 20 : 12))
 finish

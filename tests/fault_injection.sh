@@ -404,6 +404,7 @@ case_v01_files() {
     [ $rc -eq "$v_want" ] && "$SSMSWEEP" status "$d/$file.h5" | grep -q "format version 3" \
       || { fail "$name: resume of the 0.1 file $file: exit $rc: $(cat "$d/res.err")"; continue; }
     [ "$file" = failing ] && continue   # failed tasks: no finished run to compare with bit for bit
+    [ "$reference_kernels" = 1 ] || continue   # the 0.1 files' results: OpenBLAS's Haswell kernels
     "$SSMSWEEP" run "$TOP_SRCDIR/$yaml" -o "$d/$file.fresh.h5" $shard --quiet 2> /dev/null
     compare "$d/$file.fresh.h5" "$d/$file.h5" && rows_hold "$d/$file.h5" \
       && pass "$name: the 0.1 file $file (journal format $version) resumed as format 3, equal to a fresh run"
@@ -607,7 +608,7 @@ stop_test() {
   # tasks of 2 s were running: they were abandoned after half a second,
   # the files closed (h5dump opens the file without h5clear), the lock
   # released, and --resume completes the sweep
-  awk -v t="$took" -v f="$f" 'BEGIN { exit !(t < 4 * f) }' || fail "$name: stopping took $took s"
+  awk -v t="$took" -v f="$(load_factor)" 'BEGIN { exit !(t < 4 * f) }' || fail "$name: stopping took $took s (load $(cut -d' ' -f1 /proc/loadavg))"
   grep -q "interrupted (resume with --resume)" "$d/log" || fail "$name: no clean stop: $(tail -3 "$d/log")"
   h5dump -H "$d/out.h5" > /dev/null 2>&1 || fail "$name: the file was not closed"
   [ ! -e "$d/out.h5.lock" ] || fail "$name: the lock was left behind"
@@ -650,7 +651,7 @@ while IFS='|' read -r name want needle proof; do
   if [ "$needle" != - ] && [ "$code" -ne 0 ] && [ "$(wc -l < "$d/err")" -ne 1 ]; then
     fail "$name: $(wc -l < "$d/err") lines on stderr, expected one: $(head -c 300 "$d/err")"; continue
   fi
-  "proof_$proof" && pass "$name: exit $code${needle:+, \"$needle\"}; proof: $proof"
+  "proof_$(echo "$proof" | tr - _)" && pass "$name: exit $code${needle:+, \"$needle\"}; proof: $proof"
 done < "$TOP_SRCDIR/tests/faults.table"
 [ "$cases" -eq "$(grep -c '^[a-z]' "$TOP_SRCDIR/tests/faults.table")" ] || fail "only $cases cases of the table ran"
 echo "$cases cases, $skips skipped"

@@ -5,6 +5,8 @@
 set -eu
 ssmsweep=${1:?usage: tests/ref/identity/regenerate.sh PATH/TO/ssmsweep}
 ref=tests/ref/identity
+# the kernels the tests run (tests/setup.sh.in)
+export OPENBLAS_CORETYPE=Haswell
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$ref/plans"
 grep -v '^#' "$ref/plans.list" | while read -r name spec; do

@@ -139,11 +139,13 @@ static void float32_long(void)
     }
     randomize(&m, 8);
     double *g64 = malloc(m.n_params * sizeof *g64), *g32 = malloc(m.n_params * sizeof *g32);
-    const size_t washout = ssm_task_washout(&task), counts[3] = {21, 1, 21};
-    for (size_t c = 0; c < 3; ++c) {
-        if (c == 2)   /* again from the inputs' spectra the dataset caches, as ssm_train runs it */
-            ssm_dataset_prepare(&data, &err);
-        double l64, l32, num = 0, den = 0;
+    double *g32_cached = malloc(m.n_params * sizeof *g32_cached), l32 = NAN, l32_cached = NAN;
+    const size_t washout = ssm_task_washout(&task), counts[4] = {21, 1, 21, 21};
+    static const char *const source[4] = {"", "", ", cached float64 input spectra", ", cached float32 spectra and targets"};
+    for (size_t c = 0; c < 4; ++c) {
+        if (c >= 2)   /* from the spectra (and targets) the dataset caches, as ssm_train runs it */
+            ssm_dataset_prepare(&data, c == 2 ? SSM_F64 : SSM_F32, &err);
+        double l64, num = 0, den = 0;
         ssm_loss_grad(&m, &data, 0, counts[c], washout, w64, &l64, g64, &err);
         ssm_loss_grad(&m, &data, 0, counts[c], washout, w32, &l32, g32, &err);
         for (size_t i = 0; i < m.n_params; ++i) {
@@ -152,8 +154,16 @@ static void float32_long(void)
         }
         CHECK(fabs(l32 - l64) <= 1e-6 * l64 && sqrt(num / den) < 1e-4,
               "float32, L = 4096, N = 64, 3 outputs, batch %zu%s: loss rel %.2g, gradient rel %.2g (float64 reference)",
-              counts[c], c == 2 ? ", cached input spectra" : "", fabs(l32 - l64) / l64, sqrt(num / den));
+              counts[c], source[c], fabs(l32 - l64) / l64, sqrt(num / den));
+        if (c == 2) {
+            l32_cached = l32;
+            memcpy(g32_cached, g32, m.n_params * sizeof *g32);
+        }
     }
+    /* the float32 caches hold the float64 ones rounded as the pass rounds them */
+    CHECK(l32 == l32_cached && memcmp(g32, g32_cached, m.n_params * sizeof *g32) == 0,
+          "float32 pass from float32 caches == from float64 caches, bit for bit");
+    free(g32_cached);
     free(g64);
     free(g32);
     ssm_grad_work_free(w64);
@@ -341,7 +351,26 @@ static void training(void)
               memcmp(f1.theta, f2.theta, f1.n_params * sizeof *f1.theta) == 0,
           "float32 training: final validation loss %.6f against float64 %.6f, bit-reproducible", t1.final_val_loss,
           s1.final_val_loss);
-    opt.precision = SSM_F64;
+    /* a length whose 2 L is no FFT length of the float32 pass (448 = 2^6 7:
+     * it transforms at 450), so its batches carry the inputs, not spectra */
+    ssm_task odd = task;
+    odd.length = 224;
+    ssm_dssm o32, o64;
+    ssm_train_summary u32, u64;
+    ssm_dssm_copy(&o32, &f2, &err);
+    ssm_dssm_copy(&o64, &f2, &err);
+    opt.epochs = 2;
+    {
+        const ssm_status st = ssm_train(&o32, &odd, &opt, NULL, NULL, &u32, &err);
+        opt.precision = SSM_F64;
+        ssm_train(&o64, &odd, &opt, NULL, NULL, &u64, &err);
+        CHECK(st == SSM_OK && fabs(u32.final_val_loss - u64.final_val_loss) < 1e-4 * u64.final_val_loss,
+              "float32 training at L = 224 (FFT length 450): validation loss %.6f against float64 %.6f",
+              u32.final_val_loss, u64.final_val_loss);
+    }
+    opt.epochs = 15;
+    ssm_dssm_free(&o32);
+    ssm_dssm_free(&o64);
     ssm_dssm_free(&f1);
     ssm_dssm_free(&f2);
     opt.frozen = 1u << SSM_GROUP_A_RE | 1u << SSM_GROUP_A_IM | 1u << SSM_GROUP_DT;

@@ -17,6 +17,7 @@
 
 #include "diagonal.h"
 #include "projector.h"
+#include "rfft.h"
 #include "rng.h"
 #include "spectrum.h"
 #include "train_f32.h"
@@ -225,33 +226,68 @@ void ssm_dataset_free(ssm_dataset *d)
     free(d->u);
     free(d->d);
     fftw_free(d->uf);
+    free(d->uf32);
+    free(d->d32);
     d->u = d->d = NULL;
     d->uf = NULL;
+    d->uf32 = NULL;
+    d->d32 = NULL;
 }
 
 /* ---- loss and gradient ------------------------------------------------------------------ */
 
-ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_error *err)
+ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_precision prec, ssm_error *err)
 {
-    const size_t L = d->length, nf = L + 1, n = 2 * L;
-    double *buf = fftw_malloc(n * sizeof *buf);
+    const size_t L = d->length, nf = L + 1, n = 2 * L, rows = d->n_seq ? d->n_seq : 1;
+    ssm_status st = SSM_OK;
     fftw_free(d->uf);
-    d->uf = fftw_malloc((d->n_seq ? d->n_seq : 1) * nf * sizeof *d->uf);
-    fftw_plan plan = buf && d->uf ? fftw_plan_dft_r2c_1d((int)n, buf, d->uf, FFTW_ESTIMATE) : NULL;
-    if (!plan) {
-        fftw_free(buf);
-        fftw_free(d->uf);
-        d->uf = NULL;
-        return ssm_fail(err, SSM_ENOMEM, "out of memory for the input spectra");
+    free(d->uf32);
+    free(d->d32);
+    d->uf = NULL;
+    d->uf32 = NULL;
+    d->d32 = NULL;
+    double *buf = fftw_malloc(n * sizeof *buf);
+    fftw_complex *spec = fftw_malloc(nf * sizeof *spec);
+    fftw_plan plan = buf && spec ? fftw_plan_dft_r2c_1d((int)n, buf, spec, FFTW_ESTIMATE) : NULL;
+    /* the float32 pass transforms at ssm_rfft_good_length(2 L): spectra of
+     * length 2 L are of use to it only when that is 2 L itself */
+    const int spectra = prec != SSM_F32 || ssm_rfft_good_length(n) == n;
+    if (prec == SSM_F32) {
+        d->uf32 = spectra ? malloc(rows * nf * sizeof *d->uf32) : NULL;
+        d->d32 = malloc(rows * d->n_out * L * sizeof *d->d32);
+    } else {
+        d->uf = fftw_malloc(rows * nf * sizeof *d->uf);
     }
-    for (size_t s = 0; s < d->n_seq; ++s) {
+    if (!plan || (prec == SSM_F32 ? (spectra && !d->uf32) || !d->d32 : !d->uf)) {
+        st = ssm_fail(err, SSM_ENOMEM, "out of memory for the input spectra");
+        fftw_free(d->uf);
+        free(d->uf32);
+        free(d->d32);
+        d->uf = NULL;
+        d->uf32 = NULL;
+        d->d32 = NULL;
+        goto done;
+    }
+    for (size_t s = 0; s < d->n_seq && spectra; ++s) {
         memcpy(buf, d->u + s * L, L * sizeof *buf);
         memset(buf + L, 0, L * sizeof *buf);
-        fftw_execute_dft_r2c(plan, buf, d->uf + s * nf);
+        fftw_execute(plan);
+        for (size_t f = 0; f < nf; ++f) {
+            if (prec == SSM_F32)
+                d->uf32[s * nf + f] = (float complex)spec[f];
+            else
+                d->uf[s * nf + f] = spec[f];
+        }
     }
-    fftw_destroy_plan(plan);
+    if (prec == SSM_F32)
+        for (size_t i = 0; i < d->n_seq * d->n_out * L; ++i)
+            d->d32[i] = (float)d->d[i];
+done:
+    if (plan)
+        fftw_destroy_plan(plan);
     fftw_free(buf);
-    return SSM_OK;
+    fftw_free(spec);
+    return st;
 }
 
 /* Powers lambda_k^tau for every mode at once, in structure-of-arrays form
@@ -663,6 +699,47 @@ ssm_status ssm_train_options_validate(const ssm_train_options *o, ssm_error *err
     return ssm_optim_validate(&o->optim, err);
 }
 
+/* A dataset of `batch` sequences for the arrays of `data` a pass reads:
+ * the float32 pass reads the float32 spectra and targets when the dataset
+ * caches them, and then neither the inputs nor the float64 targets. */
+static ssm_status batch_view_new(const ssm_dataset *data, size_t batch, ssm_dataset *view, ssm_error *err)
+{
+    const size_t L = data->length, nf = L + 1, no = data->n_out;
+    *view = (ssm_dataset){.n_seq = batch, .length = L, .n_out = no};
+    int ok = 1;
+    if (!data->uf32)
+        ok = ok && (view->u = malloc(batch * L * sizeof *view->u));
+    if (!data->d32)
+        ok = ok && (view->d = malloc(batch * no * L * sizeof *view->d));
+    if (data->uf)
+        ok = ok && (view->uf = fftw_malloc(batch * nf * sizeof *view->uf));
+    if (data->uf32)
+        ok = ok && (view->uf32 = malloc(batch * nf * sizeof *view->uf32));
+    if (data->d32)
+        ok = ok && (view->d32 = malloc(batch * no * L * sizeof *view->d32));
+    if (!ok) {
+        ssm_dataset_free(view);
+        return ssm_fail(err, SSM_ENOMEM, "out of memory for a batch of %zu sequences", batch);
+    }
+    return SSM_OK;
+}
+
+/* Sequence `from` of data into row `to` of view, in every array view holds. */
+static void copy_sequence(ssm_dataset *view, size_t to, const ssm_dataset *data, size_t from)
+{
+    const size_t L = data->length, nf = L + 1, no = data->n_out;
+    if (view->u)
+        memcpy(view->u + to * L, data->u + from * L, L * sizeof *view->u);
+    if (view->d)
+        memcpy(view->d + to * no * L, data->d + from * no * L, no * L * sizeof *view->d);
+    if (view->uf)
+        memcpy(view->uf + to * nf, data->uf + from * nf, nf * sizeof *view->uf);
+    if (view->uf32)
+        memcpy(view->uf32 + to * nf, data->uf32 + from * nf, nf * sizeof *view->uf32);
+    if (view->d32)
+        memcpy(view->d32 + to * no * L, data->d32 + from * no * L, no * L * sizeof *view->d32);
+}
+
 ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options *opt, ssm_epoch_callback cb,
                      void *ctx, ssm_train_summary *summary, ssm_error *err)
 {
@@ -688,9 +765,9 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
         st = ssm_dataset_make(task, 1, &val, err);
     /* both passes reuse the inputs' spectra */
     if (st == SSM_OK)
-        st = ssm_dataset_prepare(&train, err);
+        st = ssm_dataset_prepare(&train, opt->precision, err);
     if (st == SSM_OK)
-        st = ssm_dataset_prepare(&val, err);
+        st = ssm_dataset_prepare(&val, opt->precision, err);
     if (st == SSM_OK)
         st = ssm_grad_work_new(m, task->length, batch > 64 ? batch : 64, opt->precision, &w, err);
     if (st)
@@ -715,29 +792,17 @@ ssm_status ssm_train(ssm_dssm *m, const ssm_task *task, const ssm_train_options 
     ssm_rng_init(&shuffle, task->seed, 0, STREAM_SHUFFLE);
     for (size_t i = 0; i < train.n_seq; ++i)
         order[i] = i;
-    ssm_dataset view = train;   /* batches are gathered in shuffled order into a copy */
-    const size_t nf = train.length + 1;
-    view.u = malloc(batch * train.length * sizeof *view.u);
-    view.d = malloc(batch * train.n_out * train.length * sizeof *view.d);
-    view.uf = fftw_malloc(batch * nf * sizeof *view.uf);
-    if (!view.u || !view.d || !view.uf) {
-        ssm_dataset_free(&view);
-        st = ssm_fail(err, SSM_ENOMEM, "out of memory");
+    /* batches are gathered in shuffled order into a copy */
+    ssm_dataset view;
+    if ((st = batch_view_new(&train, batch, &view, err)))
         goto done;
-    }
-    view.n_seq = batch;
     for (size_t epoch = 1; epoch <= opt->epochs; ++epoch) {
         double epoch_loss = 0;
         ssm_rng_shuffle(&shuffle, order, train.n_seq);
         for (size_t first = 0; first < train.n_seq; first += batch, ++step) {
             size_t count = train.n_seq - first < batch ? train.n_seq - first : batch;
-            for (size_t s = 0; s < count; ++s) {
-                size_t src = order[first + s];
-                memcpy(view.u + s * train.length, train.u + src * train.length, train.length * sizeof *view.u);
-                memcpy(view.d + s * train.n_out * train.length, train.d + src * train.n_out * train.length,
-                       train.n_out * train.length * sizeof *view.d);
-                memcpy(view.uf + s * nf, train.uf + src * nf, nf * sizeof *view.uf);
-            }
+            for (size_t s = 0; s < count; ++s)
+                copy_sequence(&view, s, &train, order[first + s]);
             double loss;
             if ((st = ssm_loss_grad(m, &view, 0, count, washout, w, &loss, grad, err)))
                 break;

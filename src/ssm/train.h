@@ -59,15 +59,23 @@ typedef struct {
     size_t n_seq, length, n_out;
     double *u;          /* n_seq x length */
     double *d;          /* n_seq x n_out x length */
-    double complex *uf; /* optional: spectra of u zero-padded to 2 length, n_seq x (length + 1) */
+    /* optional, from ssm_dataset_prepare: spectra of u zero-padded to
+     * 2 length, n_seq x (length + 1), in float64 (uf) or, with the targets,
+     * in float32 (uf32 and d32: what the float32 pass reads, half the bytes) */
+    double complex *uf;
+    float complex *uf32;
+    float *d32;         /* n_seq x n_out x length */
 } ssm_dataset;
 
 /* The train (split 0) or validation (split 1) set: inputs uniform on
  * [-1, 1), a pure function of (task seed, split, sequence index). */
 ssm_status ssm_dataset_make(const ssm_task *t, int split, ssm_dataset *out, ssm_error *err);
 void ssm_dataset_free(ssm_dataset *d);
-/* Caches the inputs' spectra (ssm_loss_grad then skips those FFTs). */
-ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_error *err);
+/* Caches the inputs' spectra for passes of precision prec (ssm_loss_grad
+ * then skips those FFTs): float64 spectra, or float32 targets and, when
+ * the float32 pass transforms at 2 length (ssm_rfft_good_length), float32
+ * spectra. */
+ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_precision prec, ssm_error *err);
 
 /* ---- loss and gradient ----------------------------------------------------------- */
 

@@ -27,6 +27,10 @@
 #define HOT
 #endif
 #define IVDEP _Pragma("GCC ivdep")
+#define UNROLL _Pragma("GCC unroll 16")
+/* the tiles below are 64-byte vectors passed between always-inlined
+ * functions: no call ABI is involved */
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 struct train_work_f32 {
     size_t L, n, nf, n_out, nm, Mp;   /* length, FFT length, frequencies, outputs, modes, modes padded */
@@ -34,7 +38,7 @@ struct train_work_f32 {
     double complex *lambda, *bbar;    /* [nm] */
     double complex *anchor;           /* [nm][2][L / RESTART + 1]: lambda^(RESTART r), lambda^(RESTART r - 1) */
     float *buf;                       /* FFT buffer: ssm_rfft_buffer_rows x LANES */
-    float *ublock, *dblock;           /* a block's inputs and one output's targets [L][LANES] */
+    float *dblock;                    /* one output's targets in a block [L][LANES] */
     float *uspec, *spec;              /* spectrum blocks [nf][2][LANES] */
     float *kf;                        /* kernel spectra / n [n_out][nf][2] */
     float *acc;                       /* sums of G conj(U) [n_out][nf][2][LANES] */
@@ -61,7 +65,6 @@ void train_work_f32_free(train_work_f32 *w)
     free(w->bbar);
     free(w->anchor);
     ssm_free_big(w->buf);
-    ssm_free_big(w->ublock);
     ssm_free_big(w->dblock);
     ssm_free_big(w->uspec);
     ssm_free_big(w->spec);
@@ -103,7 +106,6 @@ ssm_status train_work_f32_new(const ssm_dssm *m, size_t length, train_work_f32 *
     w->bbar = malloc(nm * sizeof *w->bbar);
     w->anchor = malloc(nm * 2 * (length / RESTART + 1) * sizeof *w->anchor);
     w->buf = ssm_alloc_big(rows * LANES * sizeof *w->buf);
-    w->ublock = ssm_alloc_big(length * LANES * sizeof *w->ublock);
     w->dblock = ssm_alloc_big(length * LANES * sizeof *w->dblock);
     w->uspec = ssm_alloc_big(block * sizeof *w->uspec);
     w->spec = ssm_alloc_big(block * sizeof *w->spec);
@@ -120,7 +122,7 @@ ssm_status train_work_f32_new(const ssm_dssm *m, size_t length, train_work_f32 *
         w->kplan = fftwf_plan_dft_r2c_1d((int)w->n, w->kbuf, w->kspec, FFTW_ESTIMATE);
         w->dplan = fftw_plan_dft_c2r_1d((int)w->n, w->dspec, w->dbuf, FFTW_ESTIMATE);
     }
-    if (!w->lambda || !w->bbar || !w->anchor || !w->buf || !w->ublock || !w->dblock || !w->uspec || !w->spec || !w->kf ||
+    if (!w->lambda || !w->bbar || !w->anchor || !w->buf || !w->dblock || !w->uspec || !w->spec || !w->kf ||
         !w->acc || !w->walk || !w->sums || !w->dk || !w->kplan || !w->dplan) {
         train_work_f32_free(w);
         return ssm_fail(err, SSM_ENOMEM, "out of memory for the training workspace (L = %zu)", length);
@@ -166,10 +168,13 @@ static void restart_powers(const train_work_f32 *w, float *pr, float *pi, float 
     }
 }
 
-/* K_o[tau] = sum_k Re(q_k lambda_k^tau), q = conj(w_ok) bbar_k, and its
- * spectrum / n into kf[o], for every output. */
+/* K_o[tau] = sum_k Re(q_k lambda_k^tau), q = conj(w_ok) bbar_k, plus the
+ * skip term D_o at tau = 0, and its spectrum / n into kf[o], for every
+ * output.  With D in the kernel the convolution alone gives K * u + D u,
+ * and dL/dD is dL/dK[0]: the block's inputs are needed only as spectra. */
 HOT static void kernels(const ssm_dssm *m, train_work_f32 *w)
 {
+    const double *D = m->theta + m->offset[SSM_GROUP_D];
     const size_t Mp = w->Mp, L = w->L, nf = w->nf;
     float *restrict pr = w->walk, *restrict pi = pr + Mp, *restrict lr = pi + Mp, *restrict li = lr + Mp;
     float *restrict qr = li + Mp, *restrict qi = qr + Mp;
@@ -194,7 +199,7 @@ HOT static void kernels(const ssm_dssm *m, train_work_f32 *w)
             for (size_t half = LANES / 2; half > 0; half /= 2)
                 for (size_t j = 0; j < half; ++j)
                     part[j] += part[j + half];
-            w->kbuf[tau] = part[0];
+            w->kbuf[tau] = tau == 0 ? part[0] + (float)D[o] : part[0];
             IVDEP for (size_t k = 0; k < Mp; ++k)
             {
                 const float r = pr[k] * lr[k] - pi[k] * li[k];
@@ -246,37 +251,79 @@ HOT static void power_sums(train_work_f32 *w)
 }
 
 /* rows[t][j] = src[j * stride + t] for the first `lanes` lanes, 0 in the
- * others: one pass over the rows, reading `lanes` sequential streams. */
-HOT static void gather(float *restrict rows, const double *restrict src, size_t L, size_t stride, size_t lanes)
+ * others, converted to float32: a transpose, done in tiles of 16 x 16 in
+ * vector registers (GCC's vector extensions: permutes on every x86 level,
+ * plain code elsewhere).  A tile's 16 lanes are read as 16 contiguous
+ * runs, then four butterfly stages exchange the blocks of 8, 4, 2 and 1
+ * elements between row pairs; the tail is scalar. */
+typedef float tile_row __attribute__((vector_size(LANES * sizeof(float))));
+typedef double tile_run __attribute__((vector_size(LANES * sizeof(double))));
+typedef int tile_index __attribute__((vector_size(LANES * sizeof(int))));
+
+/* a and b, rows i and i + d of a tile: elements whose column has bit d
+ * set in a trade places with those of b whose column has it clear */
+#define EXCHANGE(a, b, lo, hi)                                                                                         \
+    do {                                                                                                               \
+        const tile_row x_ = (a), y_ = (b);                                                                             \
+        (a) = __builtin_shuffle(x_, y_, lo);                                                                           \
+        (b) = __builtin_shuffle(x_, y_, hi);                                                                           \
+    } while (0)
+
+/* Run j of a tile: 16 elements of src (float64 or float32) from `at`,
+ * as float32; 0 for a lane that holds no sequence. */
+static inline __attribute__((always_inline)) tile_row tile_load(const void *src, size_t at, int single, int live)
 {
-    const double *restrict p[LANES];
-    for (size_t j = 0; j < LANES; ++j)
-        p[j] = src + (j < lanes ? j : 0) * stride;
-    float on[LANES];
-    for (size_t j = 0; j < LANES; ++j)
-        on[j] = j < lanes ? 1.0f : 0.0f;
-    for (size_t t = 0; t < L; ++t)
-        for (size_t j = 0; j < LANES; ++j)
-            rows[t * LANES + j] = on[j] * (float)p[j][t];
+    if (!live)
+        return (tile_row){0};
+    if (single) {
+        tile_row run;
+        memcpy(&run, (const float *)src + at, sizeof run);
+        return run;
+    }
+    tile_run run;
+    memcpy(&run, (const double *)src + at, sizeof run);
+    return __builtin_convertvector(run, tile_row);
 }
 
-/* U from the float64 spectra a dataset caches (n = 2L, their layout):
- * sequence j's spectrum into lane j, empty lanes zero. */
-HOT static void gather_spectra(train_work_f32 *w, const double complex *uf, size_t lanes)
+static inline __attribute__((always_inline)) void to_lanes_any(float *restrict rows, const void *restrict src,
+                                                                size_t L, size_t stride, size_t lanes, int single)
 {
-    const size_t nf = w->nf;
-    float *restrict u = w->uspec;
-    const double complex *src[LANES];
-    float on[LANES];
-    for (size_t j = 0; j < LANES; ++j) {
-        src[j] = uf + (j < lanes ? j : 0) * nf;
-        on[j] = j < lanes ? 1.0f : 0.0f;
+    static const tile_index lo[4] = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+        {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+        {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+        {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}};
+    static const tile_index hi[4] = {
+        {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
+        {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
+        {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
+        {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}};
+    const size_t whole = L / LANES * LANES;
+    for (size_t t0 = 0; t0 < whole; t0 += LANES) {
+        tile_row r[LANES];
+        UNROLL for (size_t j = 0; j < LANES; ++j)
+            r[j] = tile_load(src, j * stride + t0, single, j < lanes);
+        UNROLL for (size_t stage = 0; stage < 4; ++stage)
+            UNROLL for (size_t i = 0; i < LANES; ++i)
+                if (!(i & (LANES / 2 >> stage)))
+                    EXCHANGE(r[i], r[i + (LANES / 2 >> stage)], lo[stage], hi[stage]);
+        memcpy(rows + t0 * LANES, r, sizeof r);
     }
-    for (size_t f = 0; f < nf; ++f)
-        for (size_t j = 0; j < LANES; ++j) {
-            u[2 * f * LANES + j] = on[j] * (float)creal(src[j][f]);
-            u[(2 * f + 1) * LANES + j] = on[j] * (float)cimag(src[j][f]);
-        }
+    for (size_t t = whole; t < L; ++t)
+        for (size_t j = 0; j < LANES; ++j)
+            rows[t * LANES + j] = j >= lanes ? 0.0f
+                                  : single   ? ((const float *)src)[j * stride + t]
+                                             : (float)((const double *)src)[j * stride + t];
+}
+
+HOT static void to_lanes(float *restrict rows, const double *restrict src, size_t L, size_t stride, size_t lanes)
+{
+    to_lanes_any(rows, src, L, stride, lanes, 0);
+}
+
+HOT static void to_lanes_f32(float *restrict rows, const float *restrict src, size_t L, size_t stride, size_t lanes)
+{
+    to_lanes_any(rows, src, L, stride, lanes, 1);
 }
 
 /* Y = U K_o, by frequency, K broadcast to the lanes. */
@@ -309,13 +356,13 @@ HOT static void add_correlation(train_work_f32 *w, size_t o)
         }
 }
 
-/* y = K * u + D u + bias against the targets; r (the convolution, rows of
- * lanes) becomes dL/dy; loss and the D and bias gradients per lane
+/* y = (K + D delta) * u + bias against the targets; r (the convolution,
+ * rows of lanes) becomes dL/dy; loss and the bias gradient per lane
  * (float64).  Lanes >= `lanes` hold no sequence and count nothing. */
-HOT static void residuals(train_work_f32 *w, float *restrict r, float D, float bias, size_t washout, float scale,
-                          size_t lanes, double *restrict loss, double *restrict gd, double *restrict gb)
+HOT static void residuals(train_work_f32 *w, float *restrict r, float bias, size_t washout, float scale, size_t lanes,
+                          double *restrict loss, double *restrict gb)
 {
-    const float *restrict u = w->ublock, *restrict d = w->dblock;
+    const float *restrict d = w->dblock;
     float on[LANES];
     for (size_t j = 0; j < LANES; ++j)
         on[j] = j < lanes ? 1.0f : 0.0f;
@@ -323,10 +370,9 @@ HOT static void residuals(train_work_f32 *w, float *restrict r, float D, float b
         const float live = t >= washout ? 1.0f : 0.0f;
         IVDEP for (size_t j = 0; j < LANES; ++j)
         {
-            const float e = live * on[j] * (r[t * LANES + j] + D * u[t * LANES + j] + bias - d[t * LANES + j]);
+            const float e = live * on[j] * (r[t * LANES + j] + bias - d[t * LANES + j]);
             const float g = 2.0f * e * scale;
             loss[j] += (double)e * (double)e;
-            gd[j] += (double)g * (double)u[t * LANES + j];
             gb[j] += (double)g;
             r[t * LANES + j] = g;
         }
@@ -340,27 +386,34 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
     ssm_dssm_discretize(m, w->lambda, w->bbar);
     anchor_powers(w);
     kernels(m, w);
-    const double *D = m->theta + m->offset[SSM_GROUP_D], *bias = m->theta + m->offset[SSM_GROUP_BIAS];
+    const double *bias = m->theta + m->offset[SSM_GROUP_BIAS];
     const double norm = 1.0 / ((double)count * (double)no * (double)(L - washout));
-    double tot[LANES] = {0}, gd[SSM_MAX_OUTPUTS][LANES] = {{0}}, gb[SSM_MAX_OUTPUTS][LANES] = {{0}};
+    double tot[LANES] = {0}, gb[SSM_MAX_OUTPUTS][LANES] = {{0}};
     if (grad) {
         memset(grad, 0, m->n_params * sizeof *grad);
         memset(w->acc, 0, no * nf * 2 * LANES * sizeof *w->acc);
     }
     for (size_t b0 = 0; b0 < count; b0 += LANES) {
         const size_t lanes = count - b0 < LANES ? count - b0 : LANES;
-        gather(w->ublock, data->u + (first + b0) * L, L, L, lanes);
-        if (data->uf && n == 2 * L) {   /* the dataset's float64 spectra (ssm_dataset_prepare) */
-            gather_spectra(w, data->uf + (first + b0) * nf, lanes);
+        /* the spectra a dataset caches (ssm_dataset_prepare): 2 nf numbers
+         * (re, im) per sequence, rows 2 f and 2 f + 1 of U */
+        if (data->uf32 && n == 2 * L) {
+            to_lanes_f32(w->uspec, (const float *)(data->uf32 + (first + b0) * nf), 2 * nf, 2 * nf, lanes);
+        } else if (data->uf && n == 2 * L) {
+            to_lanes(w->uspec, (const double *)(data->uf + (first + b0) * nf), 2 * nf, 2 * nf, lanes);
         } else {
-            memcpy(w->buf, w->ublock, L * LANES * sizeof *w->buf);
+            to_lanes(w->buf, data->u + (first + b0) * L, L, L, lanes);
             ssm_rfft_forward_f32(w->fft, w->buf, L, w->uspec);
         }
         for (size_t o = 0; o < no; ++o) {
-            gather(w->dblock, data->d + ((first + b0) * no + o) * L, L, no * L, lanes);
+            const size_t at = ((first + b0) * no + o) * L;
+            if (data->d32)
+                to_lanes_f32(w->dblock, data->d32 + at, L, no * L, lanes);
+            else
+                to_lanes(w->dblock, data->d + at, L, no * L, lanes);
             times_kernel(w, o);
             float *r = ssm_rfft_inverse_f32(w->fft, w->spec, w->buf, L);
-            residuals(w, r, (float)D[o], (float)bias[o], washout, (float)norm, lanes, tot, gd[o], gb[o]);
+            residuals(w, r, (float)bias[o], washout, (float)norm, lanes, tot, gb[o]);
             if (!grad)
                 continue;
             if (r != w->buf)
@@ -378,12 +431,9 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
     if (!grad)
         return SSM_OK;
     for (size_t o = 0; o < no; ++o) {
-        double sd = 0, sb = 0;
-        for (size_t j = 0; j < LANES; ++j) {
-            sd += gd[o][j];
+        double sb = 0;
+        for (size_t j = 0; j < LANES; ++j)
             sb += gb[o][j];
-        }
-        grad[m->offset[SSM_GROUP_D] + o] = sd;
         grad[m->offset[SSM_GROUP_BIAS] + o] = sb;
     }
     /* dL/dK = IFFT(sum over lanes of G conj(U)) / n */
@@ -400,6 +450,7 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
         fftw_execute(w->dplan);
         for (size_t t = 0; t < L; ++t)
             w->dk[o * L + t] = w->dbuf[t] / (double)n;
+        grad[m->offset[SSM_GROUP_D] + o] = w->dk[o * L];   /* D entered as K[0] */
     }
     power_sums(w);
     const size_t nm = w->nm;

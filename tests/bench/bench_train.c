@@ -30,9 +30,10 @@ int main(int argc, char **argv)
     task.length = (size_t)len;
     task.delays[0] = (size_t)len / 4;
     task.n_train = (size_t)batch;
-    /* training caches the input spectra once per dataset; so does this */
+    /* training caches the input spectra (and, for float32, the targets) once
+     * per dataset, in the precision of its passes; so does this */
     if (ssm_dssm_init(&m, &model, 1, &err) || ssm_dataset_make(&task, 0, &data, &err) ||
-        ssm_dataset_prepare(&data, &err) ||
+        ssm_dataset_prepare(&data, prec, &err) ||
         ssm_grad_work_new(&m, task.length, (size_t)batch, prec, &w, &err)) {
         fprintf(stderr, "bench_train: %s\n", err.message);
         return 1;

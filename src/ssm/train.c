@@ -20,7 +20,7 @@
 #include "rfft.h"
 #include "rng.h"
 #include "spectrum.h"
-#include "train_f32.h"
+#include "train_lanes.h"
 
 /* Stream ids (see spectrum.c and mf.c for the others). */
 enum { STREAM_TRAIN_DATA = 10, STREAM_VAL_DATA = 11, STREAM_TEACHER = 12, STREAM_NOISE = 13,
@@ -249,16 +249,16 @@ ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_precision prec, ssm_error *er
     double *buf = fftw_malloc(n * sizeof *buf);
     fftw_complex *spec = fftw_malloc(nf * sizeof *spec);
     fftw_plan plan = buf && spec ? fftw_plan_dft_r2c_1d((int)n, buf, spec, FFTW_ESTIMATE) : NULL;
-    /* the float32 pass transforms at ssm_rfft_good_length(2 L): spectra of
-     * length 2 L are of use to it only when that is 2 L itself */
-    const int spectra = prec != SSM_F32 || ssm_rfft_good_length(n) == n;
+    /* the passes transform at ssm_rfft_good_length(2 L): spectra of length
+     * 2 L are of use to them only when that is 2 L itself */
+    const int spectra = ssm_rfft_good_length(n) == n;
     if (prec == SSM_F32) {
         d->uf32 = spectra ? malloc(rows * nf * sizeof *d->uf32) : NULL;
         d->d32 = malloc(rows * d->n_out * L * sizeof *d->d32);
-    } else {
+    } else if (spectra) {
         d->uf = fftw_malloc(rows * nf * sizeof *d->uf);
     }
-    if (!plan || (prec == SSM_F32 ? (spectra && !d->uf32) || !d->d32 : !d->uf)) {
+    if (!plan || (spectra && !d->uf && !d->uf32) || (prec == SSM_F32 && !d->d32)) {
         st = ssm_fail(err, SSM_ENOMEM, "out of memory for the input spectra");
         fftw_free(d->uf);
         free(d->uf32);
@@ -290,53 +290,12 @@ done:
     return st;
 }
 
-/* Powers lambda_k^tau for every mode at once, in structure-of-arrays form
- * so the modes' independent recurrences pipeline (and vectorize) instead
- * of each waiting on its own multiply latency. */
-typedef struct {
-    size_t n;
-    double *re, *im, *lre, *lim;
-} power_walk;
-
-static void power_walk_reset(power_walk *p, const double complex *lambda, size_t tau)
-{
-    for (size_t k = 0; k < p->n; ++k) {
-        double complex z = ssm_power(lambda[k], tau);
-        p->re[k] = creal(z);
-        p->im[k] = cimag(z);
-        p->lre[k] = creal(lambda[k]);
-        p->lim[k] = cimag(lambda[k]);
-    }
-}
-
-static void power_walk_step(power_walk *p)
-{
-    for (size_t k = 0; k < p->n; ++k) {
-        double r = p->re[k] * p->lre[k] - p->im[k] * p->lim[k];
-        double i = p->re[k] * p->lim[k] + p->im[k] * p->lre[k];
-        p->re[k] = r;
-        p->im[k] = i;
-    }
-}
-
+/* The passes themselves are train_lanes.c's, one per precision; the
+ * workspace holds the one of its precision. */
 struct ssm_grad_work {
-    size_t length, fft_len, n_freq, batch, n_out, n_modes;
-    train_work_f32 *f32;            /* the float32 pass (everything below unused) */
-    double *kernel;                 /* n_out x L */
-    double *dkernel;                /* n_out x L */
-    double *real_buf;               /* fft_len */
-    fftw_complex *kf;               /* n_out x n_freq: FFT of the kernels */
-    fftw_complex *uf;               /* batch x n_freq: FFT of the inputs */
-    fftw_complex *acc;              /* n_freq accumulator */
-    fftw_complex *spec;             /* n_freq scratch */
-    double *y;                      /* L */
-    double complex *lambda, *bbar;  /* per mode */
-    power_walk walk;                /* per mode: lambda^tau */
-    double *qr, *qi;                /* per mode: conj(w) bbar of one output */
-    double *prev_re, *prev_im;      /* per mode: lambda^(tau-1) */
-    double *s0r, *s0i, *s1r, *s1i;  /* n_out x modes: kernel-gradient sums */
-    double *soa;                    /* the block behind the per-mode arrays */
-    fftw_plan forward, backward;
+    size_t length, batch, n_out;
+    train_work_f32 *f32;
+    train_work_f64 *f64;
 };
 
 ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm_precision prec,
@@ -349,56 +308,11 @@ ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm
     w->length = length;
     w->batch = batch;
     w->n_out = m->n_out;
-    if (prec == SSM_F32) {
-        ssm_status st = train_work_f32_new(m, length, &w->f32, err);
-        if (st)
-            free(w);
-        else
-            *out = w;
+    const ssm_status st = prec == SSM_F32 ? train_work_new_f32(m, length, &w->f32, err)
+                                          : train_work_new_f64(m, length, &w->f64, err);
+    if (st) {
+        free(w);
         return st;
-    }
-    w->fft_len = 2 * length;   /* zero padding: linear, not circular, convolution */
-    w->n_freq = length + 1;
-    w->batch = batch;
-    w->n_out = m->n_out;
-    w->n_modes = ssm_dssm_n_modes(m);
-    w->kernel = malloc(m->n_out * length * sizeof *w->kernel);
-    w->dkernel = malloc(m->n_out * length * sizeof *w->dkernel);
-    w->real_buf = fftw_malloc(w->fft_len * sizeof *w->real_buf);
-    w->kf = fftw_malloc(m->n_out * w->n_freq * sizeof *w->kf);
-    w->uf = fftw_malloc(batch * w->n_freq * sizeof *w->uf);
-    w->acc = fftw_malloc(w->n_freq * sizeof *w->acc);
-    w->spec = fftw_malloc(w->n_freq * sizeof *w->spec);
-    w->y = malloc(length * sizeof *w->y);
-    w->lambda = malloc((w->n_modes ? w->n_modes : 1) * sizeof *w->lambda);
-    w->bbar = malloc((w->n_modes ? w->n_modes : 1) * sizeof *w->bbar);
-    const size_t nm = w->n_modes ? w->n_modes : 1;
-    w->soa = malloc((8 + 4 * m->n_out) * nm * sizeof *w->soa);
-    if (w->soa) {
-        double *q = w->soa;
-        double **slots[] = {&w->walk.re, &w->walk.im, &w->walk.lre, &w->walk.lim, &w->qr, &w->qi, &w->prev_re,
-                            &w->prev_im};
-        for (size_t k = 0; k < sizeof slots / sizeof slots[0]; ++k, q += nm)
-            *slots[k] = q;
-        w->s0r = q;
-        w->s0i = q + m->n_out * nm;
-        w->s1r = q + 2 * m->n_out * nm;
-        w->s1i = q + 3 * m->n_out * nm;
-        w->walk.n = w->n_modes;
-    }
-    if (!w->kernel || !w->dkernel || !w->real_buf || !w->kf || !w->uf || !w->acc || !w->spec || !w->y ||
-        !w->lambda || !w->bbar || !w->soa) {
-        ssm_grad_work_free(w);
-        return ssm_fail(err, SSM_ENOMEM, "out of memory for the training workspace (L = %zu)", length);
-    }
-    /* FFTW_ESTIMATE: the plan, hence every rounding, is the same on every
-     * run and every rank; measured plans could differ and break
-     * bit-for-bit reproducibility */
-    w->forward = fftw_plan_dft_r2c_1d((int)w->fft_len, w->real_buf, w->spec, FFTW_ESTIMATE);
-    w->backward = fftw_plan_dft_c2r_1d((int)w->fft_len, w->spec, w->real_buf, FFTW_ESTIMATE);
-    if (!w->forward || !w->backward) {
-        ssm_grad_work_free(w);
-        return ssm_fail(err, SSM_ENUMERIC, "FFTW could not plan a transform of length %zu", 2 * length);
     }
     *out = w;
     return SSM_OK;
@@ -408,106 +322,9 @@ void ssm_grad_work_free(ssm_grad_work *w)
 {
     if (!w)
         return;
-    train_work_f32_free(w->f32);
-    if (w->forward)
-        fftw_destroy_plan(w->forward);
-    if (w->backward)
-        fftw_destroy_plan(w->backward);
-    free(w->kernel);
-    free(w->dkernel);
-    fftw_free(w->real_buf);
-    fftw_free(w->kf);
-    fftw_free(w->uf);
-    fftw_free(w->acc);
-    fftw_free(w->spec);
-    free(w->y);
-    free(w->lambda);
-    free(w->bbar);
-    free(w->soa);
+    train_work_free_f32(w->f32);
+    train_work_free_f64(w->f64);
     free(w);
-}
-
-/* FFT of x (length n, zero-padded to fft_len) into dst. */
-static void fft_forward(ssm_grad_work *w, const double *x, size_t n, fftw_complex *dst)
-{
-    memcpy(w->real_buf, x, n * sizeof *x);
-    memset(w->real_buf + n, 0, (w->fft_len - n) * sizeof *w->real_buf);
-    fftw_execute_dft_r2c(w->forward, w->real_buf, dst);
-}
-
-/* Inverse FFT of w->spec into w->real_buf, normalized. */
-static void fft_backward(ssm_grad_work *w)
-{
-    fftw_execute_dft_c2r(w->backward, w->spec, w->real_buf);
-    const double scale = 1.0 / (double)w->fft_len;
-    for (size_t i = 0; i < w->fft_len; ++i)
-        w->real_buf[i] *= scale;
-}
-
-/* K_o[tau] = sum_k Re(conj(w_ok) bbar_k lambda_k^tau) */
-static void compute_kernels(const ssm_dssm *m, ssm_grad_work *w)
-{
-    const size_t L = w->length, nm = w->n_modes;
-    power_walk *p = &w->walk;
-    for (size_t o = 0; o < m->n_out; ++o) {
-        double *qr = w->qr, *qi = w->qi, *kernel = w->kernel + o * L;
-        for (size_t k = 0; k < nm; ++k) {
-            double complex q = conj(ssm_dssm_readout(m, o, k)) * w->bbar[k];
-            qr[k] = creal(q);
-            qi[k] = cimag(q);
-        }
-        for (size_t tau = 0; tau < L; ++tau) {
-            if (tau % POWER_RESTART == 0)
-                power_walk_reset(p, w->lambda, tau);
-            double acc = 0;
-            for (size_t k = 0; k < nm; ++k)
-                acc += qr[k] * p->re[k] - qi[k] * p->im[k];
-            kernel[tau] = acc;
-            power_walk_step(p);
-        }
-    }
-}
-
-/* Chain rule from d(loss)/d(kernel) to the parameters of every mode.  With
- * the Wirtinger-style convention delta_z = dL/dRe z + i dL/dIm z, a
- * holomorphic map z -> f(z) pulls gradients back as delta_z = conj(f') delta_f. */
-static void kernel_backward(const ssm_dssm *m, ssm_grad_work *w, double *grad)
-{
-    const size_t L = w->length, no = m->n_out;
-    /* s0[o][k] = sum_tau dK_o[tau] lambda_k^tau, s1[o][k] = sum_tau tau dK_o[tau] lambda_k^(tau-1),
-     * all modes advancing together (see power_walk) */
-    const size_t nm = w->n_modes;
-    power_walk *walk = &w->walk;
-    for (size_t o = 0; o < no; ++o) {
-        double *s0r = w->s0r + o * nm, *s0i = w->s0i + o * nm, *s1r = w->s1r + o * nm, *s1i = w->s1i + o * nm;
-        double *pr = w->prev_re, *pi = w->prev_im;
-        const double *dk = w->dkernel + o * L;
-        memset(s0r, 0, nm * sizeof *s0r);
-        memset(s0i, 0, nm * sizeof *s0i);
-        memset(s1r, 0, nm * sizeof *s1r);
-        memset(s1i, 0, nm * sizeof *s1i);
-        for (size_t tau = 0; tau < L; ++tau) {
-            if (tau % POWER_RESTART == 0) {
-                power_walk_reset(walk, w->lambda, tau);
-                for (size_t k = 0; k < nm; ++k) {
-                    double complex zp = tau ? ssm_power(w->lambda[k], tau - 1) : 0.0;
-                    pr[k] = creal(zp);
-                    pi[k] = cimag(zp);
-                }
-            }
-            const double g = dk[tau], gt = g * (double)tau;
-            for (size_t k = 0; k < nm; ++k) {
-                s0r[k] += g * walk->re[k];
-                s0i[k] += g * walk->im[k];
-                s1r[k] += gt * pr[k];
-                s1i[k] += gt * pi[k];
-                pr[k] = walk->re[k];
-                pi[k] = walk->im[k];
-            }
-            power_walk_step(walk);
-        }
-    }
-    ssm_train_mode_gradients(m, w->lambda, w->bbar, w->s0r, w->s0i, w->s1r, w->s1i, grad);
 }
 
 void ssm_train_mode_gradients(const ssm_dssm *m, const double complex *lambda, const double complex *bbars,
@@ -580,66 +397,11 @@ void ssm_train_mode_gradients(const ssm_dssm *m, const double complex *lambda, c
 ssm_status ssm_loss_grad(const ssm_dssm *m, const ssm_dataset *data, size_t first, size_t count,
                          size_t washout, ssm_grad_work *w, double *loss, double *grad, ssm_error *err)
 {
-    const size_t L = data->length, no = m->n_out, nf = w->n_freq;
-    if (L != w->length || count > w->batch || first + count > data->n_seq || no != data->n_out)
+    if (data->length != w->length || count > w->batch || first + count > data->n_seq || m->n_out != data->n_out)
         return ssm_fail(err, SSM_EINVAL, "internal: batch does not fit the workspace");
     if (w->f32)
         return train_loss_grad_f32(m, data, first, count, washout, w->f32, loss, grad, err);
-    ssm_dssm_discretize(m, w->lambda, w->bbar);
-    compute_kernels(m, w);
-    for (size_t o = 0; o < no; ++o)
-        fft_forward(w, w->kernel + o * L, L, w->kf + o * nf);
-    /* the inputs' spectra do not change during training: use the ones the
-     * dataset caches (ssm_dataset_prepare) when it has them */
-    const fftw_complex *ufs = w->uf;
-    if (data->uf) {
-        ufs = data->uf + first * nf;
-    } else {
-        for (size_t s = 0; s < count; ++s)
-            fft_forward(w, data->u + (first + s) * L, L, w->uf + s * nf);
-    }
-    const double *D = m->theta + m->offset[SSM_GROUP_D], *bias = m->theta + m->offset[SSM_GROUP_BIAS];
-    const double norm = 1.0 / ((double)count * (double)no * (double)(L - washout));
-    double total = 0;
-    if (grad)
-        memset(grad, 0, m->n_params * sizeof *grad);
-    for (size_t o = 0; o < no; ++o) {
-        memset(w->acc, 0, nf * sizeof *w->acc);
-        for (size_t s = 0; s < count; ++s) {
-            const double *u = data->u + (first + s) * L, *d = data->d + ((first + s) * no + o) * L;
-            const fftw_complex *uf = ufs + s * nf, *kf = w->kf + o * nf;
-            for (size_t f = 0; f < nf; ++f)   /* y = K * u */
-                w->spec[f] = cmul(uf[f], kf[f]);
-            fft_backward(w);
-            double gD = 0, gbias = 0;
-            for (size_t i = 0; i < L; ++i) {
-                double y = w->real_buf[i] + D[o] * u[i] + bias[o], e = i >= washout ? y - d[i] : 0.0;
-                total += e * e;
-                w->y[i] = 2.0 * e * norm;   /* dL/dy */
-                gD += w->y[i] * u[i];
-                gbias += w->y[i];
-            }
-            if (!grad)
-                continue;
-            grad[m->offset[SSM_GROUP_D] + o] += gD;
-            grad[m->offset[SSM_GROUP_BIAS] + o] += gbias;
-            /* dL/dK[tau] = sum_i g_i u_{i - tau}: accumulate G conj(U) */
-            fft_forward(w, w->y, L, w->spec);
-            for (size_t f = 0; f < nf; ++f)
-                w->acc[f] += cmul(w->spec[f], conj(uf[f]));
-        }
-        if (grad) {
-            memcpy(w->spec, w->acc, nf * sizeof *w->acc);
-            fft_backward(w);
-            memcpy(w->dkernel + o * L, w->real_buf, L * sizeof *w->dkernel);
-        }
-    }
-    *loss = total * norm;
-    if (!isfinite(*loss))
-        return ssm_fail(err, SSM_ENUMERIC, "loss is not finite");
-    if (grad)
-        kernel_backward(m, w, grad);
-    return SSM_OK;
+    return train_loss_grad_f64(m, data, first, count, washout, w->f64, loss, grad, err);
 }
 
 /* ---- training ---------------------------------------------------------------------------- */
@@ -700,14 +462,15 @@ ssm_status ssm_train_options_validate(const ssm_train_options *o, ssm_error *err
 }
 
 /* A dataset of `batch` sequences for the arrays of `data` a pass reads:
- * the float32 pass reads the float32 spectra and targets when the dataset
- * caches them, and then neither the inputs nor the float64 targets. */
+ * the inputs only when no spectra are cached (D enters the kernel, so a
+ * pass reads the inputs only to transform them), the float64 targets only
+ * when there is no float32 copy (the float32 pass reads that). */
 static ssm_status batch_view_new(const ssm_dataset *data, size_t batch, ssm_dataset *view, ssm_error *err)
 {
     const size_t L = data->length, nf = L + 1, no = data->n_out;
     *view = (ssm_dataset){.n_seq = batch, .length = L, .n_out = no};
     int ok = 1;
-    if (!data->uf32)
+    if (!data->uf && !data->uf32)
         ok = ok && (view->u = malloc(batch * L * sizeof *view->u));
     if (!data->d32)
         ok = ok && (view->d = malloc(batch * no * L * sizeof *view->d));

@@ -72,9 +72,8 @@ typedef struct {
 ssm_status ssm_dataset_make(const ssm_task *t, int split, ssm_dataset *out, ssm_error *err);
 void ssm_dataset_free(ssm_dataset *d);
 /* Caches the inputs' spectra for passes of precision prec (ssm_loss_grad
- * then skips those FFTs): float64 spectra, or float32 targets and, when
- * the float32 pass transforms at 2 length (ssm_rfft_good_length), float32
- * spectra. */
+ * then skips those FFTs), when the passes transform at 2 length
+ * (ssm_rfft_good_length): in float64, or in float32 with float32 targets. */
 ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_precision prec, ssm_error *err);
 
 /* ---- loss and gradient ----------------------------------------------------------- */

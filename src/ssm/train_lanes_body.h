@@ -1,62 +1,44 @@
-#include "config.h"
+/* The single-layer trainer's pass, in one precision: included by
+ * train_lanes.c once per precision with
+ *   REAL                 float or double
+ *   SINGLE               1 for float
+ *   LANES, STAGES        SSM_RFFT_LANES_F32 or _F64, and its log2
+ *   FN(name)             name_f32 or name_f64
+ *   RFFT(op)             ssm_rfft_<op>_f32 or _f64
+ *   KFFT(name)           fftwf_<name> or fftw_<name> (the kernels' FFTs)
+ *   REAL_CREAL/CIMAG     crealf/cimagf or creal/cimag
+ *   TILE_ROW, TILE_RUN   vectors of LANES REAL and of LANES double
+ *   FN(tile_lo/hi)       the transpose's shuffle masks, one per stage
+ * Same model, loss and gradients in both: the kernel and the power sums of
+ * its gradient are walked in REAL (powers recomputed exactly every
+ * RESTART steps), the convolutions are lane-parallel FFTs over LANES
+ * sequences at once (rfft.h), the per-mode chain rule is float64. */
 
-#include "train_f32.h"
-
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "diagonal.h"
-#include "memory.h"
-#include "rfft.h"
-
-/* after complex.h: fftw(f)_complex are then the C99 complex types */
-#include <fftw3.h>
-
-#define LANES SSM_RFFT_LANES_F32
-/* the walks recompute lambda^tau exactly (in float64) every so many steps:
- * the running product's rounding stays below 256 float32 ulps */
-#define RESTART 256
-
-/* GCC clones the hot loops per instruction set (they round identically:
- * ISO C mode contracts no a*b+c into an FMA) and vectorizes them without
- * run-time alias checks (each loop writes arrays it alone reads). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HOT
-#endif
-#define IVDEP _Pragma("GCC ivdep")
-#define UNROLL _Pragma("GCC unroll 16")
-/* the tiles below are 64-byte vectors passed between always-inlined
- * functions: no call ABI is involved */
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-struct train_work_f32 {
+struct FN(train_work) {
     size_t L, n, nf, n_out, nm, Mp;   /* length, FFT length, frequencies, outputs, modes, modes padded */
     ssm_rfft *fft;
     double complex *lambda, *bbar;    /* [nm] */
     double complex *anchor;           /* [nm][2][L / RESTART + 1]: lambda^(RESTART r), lambda^(RESTART r - 1) */
-    float *buf;                       /* FFT buffer: ssm_rfft_buffer_rows x LANES */
-    float *dblock;                    /* one output's targets in a block [L][LANES] */
-    float *uspec, *spec;              /* spectrum blocks [nf][2][LANES] */
-    float *kf;                        /* kernel spectra / n [n_out][nf][2] */
-    float *acc;                       /* sums of G conj(U) [n_out][nf][2][LANES] */
-    float *walk;                      /* [8][Mp]: power re, im, lambda re, im, and the sums or q */
+    REAL *buf;                       /* FFT buffer: ssm_rfft_buffer_rows x LANES */
+    REAL *dblock;                    /* one output's targets in a block [L][LANES] */
+    REAL *uspec, *spec;              /* spectrum blocks [nf][2][LANES] */
+    REAL *kf;                        /* kernel spectra / n [n_out][nf][2] */
+    REAL *acc;                       /* sums of G conj(U) [n_out][nf][2][LANES] */
+    REAL *walk;                      /* [8][Mp]: power re, im, lambda re, im, and the sums or q */
     double *sums;                     /* [4][n_out][nm] for the chain rule */
     double *dk;                       /* dL/dK [n_out][L] */
     /* the kernels' spectra and dL/dK are one signal per output: FFTW's
      * transforms of one signal (ESTIMATE plans: the same on every run), not
      * a block of 16 lanes */
-    float *kbuf;                      /* n */
-    fftwf_complex *kspec;             /* n / 2 + 1 */
+    REAL *kbuf;                      /* n */
+    KFFT(complex) *kspec;             /* n / 2 + 1 */
     double *dbuf;                     /* n */
     fftw_complex *dspec;              /* n / 2 + 1 */
-    fftwf_plan kplan;
+    KFFT(plan) kplan;
     fftw_plan dplan;
 };
 
-void train_work_f32_free(train_work_f32 *w)
+void FN(train_work_free)(FN(train_work) *w)
 {
     if (!w)
         return;
@@ -74,20 +56,20 @@ void train_work_f32_free(train_work_f32 *w)
     free(w->sums);
     free(w->dk);
     if (w->kplan)
-        fftwf_destroy_plan(w->kplan);
+        KFFT(destroy_plan)(w->kplan);
     if (w->dplan)
         fftw_destroy_plan(w->dplan);
-    fftwf_free(w->kbuf);
-    fftwf_free(w->kspec);
+    KFFT(free)(w->kbuf);
+    KFFT(free)(w->kspec);
     fftw_free(w->dbuf);
     fftw_free(w->dspec);
     free(w);
 }
 
-ssm_status train_work_f32_new(const ssm_dssm *m, size_t length, train_work_f32 **out, ssm_error *err)
+ssm_status FN(train_work_new)(const ssm_dssm *m, size_t length, FN(train_work) **out, ssm_error *err)
 {
     *out = NULL;
-    train_work_f32 *w = calloc(1, sizeof *w);
+    FN(train_work) *w = calloc(1, sizeof *w);
     if (!w)
         return ssm_fail(err, SSM_ENOMEM, "out of memory for the training workspace");
     ssm_status st = ssm_rfft_new(ssm_rfft_good_length(2 * length), &w->fft, err);
@@ -114,17 +96,17 @@ ssm_status train_work_f32_new(const ssm_dssm *m, size_t length, train_work_f32 *
     w->walk = ssm_alloc_big(8 * (w->Mp ? w->Mp : LANES) * sizeof *w->walk);
     w->sums = malloc(4 * w->n_out * nm * sizeof *w->sums);
     w->dk = malloc(w->n_out * length * sizeof *w->dk);
-    w->kbuf = fftwf_malloc(w->n * sizeof *w->kbuf);
-    w->kspec = fftwf_malloc(w->nf * sizeof *w->kspec);
+    w->kbuf = KFFT(malloc)(w->n * sizeof *w->kbuf);
+    w->kspec = KFFT(malloc)(w->nf * sizeof *w->kspec);
     w->dbuf = fftw_malloc(w->n * sizeof *w->dbuf);
     w->dspec = fftw_malloc(w->nf * sizeof *w->dspec);
     if (w->kbuf && w->kspec && w->dbuf && w->dspec) {
-        w->kplan = fftwf_plan_dft_r2c_1d((int)w->n, w->kbuf, w->kspec, FFTW_ESTIMATE);
+        w->kplan = KFFT(plan_dft_r2c_1d)((int)w->n, w->kbuf, w->kspec, FFTW_ESTIMATE);
         w->dplan = fftw_plan_dft_c2r_1d((int)w->n, w->dspec, w->dbuf, FFTW_ESTIMATE);
     }
     if (!w->lambda || !w->bbar || !w->anchor || !w->buf || !w->dblock || !w->uspec || !w->spec || !w->kf ||
         !w->acc || !w->walk || !w->sums || !w->dk || !w->kplan || !w->dplan) {
-        train_work_f32_free(w);
+        FN(train_work_free)(w);
         return ssm_fail(err, SSM_ENOMEM, "out of memory for the training workspace (L = %zu)", length);
     }
     *out = w;
@@ -136,7 +118,7 @@ ssm_status train_work_f32_new(const ssm_dssm *m, size_t length, train_work_f32 *
 /* lambda^(RESTART r) and lambda^(RESTART r - 1) for every mode and
  * restart r, by float64 products from lambda^RESTART and lambda^(RESTART - 1):
  * two powers per mode and step instead of two per mode and restart. */
-static void anchor_powers(train_work_f32 *w)
+static void FN(anchor_powers)(FN(train_work) *w)
 {
     const size_t nr = w->L / RESTART + 1;
     for (size_t k = 0; k < w->nm; ++k) {
@@ -153,17 +135,17 @@ static void anchor_powers(train_work_f32 *w)
 
 /* The walk's powers lambda^tau (and, with qr, lambda^(tau-1)) at a
  * restart; padding modes stay zero. */
-static void restart_powers(const train_work_f32 *w, float *pr, float *pi, float *qr, float *qi, size_t tau)
+static void FN(restart_powers)(const FN(train_work) *w, REAL *pr, REAL *pi, REAL *qr, REAL *qi, size_t tau)
 {
     const size_t nr = w->L / RESTART + 1, r = tau / RESTART;
     for (size_t k = 0; k < w->nm; ++k) {
         const double complex z = w->anchor[k * 2 * nr + r];
-        pr[k] = (float)creal(z);
-        pi[k] = (float)cimag(z);
+        pr[k] = (REAL)creal(z);
+        pi[k] = (REAL)cimag(z);
         if (qr) {
             const double complex zp = w->anchor[k * 2 * nr + nr + r];
-            qr[k] = (float)creal(zp);
-            qi[k] = (float)cimag(zp);
+            qr[k] = (REAL)creal(zp);
+            qi[k] = (REAL)cimag(zp);
         }
     }
 }
@@ -172,65 +154,65 @@ static void restart_powers(const train_work_f32 *w, float *pr, float *pi, float 
  * skip term D_o at tau = 0, and its spectrum / n into kf[o], for every
  * output.  With D in the kernel the convolution alone gives K * u + D u,
  * and dL/dD is dL/dK[0]: the block's inputs are needed only as spectra. */
-HOT static void kernels(const ssm_dssm *m, train_work_f32 *w)
+HOT static void FN(kernels)(const ssm_dssm *m, FN(train_work) *w)
 {
     const double *D = m->theta + m->offset[SSM_GROUP_D];
     const size_t Mp = w->Mp, L = w->L, nf = w->nf;
-    float *restrict pr = w->walk, *restrict pi = pr + Mp, *restrict lr = pi + Mp, *restrict li = lr + Mp;
-    float *restrict qr = li + Mp, *restrict qi = qr + Mp;
+    REAL *restrict pr = w->walk, *restrict pi = pr + Mp, *restrict lr = pi + Mp, *restrict li = lr + Mp;
+    REAL *restrict qr = li + Mp, *restrict qi = qr + Mp;
     memset(w->walk, 0, 8 * Mp * sizeof *w->walk);
     for (size_t k = 0; k < w->nm; ++k) {
-        lr[k] = (float)creal(w->lambda[k]);
-        li[k] = (float)cimag(w->lambda[k]);
+        lr[k] = (REAL)creal(w->lambda[k]);
+        li[k] = (REAL)cimag(w->lambda[k]);
     }
     for (size_t o = 0; o < w->n_out; ++o) {
         for (size_t k = 0; k < w->nm; ++k) {
             const double complex q = conj(ssm_dssm_readout(m, o, k)) * w->bbar[k];
-            qr[k] = (float)creal(q);
-            qi[k] = (float)cimag(q);
+            qr[k] = (REAL)creal(q);
+            qi[k] = (REAL)cimag(q);
         }
         for (size_t tau = 0; tau < L; ++tau) {
             if (tau % RESTART == 0)
-                restart_powers(w, pr, pi, NULL, NULL, tau);
-            float part[LANES] = {0};
+                FN(restart_powers)(w, pr, pi, NULL, NULL, tau);
+            REAL part[LANES] = {0};
             for (size_t k0 = 0; k0 < Mp; k0 += LANES)
                 IVDEP for (size_t j = 0; j < LANES; ++j)
                     part[j] += qr[k0 + j] * pr[k0 + j] - qi[k0 + j] * pi[k0 + j];
             for (size_t half = LANES / 2; half > 0; half /= 2)
                 for (size_t j = 0; j < half; ++j)
                     part[j] += part[j + half];
-            w->kbuf[tau] = tau == 0 ? part[0] + (float)D[o] : part[0];
+            w->kbuf[tau] = tau == 0 ? part[0] + (REAL)D[o] : part[0];
             IVDEP for (size_t k = 0; k < Mp; ++k)
             {
-                const float r = pr[k] * lr[k] - pi[k] * li[k];
+                const REAL r = pr[k] * lr[k] - pi[k] * li[k];
                 pi[k] = pr[k] * li[k] + pi[k] * lr[k];
                 pr[k] = r;
             }
         }
         memset(w->kbuf + L, 0, (w->n - L) * sizeof *w->kbuf);
-        fftwf_execute(w->kplan);
+        KFFT(execute)(w->kplan);
         for (size_t f = 0; f < nf; ++f) {
-            w->kf[2 * (o * nf + f)] = crealf(w->kspec[f]) / (float)w->n;
-            w->kf[2 * (o * nf + f) + 1] = cimagf(w->kspec[f]) / (float)w->n;
+            w->kf[2 * (o * nf + f)] = REAL_CREAL(w->kspec[f]) / (REAL)w->n;
+            w->kf[2 * (o * nf + f) + 1] = REAL_CIMAG(w->kspec[f]) / (REAL)w->n;
         }
     }
 }
 
 /* s0 = sum_tau dK[tau] lambda^tau, s1 = sum_tau tau dK[tau] lambda^(tau-1)
  * for every output and mode, in float32, into w->sums (float64). */
-HOT static void power_sums(train_work_f32 *w)
+HOT static void FN(power_sums)(FN(train_work) *w)
 {
     const size_t Mp = w->Mp, L = w->L, nm = w->nm, no = w->n_out;
-    float *restrict pr = w->walk, *restrict pi = pr + Mp, *restrict lr = pi + Mp, *restrict li = lr + Mp;
-    float *restrict qr = li + Mp, *restrict qi = qr + Mp;   /* lambda^(tau-1) */
-    float *restrict s = w->buf;   /* s0r, s0i, s1r, s1i [Mp] */
+    REAL *restrict pr = w->walk, *restrict pi = pr + Mp, *restrict lr = pi + Mp, *restrict li = lr + Mp;
+    REAL *restrict qr = li + Mp, *restrict qi = qr + Mp;   /* lambda^(tau-1) */
+    REAL *restrict s = w->buf;   /* s0r, s0i, s1r, s1i [Mp] */
     for (size_t o = 0; o < no; ++o) {
         memset(s, 0, 4 * Mp * sizeof *s);
         const double *dk = w->dk + o * L;
         for (size_t tau = 0; tau < L; ++tau) {
             if (tau % RESTART == 0)
-                restart_powers(w, pr, pi, qr, qi, tau);
-            const float g = (float)dk[tau], gt = (float)(dk[tau] * (double)tau);
+                FN(restart_powers)(w, pr, pi, qr, qi, tau);
+            const REAL g = (REAL)dk[tau], gt = (REAL)(dk[tau] * (double)tau);
             IVDEP for (size_t k = 0; k < Mp; ++k)
             {
                 s[k] += g * pr[k];
@@ -239,7 +221,7 @@ HOT static void power_sums(train_work_f32 *w)
                 s[3 * Mp + k] += gt * qi[k];
                 qr[k] = pr[k];
                 qi[k] = pi[k];
-                const float r = pr[k] * lr[k] - pi[k] * li[k];
+                const REAL r = pr[k] * lr[k] - pi[k] * li[k];
                 pi[k] = pr[k] * li[k] + pi[k] * lr[k];
                 pr[k] = r;
             }
@@ -251,91 +233,77 @@ HOT static void power_sums(train_work_f32 *w)
 }
 
 /* rows[t][j] = src[j * stride + t] for the first `lanes` lanes, 0 in the
- * others, converted to float32: a transpose, done in tiles of 16 x 16 in
- * vector registers (GCC's vector extensions: permutes on every x86 level,
- * plain code elsewhere).  A tile's 16 lanes are read as 16 contiguous
- * runs, then four butterfly stages exchange the blocks of 8, 4, 2 and 1
- * elements between row pairs; the tail is scalar. */
-typedef float tile_row __attribute__((vector_size(LANES * sizeof(float))));
-typedef double tile_run __attribute__((vector_size(LANES * sizeof(double))));
-typedef int tile_index __attribute__((vector_size(LANES * sizeof(int))));
-
-/* a and b, rows i and i + d of a tile: elements whose column has bit d
- * set in a trade places with those of b whose column has it clear */
-#define EXCHANGE(a, b, lo, hi)                                                                                         \
-    do {                                                                                                               \
-        const tile_row x_ = (a), y_ = (b);                                                                             \
-        (a) = __builtin_shuffle(x_, y_, lo);                                                                           \
-        (b) = __builtin_shuffle(x_, y_, hi);                                                                           \
-    } while (0)
-
-/* Run j of a tile: 16 elements of src (float64 or float32) from `at`,
- * as float32; 0 for a lane that holds no sequence. */
-static inline __attribute__((always_inline)) tile_row tile_load(const void *src, size_t at, int single, int live)
+ * others, in the pass's precision: a transpose, done in tiles of LANES x
+ * LANES in vector registers (GCC's vector extensions: permutes on every
+ * x86 level, plain code elsewhere).  A tile's lanes are read as LANES
+ * contiguous runs, then butterfly stages (STAGES = log2 LANES) exchange the
+ * blocks of LANES / 2, ..., 2, 1 elements between row pairs; the tail is
+ * scalar.  The source is float64 (inputs, targets, spectra) or, for the
+ * float32 pass, the data set's float32 copies. */
+static inline __attribute__((always_inline)) TILE_ROW FN(tile_load)(const void *src, size_t at, int src_f32,
+                                                                   int live)
 {
     if (!live)
-        return (tile_row){0};
-    if (single) {
-        tile_row run;
+        return (TILE_ROW){0};
+#if SINGLE
+    if (src_f32) {
+        TILE_ROW run;
         memcpy(&run, (const float *)src + at, sizeof run);
         return run;
     }
-    tile_run run;
+#else
+    (void)src_f32;
+#endif
+    TILE_RUN run;
     memcpy(&run, (const double *)src + at, sizeof run);
-    return __builtin_convertvector(run, tile_row);
+    return __builtin_convertvector(run, TILE_ROW);
 }
 
-static inline __attribute__((always_inline)) void to_lanes_any(float *restrict rows, const void *restrict src,
-                                                                size_t L, size_t stride, size_t lanes, int single)
+static inline __attribute__((always_inline)) void FN(to_lanes_any)(REAL *restrict rows, const void *restrict src,
+                                                                  size_t L, size_t stride, size_t lanes,
+                                                                  int src_f32)
 {
-    static const tile_index lo[4] = {
-        {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
-        {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
-        {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
-        {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}};
-    static const tile_index hi[4] = {
-        {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
-        {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
-        {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
-        {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}};
     const size_t whole = L / LANES * LANES;
     for (size_t t0 = 0; t0 < whole; t0 += LANES) {
-        tile_row r[LANES];
+        TILE_ROW r[LANES];
         UNROLL for (size_t j = 0; j < LANES; ++j)
-            r[j] = tile_load(src, j * stride + t0, single, j < lanes);
-        UNROLL for (size_t stage = 0; stage < 4; ++stage)
+            r[j] = FN(tile_load)(src, j * stride + t0, src_f32, j < lanes);
+        UNROLL for (size_t stage = 0; stage < STAGES; ++stage)
             UNROLL for (size_t i = 0; i < LANES; ++i)
                 if (!(i & (LANES / 2 >> stage)))
-                    EXCHANGE(r[i], r[i + (LANES / 2 >> stage)], lo[stage], hi[stage]);
+                    EXCHANGE(r[i], r[i + (LANES / 2 >> stage)], FN(tile_lo)[stage], FN(tile_hi)[stage]);
         memcpy(rows + t0 * LANES, r, sizeof r);
     }
     for (size_t t = whole; t < L; ++t)
         for (size_t j = 0; j < LANES; ++j)
-            rows[t * LANES + j] = j >= lanes ? 0.0f
-                                  : single   ? ((const float *)src)[j * stride + t]
-                                             : (float)((const double *)src)[j * stride + t];
+            rows[t * LANES + j] = j >= lanes ? (REAL)0
+                                  : src_f32  ? (REAL)((const float *)src)[j * stride + t]
+                                             : (REAL)((const double *)src)[j * stride + t];
 }
 
-HOT static void to_lanes(float *restrict rows, const double *restrict src, size_t L, size_t stride, size_t lanes)
+HOT static void FN(to_lanes)(REAL *restrict rows, const double *restrict src, size_t L, size_t stride, size_t lanes)
 {
-    to_lanes_any(rows, src, L, stride, lanes, 0);
+    FN(to_lanes_any)(rows, src, L, stride, lanes, 0);
 }
 
-HOT static void to_lanes_f32(float *restrict rows, const float *restrict src, size_t L, size_t stride, size_t lanes)
+#if SINGLE
+HOT static void FN(to_lanes_from_f32)(REAL *restrict rows, const float *restrict src, size_t L, size_t stride,
+                                      size_t lanes)
 {
-    to_lanes_any(rows, src, L, stride, lanes, 1);
+    FN(to_lanes_any)(rows, src, L, stride, lanes, 1);
 }
+#endif
 
 /* Y = U K_o, by frequency, K broadcast to the lanes. */
-HOT static void times_kernel(train_work_f32 *w, size_t o)
+HOT static void FN(times_kernel)(FN(train_work) *w, size_t o)
 {
-    const float *restrict u = w->uspec, *restrict k = w->kf + o * w->nf * 2;
-    float *restrict y = w->spec;
+    const REAL *restrict u = w->uspec, *restrict k = w->kf + o * w->nf * 2;
+    REAL *restrict y = w->spec;
     for (size_t f = 0; f < w->nf; ++f) {
-        const float kr = k[2 * f], ki = k[2 * f + 1];
+        const REAL kr = k[2 * f], ki = k[2 * f + 1];
         IVDEP for (size_t j = 0; j < LANES; ++j)
         {
-            const float ur = u[2 * f * LANES + j], ui = u[(2 * f + 1) * LANES + j];
+            const REAL ur = u[2 * f * LANES + j], ui = u[(2 * f + 1) * LANES + j];
             y[2 * f * LANES + j] = ur * kr - ui * ki;
             y[(2 * f + 1) * LANES + j] = ur * ki + ui * kr;
         }
@@ -343,10 +311,10 @@ HOT static void times_kernel(train_work_f32 *w, size_t o)
 }
 
 /* acc_o += G conj(U) lane by lane. */
-HOT static void add_correlation(train_work_f32 *w, size_t o)
+HOT static void FN(add_correlation)(FN(train_work) *w, size_t o)
 {
-    const float *restrict u = w->uspec, *restrict g = w->spec;
-    float *restrict a = w->acc + o * w->nf * 2 * LANES;
+    const REAL *restrict u = w->uspec, *restrict g = w->spec;
+    REAL *restrict a = w->acc + o * w->nf * 2 * LANES;
     for (size_t f = 0; f < w->nf; ++f)
         IVDEP for (size_t j = 0; j < LANES; ++j)
         {
@@ -359,19 +327,19 @@ HOT static void add_correlation(train_work_f32 *w, size_t o)
 /* y = (K + D delta) * u + bias against the targets; r (the convolution,
  * rows of lanes) becomes dL/dy; loss and the bias gradient per lane
  * (float64).  Lanes >= `lanes` hold no sequence and count nothing. */
-HOT static void residuals(train_work_f32 *w, float *restrict r, float bias, size_t washout, float scale, size_t lanes,
+HOT static void FN(residuals)(FN(train_work) *w, REAL *restrict r, REAL bias, size_t washout, REAL scale, size_t lanes,
                           double *restrict loss, double *restrict gb)
 {
-    const float *restrict d = w->dblock;
-    float on[LANES];
+    const REAL *restrict d = w->dblock;
+    REAL on[LANES];
     for (size_t j = 0; j < LANES; ++j)
-        on[j] = j < lanes ? 1.0f : 0.0f;
+        on[j] = j < lanes ? (REAL)1 : (REAL)0;
     for (size_t t = 0; t < w->L; ++t) {
-        const float live = t >= washout ? 1.0f : 0.0f;
+        const REAL live = t >= washout ? (REAL)1 : (REAL)0;
         IVDEP for (size_t j = 0; j < LANES; ++j)
         {
-            const float e = live * on[j] * (r[t * LANES + j] + bias - d[t * LANES + j]);
-            const float g = 2.0f * e * scale;
+            const REAL e = live * on[j] * (r[t * LANES + j] + bias - d[t * LANES + j]);
+            const REAL g = (REAL)2 * e * scale;
             loss[j] += (double)e * (double)e;
             gb[j] += (double)g;
             r[t * LANES + j] = g;
@@ -379,13 +347,13 @@ HOT static void residuals(train_work_f32 *w, float *restrict r, float bias, size
     }
 }
 
-ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_t first, size_t count,
-                               size_t washout, train_work_f32 *w, double *loss, double *grad, ssm_error *err)
+ssm_status FN(train_loss_grad)(const ssm_dssm *m, const ssm_dataset *data, size_t first, size_t count,
+                               size_t washout, FN(train_work) *w, double *loss, double *grad, ssm_error *err)
 {
     const size_t L = w->L, no = w->n_out, nf = w->nf, n = w->n;
     ssm_dssm_discretize(m, w->lambda, w->bbar);
-    anchor_powers(w);
-    kernels(m, w);
+    FN(anchor_powers)(w);
+    FN(kernels)(m, w);
     const double *bias = m->theta + m->offset[SSM_GROUP_BIAS];
     const double norm = 1.0 / ((double)count * (double)no * (double)(L - washout));
     double tot[LANES] = {0}, gb[SSM_MAX_OUTPUTS][LANES] = {{0}};
@@ -397,29 +365,34 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
         const size_t lanes = count - b0 < LANES ? count - b0 : LANES;
         /* the spectra a dataset caches (ssm_dataset_prepare): 2 nf numbers
          * (re, im) per sequence, rows 2 f and 2 f + 1 of U */
-        if (data->uf32 && n == 2 * L) {
-            to_lanes_f32(w->uspec, (const float *)(data->uf32 + (first + b0) * nf), 2 * nf, 2 * nf, lanes);
-        } else if (data->uf && n == 2 * L) {
-            to_lanes(w->uspec, (const double *)(data->uf + (first + b0) * nf), 2 * nf, 2 * nf, lanes);
+#if SINGLE
+        if (data->uf32 && n == 2 * L)
+            FN(to_lanes_from_f32)(w->uspec, (const float *)(data->uf32 + (first + b0) * nf), 2 * nf, 2 * nf, lanes);
+        else
+#endif
+        if (data->uf && n == 2 * L) {
+            FN(to_lanes)(w->uspec, (const double *)(data->uf + (first + b0) * nf), 2 * nf, 2 * nf, lanes);
         } else {
-            to_lanes(w->buf, data->u + (first + b0) * L, L, L, lanes);
-            ssm_rfft_forward_f32(w->fft, w->buf, L, w->uspec);
+            FN(to_lanes)(w->buf, data->u + (first + b0) * L, L, L, lanes);
+            RFFT(forward)(w->fft, w->buf, L, w->uspec);
         }
         for (size_t o = 0; o < no; ++o) {
             const size_t at = ((first + b0) * no + o) * L;
+#if SINGLE
             if (data->d32)
-                to_lanes_f32(w->dblock, data->d32 + at, L, no * L, lanes);
+                FN(to_lanes_from_f32)(w->dblock, data->d32 + at, L, no * L, lanes);
             else
-                to_lanes(w->dblock, data->d + at, L, no * L, lanes);
-            times_kernel(w, o);
-            float *r = ssm_rfft_inverse_f32(w->fft, w->spec, w->buf, L);
-            residuals(w, r, (float)bias[o], washout, (float)norm, lanes, tot, gb[o]);
+#endif
+                FN(to_lanes)(w->dblock, data->d + at, L, no * L, lanes);
+            FN(times_kernel)(w, o);
+            REAL *r = RFFT(inverse)(w->fft, w->spec, w->buf, L);
+            FN(residuals)(w, r, (REAL)bias[o], washout, (REAL)norm, lanes, tot, gb[o]);
             if (!grad)
                 continue;
             if (r != w->buf)
                 memcpy(w->buf, r, L * LANES * sizeof *w->buf);
-            ssm_rfft_forward_f32(w->fft, w->buf, L, w->spec);
-            add_correlation(w, o);
+            RFFT(forward)(w->fft, w->buf, L, w->spec);
+            FN(add_correlation)(w, o);
         }
     }
     double total = 0;
@@ -438,7 +411,7 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
     }
     /* dL/dK = IFFT(sum over lanes of G conj(U)) / n */
     for (size_t o = 0; o < no; ++o) {
-        const float *a = w->acc + o * nf * 2 * LANES;
+        const REAL *a = w->acc + o * nf * 2 * LANES;
         for (size_t f = 0; f < nf; ++f) {
             double re = 0, im = 0;
             for (size_t l = 0; l < LANES; ++l) {
@@ -452,7 +425,7 @@ ssm_status train_loss_grad_f32(const ssm_dssm *m, const ssm_dataset *data, size_
             w->dk[o * L + t] = w->dbuf[t] / (double)n;
         grad[m->offset[SSM_GROUP_D] + o] = w->dk[o * L];   /* D entered as K[0] */
     }
-    power_sums(w);
+    FN(power_sums)(w);
     const size_t nm = w->nm;
     ssm_train_mode_gradients(m, w->lambda, w->bbar, w->sums, w->sums + no * nm, w->sums + 2 * no * nm,
                              w->sums + 3 * no * nm, grad);

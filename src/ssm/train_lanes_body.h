@@ -19,18 +19,18 @@ struct FN(train_work) {
     ssm_rfft *fft;
     double complex *lambda, *bbar;    /* [nm] */
     double complex *anchor;           /* [nm][2][L / RESTART + 1]: lambda^(RESTART r), lambda^(RESTART r - 1) */
-    REAL *buf;                       /* FFT buffer: ssm_rfft_buffer_rows x LANES */
-    REAL *dblock;                    /* one output's targets in a block [L][LANES] */
-    REAL *uspec, *spec;              /* spectrum blocks [nf][2][LANES] */
-    REAL *kf;                        /* kernel spectra / n [n_out][nf][2] */
-    REAL *acc;                       /* sums of G conj(U) [n_out][nf][2][LANES] */
-    REAL *walk;                      /* [8][Mp]: power re, im, lambda re, im, and the sums or q */
+    REAL *buf;                        /* FFT buffer: ssm_rfft_buffer_rows x LANES */
+    REAL *dblock;                     /* one output's targets in a block [L][LANES] */
+    REAL *uspec, *spec;               /* spectrum blocks [nf][2][LANES] */
+    REAL *kf;                         /* kernel spectra / n [n_out][nf][2] */
+    REAL *acc;                        /* sums of G conj(U) [n_out][nf][2][LANES] */
+    REAL *walk;                       /* [8][Mp]: power re, im, lambda re, im, and the sums or q */
     double *sums;                     /* [4][n_out][nm] for the chain rule */
     double *dk;                       /* dL/dK [n_out][L] */
     /* the kernels' spectra and dL/dK are one signal per output: FFTW's
      * transforms of one signal (ESTIMATE plans: the same on every run), not
-     * a block of 16 lanes */
-    REAL *kbuf;                      /* n */
+     * a block of LANES lanes */
+    REAL *kbuf;                       /* n */
     KFFT(complex) *kspec;             /* n / 2 + 1 */
     double *dbuf;                     /* n */
     fftw_complex *dspec;              /* n / 2 + 1 */
@@ -199,7 +199,7 @@ HOT static void FN(kernels)(const ssm_dssm *m, FN(train_work) *w)
 }
 
 /* s0 = sum_tau dK[tau] lambda^tau, s1 = sum_tau tau dK[tau] lambda^(tau-1)
- * for every output and mode, in float32, into w->sums (float64). */
+ * for every output and mode, in REAL, into w->sums (float64). */
 HOT static void FN(power_sums)(FN(train_work) *w)
 {
     const size_t Mp = w->Mp, L = w->L, nm = w->nm, no = w->n_out;

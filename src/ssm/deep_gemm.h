@@ -8,10 +8,10 @@
  * bits as the plain triple loop the tests compare against.
  *
  * Why not OpenBLAS: at the model's shapes (K = H or 2H = 64..128, or K = T
- * with N = H) its AVX2 kernels, the ones this machine's environment selects
- * (OPENBLAS_CORETYPE=Haswell), reach about half of what AVX-512 register
- * tiles reach here, its results depend on the core type it runs, and each
- * call packs both operands and zeroes C first. */
+ * with N = H) its AVX2 kernels (OPENBLAS_CORETYPE=Haswell, which the tests
+ * set) reached about half of what AVX-512 register tiles reach on the AMD
+ * Zen 5 this was measured on, its results depend on the core type it runs,
+ * and each call packs both operands and zeroes C first. */
 #ifndef SSM_DEEP_GEMM_H
 #define SSM_DEEP_GEMM_H
 

@@ -8,10 +8,9 @@
 # the lane FFT against FFTW (bench_rfft, if BENCH_RFFT is set).
 # CORETYPES lists OPENBLAS_CORETYPE values to measure, each for ours and
 # PyTorch's (which uses the same OpenBLAS); "default" unsets the variable
-# and lets OpenBLAS detect the core: on this CPU (AMD Zen 5) OpenBLAS
-# 0.3.21 detects Cooperlake and runs its AVX-512 kernels, but this
-# machine's environment sets OPENBLAS_CORETYPE=Haswell (AVX2 kernels), and
-# every process started from it (tests, sfmnist tasks) runs those:
+# and lets OpenBLAS detect the core: OpenBLAS 0.3.21 detects AMD Zen 4 and
+# Zen 5 as Cooperlake and runs its AVX-512 kernels; OPENBLAS_CORETYPE=Haswell
+# (AVX2 kernels) is what the tests set, and some machines' environments too:
 # CORETYPES="default Haswell" measures both.
 # Wall and CPU time are both given: on a shared machine wall time
 # stretches with the load, CPU time much less; the sgemm rate is measured

@@ -219,19 +219,25 @@ done:
     return st;
 }
 
+/* The caches ssm_dataset_prepare adds, freed and forgotten. */
+static void drop_caches(ssm_dataset *d)
+{
+    fftw_free(d->uf);
+    free(d->uf32);
+    free(d->d32);
+    d->uf = NULL;
+    d->uf32 = NULL;
+    d->d32 = NULL;
+}
+
 void ssm_dataset_free(ssm_dataset *d)
 {
     if (!d)
         return;
     free(d->u);
     free(d->d);
-    fftw_free(d->uf);
-    free(d->uf32);
-    free(d->d32);
     d->u = d->d = NULL;
-    d->uf = NULL;
-    d->uf32 = NULL;
-    d->d32 = NULL;
+    drop_caches(d);
 }
 
 /* ---- loss and gradient ------------------------------------------------------------------ */
@@ -240,12 +246,7 @@ ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_precision prec, ssm_error *er
 {
     const size_t L = d->length, nf = L + 1, n = 2 * L, rows = d->n_seq ? d->n_seq : 1;
     ssm_status st = SSM_OK;
-    fftw_free(d->uf);
-    free(d->uf32);
-    free(d->d32);
-    d->uf = NULL;
-    d->uf32 = NULL;
-    d->d32 = NULL;
+    drop_caches(d);
     double *buf = fftw_malloc(n * sizeof *buf);
     fftw_complex *spec = fftw_malloc(nf * sizeof *spec);
     fftw_plan plan = buf && spec ? fftw_plan_dft_r2c_1d((int)n, buf, spec, FFTW_ESTIMATE) : NULL;
@@ -260,12 +261,7 @@ ssm_status ssm_dataset_prepare(ssm_dataset *d, ssm_precision prec, ssm_error *er
     }
     if (!plan || (spectra && !d->uf && !d->uf32) || (prec == SSM_F32 && !d->d32)) {
         st = ssm_fail(err, SSM_ENOMEM, "out of memory for the input spectra");
-        fftw_free(d->uf);
-        free(d->uf32);
-        free(d->d32);
-        d->uf = NULL;
-        d->uf32 = NULL;
-        d->d32 = NULL;
+        drop_caches(d);
         goto done;
     }
     for (size_t s = 0; s < d->n_seq && spectra; ++s) {
@@ -293,7 +289,7 @@ done:
 /* The passes themselves are train_lanes.c's, one per precision; the
  * workspace holds the one of its precision. */
 struct ssm_grad_work {
-    size_t length, batch, n_out;
+    size_t length, batch;
     train_work_f32 *f32;
     train_work_f64 *f64;
 };
@@ -307,7 +303,6 @@ ssm_status ssm_grad_work_new(const ssm_dssm *m, size_t length, size_t batch, ssm
         return ssm_fail(err, SSM_ENOMEM, "out of memory");
     w->length = length;
     w->batch = batch;
-    w->n_out = m->n_out;
     const ssm_status st = prec == SSM_F32 ? train_work_new_f32(m, length, &w->f32, err)
                                           : train_work_new_f64(m, length, &w->f64, err);
     if (st) {

@@ -25,7 +25,9 @@ ssm_status train_loss_grad_f64(const ssm_dssm *m, const ssm_dataset *data, size_
 /* The chain rule from the power sums of every output o and mode k,
  * s0 = sum_tau dK_o[tau] lambda_k^tau, s1 = sum_tau tau dK_o[tau]
  * lambda_k^(tau-1) (arrays [o][k]), to the gradients of A, dt, B and C
- * (added to grad). */
+ * (added to grad).  With the Wirtinger-style convention delta_z = dL/dRe z
+ * + i dL/dIm z, a holomorphic map z -> f(z) pulls gradients back as
+ * delta_z = conj(f') delta_f. */
 void ssm_train_mode_gradients(const ssm_dssm *m, const double complex *lambda, const double complex *bbar,
                               const double *s0r, const double *s0i, const double *s1r, const double *s1i,
                               double *grad);

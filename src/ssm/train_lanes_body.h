@@ -113,8 +113,6 @@ ssm_status FN(train_work_new)(const ssm_dssm *m, size_t length, FN(train_work) *
     return SSM_OK;
 }
 
-/* The walk's powers lambda^tau (and, with prev, lambda^(tau-1)) recomputed
- * exactly; padding modes stay zero. */
 /* lambda^(RESTART r) and lambda^(RESTART r - 1) for every mode and
  * restart r, by float64 products from lambda^RESTART and lambda^(RESTART - 1):
  * two powers per mode and step instead of two per mode and restart. */
@@ -327,8 +325,8 @@ HOT static void FN(add_correlation)(FN(train_work) *w, size_t o)
 /* y = (K + D delta) * u + bias against the targets; r (the convolution,
  * rows of lanes) becomes dL/dy; loss and the bias gradient per lane
  * (float64).  Lanes >= `lanes` hold no sequence and count nothing. */
-HOT static void FN(residuals)(FN(train_work) *w, REAL *restrict r, REAL bias, size_t washout, REAL scale, size_t lanes,
-                          double *restrict loss, double *restrict gb)
+HOT static void FN(residuals)(FN(train_work) *w, REAL *restrict r, REAL bias, size_t washout, REAL scale,
+                              size_t lanes, double *restrict loss, double *restrict gb)
 {
     const REAL *restrict d = w->dblock;
     REAL on[LANES];

@@ -19,16 +19,17 @@ echo
 # between minutes (shared cores), so each round's ratio compares steps
 # measured within seconds of each other, and the median ratio is the result
 rounds=${ROUNDS:-3}
+table_rows() { awk -F, -v r="$1" '{ printf "| %d | %s | %s | %.3f ms | %.3g |\n", r, $1, $2, 1000 * $6, $7 }' "$2"; }
 have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 echo "| round | implementation | precision | median step | sequences x length / s |"
 echo "|---|---|---|---|---|"
 for r in $(seq "$rounds"); do
   { "$bench" 64 4096 32 "$reps" f64 && "$bench" 64 4096 32 "$reps" f32; } > "$work/ours" || exit 1
-  awk -F, -v r="$r" '{ printf "| %d | %s | %s | %.3f ms | %.3g |\n", r, $1, $2, 1000 * $6, $7 }' "$work/ours"
+  table_rows "$r" "$work/ours"
   [ "$have_torch" = 1 ] || continue
   /usr/bin/python3 "$here/bench_train_torch.py" 64 4096 32 "$reps" "$threads" > "$work/torch" || exit 1
-  awk -F, -v r="$r" '{ printf "| %d | %s | %s | %.3f ms | %.3g |\n", r, $1, $2, 1000 * $6, $7 }' "$work/torch"
+  table_rows "$r" "$work/torch"
   for p in float64 float32; do
     o=$(awk -F, -v p=$p '$2 == p { print $6 }' "$work/ours"); t=$(awk -F, -v p=$p '$2 == p { print $6 }' "$work/torch")
     awk -v o="$o" -v t="$t" 'BEGIN { print t / o }' >> "$work/ratio.$p"

@@ -2,13 +2,17 @@
  * AdamW step), with the phases timed separately and the peak memory.
  * usage: bench_deep H N L batch length reps [f32|f64 [threads]]
  * prints CSV: impl,precision,H,N,L,batch,length,median_s,p10_s,p90_s,
- *             workspace_MiB,peak_rss_MiB,gemm_gflop,sgemm_peak_gflops,median_cpu_s
+ *             workspace_MiB,peak_rss_MiB,gemm_gflop,sgemm_peak_gflops,median_cpu_s,
+ *             fma_peak_gflops
  * where gemm_gflop is the pointwise layers' GEMM work of one step and
  * sgemm_peak_gflops OpenBLAS's single-precision rate on a 1024^3 product
  * on this machine (same thread count), so that gemm_gflop / median_s /
  * sgemm_peak_gflops is the fraction of the machine's sgemm rate the
  * whole step achieves; median_cpu_s is the median step in CPU time of the
- * process (all threads). */
+ * process (all threads); fma_peak_gflops is one core's single-precision
+ * arithmetic peak (fma_peak_gflops below), the rate no float32 kernel
+ * exceeds, so that a speed goal can be checked against what the
+ * hardware allows at all. */
 #include "config.h"
 
 #include <stdint.h>
@@ -47,6 +51,48 @@ done:
     free(a);
     free(b);
     free(c);
+    return best;
+}
+
+/* One core's single-precision peak: independent chains of fused
+ * multiply-adds on 64-byte vectors, compiled for the widest instruction
+ * set the machine has (as the deep step's GEMM picks its kernel: AVX-512,
+ * AVX2 as two 32-byte halves), best of 5 in CPU time.  Twelve chains
+ * cover the FMA latency of every x86 core (4 cycles, 2 units). */
+typedef float fma_vec __attribute__((vector_size(64)));
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "arch=haswell", "default"), optimize("fp-contract=fast")))
+#endif
+static float fma_chains(long rounds, float scale)
+{
+    enum { CHAINS = 12 };
+    fma_vec acc[CHAINS];
+    const fma_vec mul = (fma_vec){0} + scale, add = (fma_vec){0} + (1 - scale);
+    for (int i = 0; i < CHAINS; ++i)
+        acc[i] = (fma_vec){0} + (float)i;
+    for (long k = 0; k < rounds; ++k)
+        _Pragma("GCC unroll 12") for (int i = 0; i < CHAINS; ++i)
+            acc[i] = acc[i] * mul + add;
+    float sum = 0;   /* returned, so the chains are not optimized away */
+    for (int i = 0; i < CHAINS; ++i)
+        sum += acc[i][0];
+    return sum;
+}
+
+static double fma_peak_gflops(void)
+{
+    const long rounds = 4000000;
+    const double flop = 2.0 * 12 * (double)(sizeof(fma_vec) / sizeof(float)) * (double)rounds;
+    double best = 0;
+    volatile float sink = 0;
+    for (int r = 0; r < 6; ++r) {
+        double t0 = cpu_now();
+        sink += fma_chains(rounds, 0.999f);
+        double rate = flop / (cpu_now() - t0) / 1e9;
+        if (r && rate > best)   /* the first call warms up */
+            best = rate;
+    }
+    (void)sink;
     return best;
 }
 
@@ -108,10 +154,11 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     /* pointwise layer: forward W g, backward dW and dg: 3 GEMMs of 2H x H x T per sequence */
     const double gflop = 3.0 * 2 * (double)(2 * c.d_model * c.d_model) * (double)T * (double)B * (double)c.n_layers / 1e9;
-    printf("ssmsweep,%s,%zu,%ld,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.1f,%.1f,%.3f,%.1f,%.6f\n",
+    printf("ssmsweep,%s,%zu,%ld,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.1f,%.1f,%.3f,%.1f,%.6f,%.1f\n",
            prec == SSM_F32 ? "float32" : "float64", c.d_model, c.eig.n, c.n_layers, B, T, times[reps / 2],
            times[reps / 10], times[(reps * 9) / 10], (double)ssm_deep_work_bytes(w) / 1048576.0,
-           (double)ru.ru_maxrss / 1024.0, gflop, sgemm_peak_gflops(), cpu[reps / 2]);
+           (double)ru.ru_maxrss / 1024.0, gflop, sgemm_peak_gflops(), cpu[reps / 2],
+           fma_peak_gflops());
     free(blocks);
     free(x);
     free(y);

@@ -5,7 +5,8 @@
 # same architecture (tests/bench/bench_deep_torch.py), same machine, same
 # thread count, in the same run; the step's FLOP count (GEMMs + FFTs) and
 # the fraction of the floor the machine's sgemm rate sets; peak memory;
-# the lane FFT against FFTW (bench_rfft, if BENCH_RFFT is set).
+# the lane FFT against FFTW (bench_rfft, if BENCH_RFFT is set); and what
+# 8x PyTorch would take against one core's float32 FMA peak.
 # CORETYPES lists OPENBLAS_CORETYPE values to measure, each for ours and
 # PyTorch's (which uses the same OpenBLAS); "default" unsets the variable
 # and lets OpenBLAS detect the core: OpenBLAS 0.3.21 detects AMD Zen 4 and
@@ -27,6 +28,7 @@ threads=${THREADS:-1}
 reps=${REPS:-15}
 coretypes=${CORETYPES:-default}
 ratios=""
+needs=""
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$threads
 shape="64 64 4 50 784"
 echo "## Deep S4D training step: H = 64, N = 64, 4 layers, batch 50, length 784, float32 ($threads thread(s))"
@@ -40,7 +42,8 @@ flops=$(awk 'BEGIN { H = 64; L = 4; B = 50; T = 784; n = 1600
   gemm = 3 * 2 * (2 * H * H) * T * B * L; fft = (4 * B + 2) * H * L * 2.5 * n * log(n) / log(2)
   printf "%.4f %.4f", gemm / 1e9, fft / 1e9 }')
 read -r gemm_gf fft_gf <<< "$flops"
-machine_rate=$(env -u OPENBLAS_CORETYPE "$bench" 8 4 1 1 16 1 f32 "$threads" | cut -d, -f14) || exit 1
+probe=$(env -u OPENBLAS_CORETYPE "$bench" 8 4 1 1 16 1 f32 "$threads") || exit 1
+machine_rate=$(echo "$probe" | cut -d, -f14); fma_peak=$(echo "$probe" | cut -d, -f16)
 echo "| OpenBLAS core | implementation | median step (wall) | p10 .. p90 | median step (CPU time) | peak RSS | this core's sgemm rate (1024^3, CPU time) | floor (GEMM + FFT FLOPs / machine's sgemm rate) | floor / step (CPU time) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for ct in $coretypes; do
@@ -63,6 +66,10 @@ for ct in $coretypes; do
     oc=$(echo "$ours" | cut -d, -f15); tc=$(echo "$torch" | cut -d, -f15)
     ratios="$ratios $(awk -v o="$o" -v t="$t" -v oc="$oc" -v tc="$tc" -v ct="$ct" \
       'BEGIN { printf "%s: %.2fx wall, %.2fx CPU time;", ct, t / o, tc / oc }')"
+    # what 8x would take: the step's FLOPs in an eighth of PyTorch's CPU
+    # time, against one core's arithmetic peak (threads times that with more)
+    needs="$needs $(awk -v tc="$tc" -v g="$gemm_gf" -v f="$fft_gf" -v p="$fma_peak" -v n="$threads" -v ct="$ct" \
+      'BEGIN { s = tc / 8; printf "%s: %.1f ms, %.0f GFLOP/s, %.0f%% of the peak;", ct, 1000 * s, (g + f) / s, 100 * (g + f) / s / (p * n) }')"
   fi
   workspace=$(echo "$ours" | cut -d, -f11)
 done
@@ -70,6 +77,7 @@ unset OPENBLAS_CORETYPE
 echo
 echo "FLOPs per step: GEMMs $gemm_gf G + FFTs $fft_gf G; machine's sgemm rate (detected core) $machine_rate GFLOP/s; ssmsweep's activation workspace $workspace MiB."
 [ -n "${ratios:-}" ] && echo "PyTorch step / ssmsweep step (same run, same OpenBLAS core):$ratios (goal: 8x)"
+[ -n "${needs:-}" ] && echo "8x PyTorch's step (CPU time) would be, for the step's $(awk -v g="$gemm_gf" -v f="$fft_gf" 'BEGIN { printf "%.2f", g + f }') GFLOP against one core's float32 FMA peak of $fma_peak GFLOP/s (bench_deep: widest vectors, 12 chains):$needs"
 if [ -n "${BENCH_RFFT:-}" ]; then
   echo
   echo "Lane FFT against FFTW 3.3.10 (r2c + c2r, n = 1600, 784 nonzero samples, per signal):"

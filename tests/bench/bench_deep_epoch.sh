@@ -10,7 +10,9 @@
 #      of S images (S / 50 steps, no validation) against the one-epoch
 #      subset-500 task (10 steps) of the same round:
 #        marginal(S) = (X(S) - X(500)) / (S / 50 - 10)
-#      against the mean of an isolated step before and one after them;
+#      each against the mean of the isolated steps measured just before
+#      and just after its tasks (so a drift of the machine between
+#      subsets, minutes apart, does not enter the ratio);
 #      with X the epoch's wall time (/results/epoch_time, the training loop
 #      alone) or the CPU time of the whole process: the issue's "70-step
 #      minus 10-step epoch" for S = 3500; subset 500 itself from a 3-epoch
@@ -93,24 +95,25 @@ for r in $(seq 1 "$rounds"); do
   iso_w="$iso_w $iw"; iso_c="$iso_c $ic"; iso_rss="$iso_rss $irss"
   read -r _ c3 _ e1 e2 e3 <<< "$(run s500)"
   read -r _ c1 _ f1 <<< "$(run one)"
+  # the load may change between tasks: every in-task measurement is set
+  # against the mean of the isolated steps just before and just after it
+  read -r bw bc _ <<< "$(iso_step 1)"
+  iso_w="$iso_w $bw"; iso_c="$iso_c $bc"
   sw=$(mean_per "$e2" "$e3" 20); sc=$(per "$c3" "$c1" 20)
-  w500="$w500 $sw"; c500="$c500 $sc"; rw500="$rw500 $(ratio "$sw" "$iw")"; rc500="$rc500 $(ratio "$sc" "$ic")"
+  w500="$w500 $sw"; c500="$c500 $sc"
+  rw500="$rw500 $(ratio "$sw" "$(mean_per "$iw" "$bw" 2)")"; rc500="$rc500 $(ratio "$sc" "$(mean_per "$ic" "$bc" 2)")"
   warm="$warm $(awk -v a="$e1" -v s="$sw" 'BEGIN { printf "%.3f", a - 10 * s }')"
-  declare -A vw vc
   for s in $subsets; do
     read -r _ c m e <<< "$(run "s$s")"
+    read -r jw jc _ <<< "$(iso_step 1)"
+    iso_w="$iso_w $jw"; iso_c="$iso_c $jc"
     n=$((s / 50 - 10))
-    vw[$s]=$(per "$e" "$f1" $n); vc[$s]=$(per "$c" "$c1" $n)
+    vw=$(per "$e" "$f1" $n); vc=$(per "$c" "$c1" $n)
     rss[$s]=$m
-  done
-  # a long subset takes minutes: its isolated step is the mean of one
-  # before and one after the subsets, as the load may change in between
-  read -r jw jc _ <<< "$(iso_step 1)"
-  iso_w="$iso_w $jw"; iso_c="$iso_c $jc"
-  aw=$(mean_per "$iw" "$jw" 2); ac=$(mean_per "$ic" "$jc" 2)
-  for s in $subsets; do
-    mw[$s]="${mw[$s]:-} ${vw[$s]}"; mc[$s]="${mc[$s]:-} ${vc[$s]}"
-    rw[$s]="${rw[$s]:-} $(ratio "${vw[$s]}" "$aw")"; rc[$s]="${rc[$s]:-} $(ratio "${vc[$s]}" "$ac")"
+    mw[$s]="${mw[$s]:-} $vw"; mc[$s]="${mc[$s]:-} $vc"
+    rw[$s]="${rw[$s]:-} $(ratio "$vw" "$(mean_per "$bw" "$jw" 2)")"
+    rc[$s]="${rc[$s]:-} $(ratio "$vc" "$(mean_per "$bc" "$jc" 2)")"
+    bw=$jw; bc=$jc
   done
   if [ "$threads2" = 1 ]; then
     read -r i2 _ _ <<< "$(iso_step 2)"
@@ -126,7 +129,7 @@ echo "independent of the other processes on a shared machine. Ratios are taken w
 echo
 echo "| measurement | median wall | median CPU | in-task / isolated, wall (rounds) | in-task / isolated, CPU (rounds) |"
 echo "|---|---|---|---|---|"
-echo "| isolated step, 1 thread (bench_deep, $reps steps, before and after the subsets of each round) | $(ms "$(echo $iso_w | median)")ms | $(ms "$(echo $iso_c | median)")ms | | |"
+echo "| isolated step, 1 thread (bench_deep, $reps steps, before and after each subset's task) | $(ms "$(echo $iso_w | median)")ms | $(ms "$(echo $iso_c | median)")ms | | |"
 echo "| in-task step, subset 500 (epochs 2-3 of a 3-epoch task / 20; CPU: 3-epoch minus 1-epoch task) | $(ms "$(echo $w500 | median)")ms | $(ms "$(echo $c500 | median)")ms |$rw500 |$rc500 |"
 for s in $subsets; do
   echo "| in-task marginal, subset $s ($((s / 50)) minus 10 steps) | $(ms "$(echo ${mw[$s]} | median)")ms | $(ms "$(echo ${mc[$s]} | median)")ms |${rw[$s]} |${rc[$s]} |"
@@ -135,6 +138,11 @@ if [ "$threads2" = 1 ]; then
   echo "| isolated step, 2 threads | $(ms "$(echo $iso2 | median)")ms | | | |"
   echo "| in-task marginal, 2 threads (SSMSWEEP_THREADS=2), subset 3500 | $(ms "$(echo $m2 | median)")ms | |$r2 (over 1 thread's isolated step) | |"
 fi
+within() { tr ' ' '\n' | grep -v '^$' | awk '{ n++; if ($1 >= 0.9 && $1 <= 1.1) k++ } END { printf "%d of %d", k, n }'; }
+all_w="$rw500"; all_c="$rc500"
+for s in $subsets; do all_w="$all_w ${rw[$s]}"; all_c="$all_c ${rc[$s]}"; done
+echo
+echo "In-task / isolated within 10% (goal: every one): wall $(echo $all_w | within), CPU $(echo $all_c | within) of the round-measurements above."
 echo
 echo "Peak RSS: bench_deep $(echo $iso_rss | median) MiB; whole sfmnist process (data set included):$(for s in $subsets; do printf ' subset %s %s MiB;' "$s" "${rss[$s]}"; done)"
 echo "Load average (1 min) at the start of each round:$loads end $(cut -d' ' -f1 /proc/loadavg)"

@@ -15,10 +15,14 @@
 #      subsets, minutes apart, does not enter the ratio);
 #      with X the epoch's wall time (/results/epoch_time, the training loop
 #      alone) or the CPU time of the whole process: the issue's "70-step
-#      minus 10-step epoch" for S = 3500; subset 500 itself from a 3-epoch
-#      task (the same 10 batches reshuffled): wall (epoch_time 2 + 3) / 20,
-#      CPU (3-epoch task - 1-epoch task) / 20; and the first epoch's extra
-#      wall time over the later ones (the first steps' warm-up);
+#      minus 10-step epoch" for S = 3500; subsets of S <= SHORT images
+#      (a few seconds an epoch, so the machine's noise would dominate) run
+#      E = EPOCHS epochs against the E-epoch task of subset 500:
+#        marginal(S) = (X_E(S) - X_E(500)) / (E (S / 50 - 10));
+#      subset 500 itself from its E-epoch task (the same 10 batches
+#      reshuffled): wall (epoch_time 2 + ... + E) / (10 (E - 1)), CPU
+#      (E-epoch task - 1-epoch task) / (10 (E - 1)); and the first epoch's
+#      extra wall time over the later ones (the first steps' warm-up);
 #   3. with THREADS2=1, the isolated step with 2 threads and the marginal
 #      step of S = 3500 with SSMSWEEP_THREADS=2 (wall time only).
 # Then PyTorch 1.13's step (bench_deep_torch.py, one thread) between two
@@ -37,7 +41,8 @@
 # where OpenBLAS 0.3.21 would detect Cooperlake, AVX-512); the load
 # average is printed for every round.
 # usage: SSMSWEEP=... BENCH_DEEP=... bench_deep_epoch.sh
-#   ROUNDS (2), SUBSETS ("2000 3500 10000 60000"), REPEATS (6), REPS (10), THREADS2 (1), CORETYPE (unset)
+#   ROUNDS (2), SUBSETS ("2000 3500 10000 60000"), REPEATS (6), REPS (10), THREADS2 (1), CORETYPE (unset),
+#   EPOCHS (4, at least 2), SHORT (2000)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ssmsweep=${SSMSWEEP:?set SSMSWEEP to the ssmsweep binary}
@@ -47,6 +52,9 @@ subsets=${SUBSETS:-2000 3500 10000 60000}
 repeats=${REPEATS:-6}
 reps=${REPS:-10}
 threads2=${THREADS2:-1}
+epochs=${EPOCHS:-4}
+short=${SHORT:-2000}
+[ "$epochs" -ge 2 ] 2>/dev/null || { echo "bench_deep_epoch.sh: EPOCHS must be a whole number of at least 2, not '$epochs'" >&2; exit 2; }
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 [ -n "${CORETYPE:-}" ] && export OPENBLAS_CORETYPE=$CORETYPE
 work=$(mktemp -d)
@@ -74,6 +82,10 @@ run() {
 }
 # iso_step THREADS: "wall_s cpu_s peak_rss_MiB", medians of REPS steps
 iso_step() { "$bench" 64 64 4 50 784 "$reps" f32 "$1" | awk -F, '{ print $8, $15, $12 }'; }
+# epochs of the task of subset S
+epochs_of() { if [ "$1" -le "$short" ]; then echo "$epochs"; else echo 1; fi; }
+# sum_epochs FIRST LINE: the sum of a run line's epoch times from epoch FIRST on
+sum_epochs() { echo "$2" | awk -v k="$1" '{ s = 0; for (i = 3 + k; i <= NF; ++i) s += $i; printf "%.6f", s }'; }
 per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.6f", (a - b) / n }'; }
 mean_per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.6f", (a + b) / n }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
@@ -83,9 +95,10 @@ echo
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores; OpenBLAS core ${OPENBLAS_CORETYPE:-detected}; load at start $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 
-spec s500 500 1 3
+spec s500 500 1 "$epochs"
 spec one 500 1 1
-for s in $subsets 3500; do spec "s$s" "$s" 1 1; done
+for s in $subsets; do spec "s$s" "$s" 1 "$(epochs_of "$s")"; done
+spec t3500 3500 1 1   # the 2-thread marginal's (one epoch whatever SHORT)
 declare -A mw mc rw rc rss
 iso_w=""; iso_c=""; iso_rss=""; w500=""; c500=""; rw500=""; rc500=""; warm=""; iso2=""; m2=""; r2=""
 loads=""
@@ -93,22 +106,28 @@ for r in $(seq 1 "$rounds"); do
   loads="$loads round $r: $(date -u +%H:%MZ) load $(cut -d' ' -f1 /proc/loadavg),"
   read -r iw ic irss <<< "$(iso_step 1)"
   iso_w="$iso_w $iw"; iso_c="$iso_c $ic"; iso_rss="$iso_rss $irss"
-  read -r _ c3 _ e1 e2 e3 <<< "$(run s500)"
+  line500=$(run s500)
+  read -r _ cE _ e1 _ <<< "$line500"
   read -r _ c1 _ f1 <<< "$(run one)"
   # the load may change between tasks: every in-task measurement is set
   # against the mean of the isolated steps just before and just after it
   read -r bw bc _ <<< "$(iso_step 1)"
   iso_w="$iso_w $bw"; iso_c="$iso_c $bc"
-  sw=$(mean_per "$e2" "$e3" 20); sc=$(per "$c3" "$c1" 20)
+  sw=$(per "$(sum_epochs 2 "$line500")" 0 $((10 * (epochs - 1)))); sc=$(per "$cE" "$c1" $((10 * (epochs - 1))))
   w500="$w500 $sw"; c500="$c500 $sc"
   rw500="$rw500 $(ratio "$sw" "$(mean_per "$iw" "$bw" 2)")"; rc500="$rc500 $(ratio "$sc" "$(mean_per "$ic" "$bc" 2)")"
   warm="$warm $(awk -v a="$e1" -v s="$sw" 'BEGIN { printf "%.3f", a - 10 * s }')"
   for s in $subsets; do
-    read -r _ c m e <<< "$(run "s$s")"
+    line=$(run "s$s")
+    read -r _ c m _ <<< "$line"
     read -r jw jc _ <<< "$(iso_step 1)"
     iso_w="$iso_w $jw"; iso_c="$iso_c $jc"
-    n=$((s / 50 - 10))
-    vw=$(per "$e" "$f1" $n); vc=$(per "$c" "$c1" $n)
+    if [ "$(epochs_of "$s")" = 1 ]; then
+      n=$((s / 50 - 10)); vw=$(per "$(sum_epochs 1 "$line")" "$f1" $n); vc=$(per "$c" "$c1" $n)
+    else
+      n=$((epochs * (s / 50 - 10)))
+      vw=$(per "$(sum_epochs 1 "$line")" "$(sum_epochs 1 "$line500")" $n); vc=$(per "$c" "$cE" $n)
+    fi
     rss[$s]=$m
     mw[$s]="${mw[$s]:-} $vw"; mc[$s]="${mc[$s]:-} $vc"
     rw[$s]="${rw[$s]:-} $(ratio "$vw" "$(mean_per "$bw" "$jw" 2)")"
@@ -119,7 +138,7 @@ for r in $(seq 1 "$rounds"); do
     read -r i2 _ _ <<< "$(iso_step 2)"
     iso2="$iso2 $i2"
     read -r _ _ _ b1 <<< "$(SSMSWEEP_THREADS=2 run one)"
-    read -r _ _ _ e <<< "$(SSMSWEEP_THREADS=2 run s3500)"
+    read -r _ _ _ e <<< "$(SSMSWEEP_THREADS=2 run t3500)"
     v=$(per "$e" "$b1" 60)
     m2="$m2 $v"; r2="$r2 $(ratio "$v" "$iw")"
   fi
@@ -130,9 +149,10 @@ echo
 echo "| measurement | median wall | median CPU | in-task / isolated, wall (rounds) | in-task / isolated, CPU (rounds) |"
 echo "|---|---|---|---|---|"
 echo "| isolated step, 1 thread (bench_deep, $reps steps, before and after each subset's task) | $(ms "$(echo $iso_w | median)")ms | $(ms "$(echo $iso_c | median)")ms | | |"
-echo "| in-task step, subset 500 (epochs 2-3 of a 3-epoch task / 20; CPU: 3-epoch minus 1-epoch task) | $(ms "$(echo $w500 | median)")ms | $(ms "$(echo $c500 | median)")ms |$rw500 |$rc500 |"
+echo "| in-task step, subset 500 (epochs 2-$epochs of a $epochs-epoch task / $((10 * (epochs - 1))); CPU: $epochs-epoch minus 1-epoch task) | $(ms "$(echo $w500 | median)")ms | $(ms "$(echo $c500 | median)")ms |$rw500 |$rc500 |"
 for s in $subsets; do
-  echo "| in-task marginal, subset $s ($((s / 50)) minus 10 steps) | $(ms "$(echo ${mw[$s]} | median)")ms | $(ms "$(echo ${mc[$s]} | median)")ms |${rw[$s]} |${rc[$s]} |"
+  e=$(epochs_of "$s"); [ "$e" = 1 ] && e="" || e=", $e epochs of each"
+  echo "| in-task marginal, subset $s ($((s / 50)) minus 10 steps$e) | $(ms "$(echo ${mw[$s]} | median)")ms | $(ms "$(echo ${mc[$s]} | median)")ms |${rw[$s]} |${rc[$s]} |"
 done
 if [ "$threads2" = 1 ]; then
   echo "| isolated step, 2 threads | $(ms "$(echo $iso2 | median)")ms | | | |"
@@ -172,9 +192,10 @@ for r in $(seq 1 "$rounds"); do
   direct="$direct $(/usr/bin/python3 -c 'import h5py, numpy as np, sys
 f = h5py.File(sys.argv[1], "r")
 print(" ".join("%.4f" % v for v in f["tasks/elapsed"][:] - np.nansum(f["results/epoch_time"][:], axis=1)))' "$work/o.h5")"
-  read -r _ c3 _ _ e2 e3 <<< "$(run s500)"
+  line500=$(run s500)
+  read -r _ cE _ _ <<< "$line500"
   w1="$w1 $a"; wk="$wk $b"; cw1="$cw1 $ca"; cwk="$cwk $cb"
-  pw="$pw $(mean_per "$e2" "$e3" 20)"; pc="$pc $(per "$c3" "$ca" 20)"
+  pw="$pw $(per "$(sum_epochs 2 "$line500")" 0 $((10 * (epochs - 1))))"; pc="$pc $(per "$cE" "$ca" $((10 * (epochs - 1))))"
 done
 for kind in wall CPU; do
   if [ $kind = wall ]; then a=$(echo $w1 | median); b=$(echo $wk | median); m=$(echo $pw | median)

@@ -58,7 +58,9 @@ done:
  * multiply-adds on 64-byte vectors, compiled for the widest instruction
  * set the machine has (as the deep step's GEMM picks its kernel: AVX-512,
  * AVX2 as two 32-byte halves), best of 5 in CPU time.  Twelve chains
- * cover the FMA latency of every x86 core (4 cycles, 2 units). */
+ * cover the FMA latency of every x86 core (4 cycles, 2 units).  The
+ * project builds with -std=c11, which turns contraction of a * b + c into
+ * one FMA off; this function turns it back on for itself. */
 typedef float fma_vec __attribute__((vector_size(64)));
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx512f", "arch=haswell", "default"), optimize("fp-contract=fast")))

@@ -87,6 +87,13 @@ epochs_of() { if [ "$1" -le "$short" ]; then echo "$epochs"; else echo 1; fi; }
 # sum_epochs FIRST LINE: the sum of a run line's epoch times from epoch FIRST on
 sum_epochs() { echo "$2" | awk -v k="$1" '{ s = 0; for (i = 3 + k; i <= NF; ++i) s += $i; printf "%.6f", s }'; }
 per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.6f", (a - b) / n }'; }
+# step500 LINE CPU1: subset 500's in-task step, "wall cpu", from the run
+# line of its EPOCHS-epoch task and the CPU time of its 1-epoch task
+step500() {
+  local steps=$((10 * (epochs - 1))) c
+  read -r _ c _ <<< "$1"
+  echo "$(per "$(sum_epochs 2 "$1")" 0 $steps) $(per "$c" "$2" $steps)"
+}
 mean_per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.6f", (a + b) / n }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
@@ -113,7 +120,7 @@ for r in $(seq 1 "$rounds"); do
   # against the mean of the isolated steps just before and just after it
   read -r bw bc _ <<< "$(iso_step 1)"
   iso_w="$iso_w $bw"; iso_c="$iso_c $bc"
-  sw=$(per "$(sum_epochs 2 "$line500")" 0 $((10 * (epochs - 1)))); sc=$(per "$cE" "$c1" $((10 * (epochs - 1))))
+  read -r sw sc <<< "$(step500 "$line500" "$c1")"
   w500="$w500 $sw"; c500="$c500 $sc"
   rw500="$rw500 $(ratio "$sw" "$(mean_per "$iw" "$bw" 2)")"; rc500="$rc500 $(ratio "$sc" "$(mean_per "$ic" "$bc" 2)")"
   warm="$warm $(awk -v a="$e1" -v s="$sw" 'BEGIN { printf "%.3f", a - 10 * s }')"
@@ -122,12 +129,10 @@ for r in $(seq 1 "$rounds"); do
     read -r _ c m _ <<< "$line"
     read -r jw jc _ <<< "$(iso_step 1)"
     iso_w="$iso_w $jw"; iso_c="$iso_c $jc"
-    if [ "$(epochs_of "$s")" = 1 ]; then
-      n=$((s / 50 - 10)); vw=$(per "$(sum_epochs 1 "$line")" "$f1" $n); vc=$(per "$c" "$c1" $n)
-    else
-      n=$((epochs * (s / 50 - 10)))
-      vw=$(per "$(sum_epochs 1 "$line")" "$(sum_epochs 1 "$line500")" $n); vc=$(per "$c" "$cE" $n)
-    fi
+    # against the subset-500 task of as many epochs
+    e=$(epochs_of "$s"); n=$((e * (s / 50 - 10)))
+    if [ "$e" = 1 ]; then base_w=$f1; base_c=$c1; else base_w=$(sum_epochs 1 "$line500"); base_c=$cE; fi
+    vw=$(per "$(sum_epochs 1 "$line")" "$base_w" $n); vc=$(per "$c" "$base_c" $n)
     rss[$s]=$m
     mw[$s]="${mw[$s]:-} $vw"; mc[$s]="${mc[$s]:-} $vc"
     rw[$s]="${rw[$s]:-} $(ratio "$vw" "$(mean_per "$bw" "$jw" 2)")"
@@ -192,10 +197,9 @@ for r in $(seq 1 "$rounds"); do
   direct="$direct $(/usr/bin/python3 -c 'import h5py, numpy as np, sys
 f = h5py.File(sys.argv[1], "r")
 print(" ".join("%.4f" % v for v in f["tasks/elapsed"][:] - np.nansum(f["results/epoch_time"][:], axis=1)))' "$work/o.h5")"
-  line500=$(run s500)
-  read -r _ cE _ _ <<< "$line500"
+  read -r sw sc <<< "$(step500 "$(run s500)" "$ca")"
   w1="$w1 $a"; wk="$wk $b"; cw1="$cw1 $ca"; cwk="$cwk $cb"
-  pw="$pw $(per "$(sum_epochs 2 "$line500")" 0 $((10 * (epochs - 1))))"; pc="$pc $(per "$cE" "$ca" $((10 * (epochs - 1))))"
+  pw="$pw $sw"; pc="$pc $sc"
 done
 for kind in wall CPU; do
   if [ $kind = wall ]; then a=$(echo $w1 | median); b=$(echo $wk | median); m=$(echo $pw | median)

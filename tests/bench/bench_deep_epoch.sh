@@ -23,6 +23,9 @@
 #      reshuffled): wall (epoch_time 2 + ... + E) / (10 (E - 1)), CPU
 #      (E-epoch task - 1-epoch task) / (10 (E - 1)); and the first epoch's
 #      extra wall time over the later ones (the first steps' warm-up);
+#      how far apart the isolated steps just before and just after a task
+#      are (after / before) shows how much the machine itself drifted
+#      across that task: the noise floor of the in-task ratios;
 #   3. with THREADS2=1, the isolated step with 2 threads and the marginal
 #      step of S = 3500 with SSMSWEEP_THREADS=2 (wall time only).
 # Then PyTorch 1.13's step (bench_deep_torch.py, one thread) between two
@@ -41,13 +44,13 @@
 # where OpenBLAS 0.3.21 would detect Cooperlake, AVX-512); the load
 # average is printed for every round.
 # usage: SSMSWEEP=... BENCH_DEEP=... bench_deep_epoch.sh
-#   ROUNDS (2), SUBSETS ("2000 3500 10000 60000"), REPEATS (6), REPS (10), THREADS2 (1), CORETYPE (unset),
+#   ROUNDS (3: a median per subset), SUBSETS ("2000 3500 10000 60000"), REPEATS (6), REPS (10), THREADS2 (1), CORETYPE (unset),
 #   EPOCHS (4, at least 2), SHORT (2000)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ssmsweep=${SSMSWEEP:?set SSMSWEEP to the ssmsweep binary}
 bench=${BENCH_DEEP:?set BENCH_DEEP to the bench_deep binary}
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-3}
 subsets=${SUBSETS:-2000 3500 10000 60000}
 repeats=${REPEATS:-6}
 reps=${REPS:-10}
@@ -107,7 +110,7 @@ spec one 500 1 1
 for s in $subsets; do spec "s$s" "$s" 1 "$(epochs_of "$s")"; done
 spec t3500 3500 1 1   # the 2-thread marginal's (one epoch whatever SHORT)
 declare -A mw mc rw rc rss
-iso_w=""; iso_c=""; iso_rss=""; w500=""; c500=""; rw500=""; rc500=""; warm=""; iso2=""; m2=""; r2=""
+iso_w=""; iso_c=""; iso_rss=""; drift_w=""; drift_c=""; w500=""; c500=""; rw500=""; rc500=""; warm=""; iso2=""; m2=""; r2=""
 loads=""
 for r in $(seq 1 "$rounds"); do
   loads="$loads round $r: $(date -u +%H:%MZ) load $(cut -d' ' -f1 /proc/loadavg),"
@@ -120,6 +123,7 @@ for r in $(seq 1 "$rounds"); do
   # against the mean of the isolated steps just before and just after it
   read -r bw bc _ <<< "$(iso_step 1)"
   iso_w="$iso_w $bw"; iso_c="$iso_c $bc"
+  drift_w="$drift_w $(ratio "$bw" "$iw")"; drift_c="$drift_c $(ratio "$bc" "$ic")"
   read -r sw sc <<< "$(step500 "$line500" "$c1")"
   w500="$w500 $sw"; c500="$c500 $sc"
   rw500="$rw500 $(ratio "$sw" "$(mean_per "$iw" "$bw" 2)")"; rc500="$rc500 $(ratio "$sc" "$(mean_per "$ic" "$bc" 2)")"
@@ -137,6 +141,7 @@ for r in $(seq 1 "$rounds"); do
     mw[$s]="${mw[$s]:-} $vw"; mc[$s]="${mc[$s]:-} $vc"
     rw[$s]="${rw[$s]:-} $(ratio "$vw" "$(mean_per "$bw" "$jw" 2)")"
     rc[$s]="${rc[$s]:-} $(ratio "$vc" "$(mean_per "$bc" "$jc" 2)")"
+    drift_w="$drift_w $(ratio "$jw" "$bw")"; drift_c="$drift_c $(ratio "$jc" "$bc")"
     bw=$jw; bc=$jc
   done
   if [ "$threads2" = 1 ]; then
@@ -168,6 +173,11 @@ all_w="$rw500"; all_c="$rc500"
 for s in $subsets; do all_w="$all_w ${rw[$s]}"; all_c="$all_c ${rc[$s]}"; done
 echo
 echo "In-task / isolated within 10% (goal: every one): wall $(echo $all_w | within), CPU $(echo $all_c | within) of the round-measurements above."
+meds_w="$(echo $rw500 | median)"; meds_c="$(echo $rc500 | median)"
+for s in $subsets; do meds_w="$meds_w $(echo ${rw[$s]} | median)"; meds_c="$meds_c $(echo ${rc[$s]} | median)"; done
+echo "Median over the rounds, subset 500 then$(printf ' %s' $subsets): wall $meds_w ($(echo $meds_w | within) within 10%), CPU $meds_c ($(echo $meds_c | within))."
+spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1; if ($1 < 0.9 || $1 > 1.1) k++ } END { printf "%s to %s, %d of %d beyond 10%%", v[1], v[NR], k, NR }'; }
+echo "Noise floor: the isolated step just after a task over the one just before it (no product code differs between the two): wall $(echo $drift_w | spread), CPU $(echo $drift_c | spread)."
 echo
 echo "Peak RSS: bench_deep $(echo $iso_rss | median) MiB; whole sfmnist process (data set included):$(for s in $subsets; do printf ' subset %s %s MiB;' "$s" "${rss[$s]}"; done)"
 echo "Load average (1 min) at the start of each round:$loads end $(cut -d' ' -f1 /proc/loadavg)"

@@ -29,6 +29,8 @@
  * loop reads; GCC cannot prove that (its run-time alias checks give up
  * beyond a few arrays) and would leave the loops scalar. */
 #define IVDEP _Pragma("GCC ivdep")
+/* rows per block of the LayerNorm passes (pointwise_forward) */
+#define DEEP_ROW_BLOCK 16
 
 typedef struct {
     REAL *x;            /* layer input [T][Hp] */
@@ -371,36 +373,52 @@ DEEP_HOT static void FN(pointwise_forward)(const FN(work) *w, const ssm_deep *m,
     const REAL *restrict gam = w->p + off[SSM_DEEP_NORM_G], *restrict bet = w->p + off[SSM_DEEP_NORM_B];
     GEMM(T, 2 * H, H, ly->g, Hp, 1, w->wt + l * 2 * H * H, 2 * H, ly->z, 2 * H, 0);   /* z = g W^T */
     const REAL inv_h = (REAL)1 / (REAL)H;
-    for (size_t t = 0; t < T; ++t) {
-        REAL *restrict za = ly->z + t * 2 * H, *restrict zb = za + H, *restrict xh = ly->xhat + t * Hp;
-        const REAL *restrict x = ly->x + t * Hp, *restrict mask = MASK2(sl, ly) ? MASK2(sl, ly) + t * Hp : NULL;
-        /* GLU and the residual sum into xhat, the gate kept for the backward pass */
-        IVDEP
-        for (size_t h = 0; h < H; ++h) {
-            const REAL a = za[h] + bias[h], s = FN(sigmoid)(zb[h] + bias[H + h]);
-            za[h] = a;
-            zb[h] = s;
-            xh[h] = a * s;
-        }
-        if (mask)
+    /* Blocks of rows, each pass over a block before the next: a row's
+     * LayerNorm is a chain of dependent reductions, and with the GLU's
+     * exponentials of the same row ahead of it the out-of-order window
+     * held about one row; as separate passes the rows of a block overlap.
+     * Every row sees the same operations in the same order as row by row. */
+    for (size_t t0 = 0; t0 < T; t0 += DEEP_ROW_BLOCK) {
+        const size_t t1 = t0 + DEEP_ROW_BLOCK < T ? t0 + DEEP_ROW_BLOCK : T;
+        REAL var[DEEP_ROW_BLOCK];
+        for (size_t t = t0; t < t1; ++t) {
+            REAL *restrict za = ly->z + t * 2 * H, *restrict zb = za + H, *restrict xh = ly->xhat + t * Hp;
+            const REAL *restrict x = ly->x + t * Hp, *restrict mask = MASK2(sl, ly) ? MASK2(sl, ly) + t * Hp : NULL;
+            /* GLU and the residual sum into xhat, the gate kept for the backward pass */
+            IVDEP
+            for (size_t h = 0; h < H; ++h) {
+                const REAL a = za[h] + bias[h], s = FN(sigmoid)(zb[h] + bias[H + h]);
+                za[h] = a;
+                zb[h] = s;
+                xh[h] = a * s;
+            }
+            if (mask)
+                IVDEP
+                for (size_t h = 0; h < H; ++h)
+                    xh[h] *= mask[h];
             IVDEP
             for (size_t h = 0; h < H; ++h)
-                xh[h] *= mask[h];
-        IVDEP
-        for (size_t h = 0; h < H; ++h)
-            xh[h] += x[h];
-        const REAL mean = FN(row_sum)(xh, H) * inv_h;
-        IVDEP
-        for (size_t h = 0; h < H; ++h)
-            xh[h] -= mean;
-        const REAL rstd = (REAL)1 / REAL_SQRT(FN(row_dot)(xh, xh, H) * inv_h + (REAL)SSM_DEEP_LN_EPS);
-        ly->rstd[t] = rstd;
-        REAL *restrict o = out + t * Hp;
-        IVDEP
-        for (size_t h = 0; h < H; ++h) {
-            const REAL v = xh[h] * rstd;
-            xh[h] = v;
-            o[h] = v * gam[h] + bet[h];
+                xh[h] += x[h];
+        }
+        for (size_t t = t0; t < t1; ++t) {
+            REAL *restrict xh = ly->xhat + t * Hp;
+            const REAL mean = FN(row_sum)(xh, H) * inv_h;
+            IVDEP
+            for (size_t h = 0; h < H; ++h)
+                xh[h] -= mean;
+            var[t - t0] = FN(row_dot)(xh, xh, H) * inv_h;
+        }
+        for (size_t t = t0; t < t1; ++t)
+            ly->rstd[t] = (REAL)1 / REAL_SQRT(var[t - t0] + (REAL)SSM_DEEP_LN_EPS);
+        for (size_t t = t0; t < t1; ++t) {
+            REAL *restrict xh = ly->xhat + t * Hp, *restrict o = out + t * Hp;
+            const REAL rstd = ly->rstd[t];
+            IVDEP
+            for (size_t h = 0; h < H; ++h) {
+                const REAL v = xh[h] * rstd;
+                xh[h] = v;
+                o[h] = v * gam[h] + bet[h];
+            }
         }
     }
 }
@@ -664,6 +682,7 @@ DEEP_HOT static void FN(gradients)(const FN(work) *w, const ssm_deep *m, size_t 
 #undef MASK1
 #undef MASK2
 #undef IVDEP
+#undef DEEP_ROW_BLOCK
 #undef RFFT
 #undef FN
 #undef CAT3

@@ -176,7 +176,13 @@ echo "In-task / isolated within 10% (goal: every one): wall $(echo $all_w | with
 meds_w="$(echo $rw500 | median)"; meds_c="$(echo $rc500 | median)"
 for s in $subsets; do meds_w="$meds_w $(echo ${rw[$s]} | median)"; meds_c="$meds_c $(echo ${rc[$s]} | median)"; done
 echo "Median over the rounds, subset 500 then$(printf ' %s' $subsets): wall $meds_w ($(echo $meds_w | within) within 10%), CPU $meds_c ($(echo $meds_c | within))."
-spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1; if ($1 < 0.9 || $1 > 1.1) k++ } END { printf "%s to %s, %d of %d beyond 10%%", v[1], v[NR], k, NR }'; }
+# spread: "lowest to highest, k of n beyond 10%" (the bound: within's)
+spread() {
+  local v k n
+  v=$(tr ' ' '\n' | grep -v '^$' | sort -g)
+  read -r k _ n <<< "$(echo $v | within)"
+  printf '%s to %s, %d of %d beyond 10%%' "$(echo "$v" | head -1)" "$(echo "$v" | tail -1)" $((n - k)) "$n"
+}
 echo "Noise floor: the isolated step just after a task over the one just before it (no product code differs between the two): wall $(echo $drift_w | spread), CPU $(echo $drift_c | spread)."
 echo
 echo "Peak RSS: bench_deep $(echo $iso_rss | median) MiB; whole sfmnist process (data set included):$(for s in $subsets; do printf ' subset %s %s MiB;' "$s" "${rss[$s]}"; done)"

@@ -561,7 +561,8 @@ static void test_errors(void)
 }
 
 /* The definition deep_gemm.h promises: each entry one sum over k in
- * order, a product then an add, from 0 or from C. */
+ * order, each step a fused multiply-add (libm's fmaf / fma, correctly
+ * rounded), from 0 or from C. */
 #define NAIVE_GEMM(REAL)                                                                                     \
     static void naive_gemm_##REAL(size_t M, size_t N, size_t K, const REAL *A, size_t a_row, size_t a_col,   \
                                   const REAL *B, size_t ldb, REAL *C, size_t ldc, int accumulate)            \
@@ -570,7 +571,7 @@ static void test_errors(void)
             for (size_t j = 0; j < N; ++j) {                                                                 \
                 REAL s = accumulate ? C[i * ldc + j] : 0;                                                    \
                 for (size_t k = 0; k < K; ++k)                                                               \
-                    s = s + B[k * ldb + j] * A[i * a_row + k * a_col];                                       \
+                    s = _Generic(s, float: fmaf, double: fma)(B[k * ldb + j], A[i * a_row + k * a_col], s);  \
                 C[i * ldc + j] = s;                                                                          \
             }                                                                                                \
     }

@@ -27,19 +27,21 @@ enum { STREAM_DEEP_INIT = 20, STREAM_DEEP_SHUFFLE = 21, STREAM_DROPOUT = 64 };
  * vexpf: Cody-Waite reduction by ln 2 and Cephes' degree-7 polynomial,
  * about 1 ulp on [-87, 88] (clamped outside: GELU and the sigmoid need no
  * infinities).  verff_gauss: Abramowitz & Stegun 7.1.26, absolute error below
- * 1.5e-7 -- the formula PyTorch's vectorized erf uses. */
+ * 1.5e-7 -- the formula PyTorch's vectorized erf uses.  Horner steps are
+ * fused multiply-adds (fmaf: one instruction in the FMA clones, libm's
+ * correctly rounded fmaf in the baseline, the same bits). */
 static inline float vexpf(float x)
 {
     x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;   /* round to nearest */
-    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    const float n = fmaf(x, 1.44269504f, 12582912.0f) - 12582912.0f;   /* round to nearest */
+    const float r = fmaf(n, 2.12194440e-4f, fmaf(n, -0.693359375f, x));
     float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    p = fmaf(p, r * r, r) + 1.0f;
     const uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
@@ -51,14 +53,14 @@ static inline float vexpf(float x)
 static inline float verff_gauss(float x, float *gauss)
 {
     const float ax = x < 0 ? -x : x;
-    const float t = 1.0f / (1.0f + 0.3275911f * ax);
+    const float t = 1.0f / fmaf(0.3275911f, ax, 1.0f);
     float p = 1.061405429f;
-    p = p * t - 1.453152027f;
-    p = p * t + 1.421413741f;
-    p = p * t - 0.284496736f;
-    p = p * t + 0.254829592f;
+    p = fmaf(p, t, -1.453152027f);
+    p = fmaf(p, t, 1.421413741f);
+    p = fmaf(p, t, -0.284496736f);
+    p = fmaf(p, t, 0.254829592f);
     *gauss = vexpf(-ax * ax);
-    const float y = 1.0f - p * t * *gauss;
+    const float y = fmaf(-p * t, *gauss, 1.0f);
     return x < 0 ? -y : y;
 }
 
@@ -69,11 +71,14 @@ static inline double erf_gauss(double x, double *gauss)
 }
 
 /* The elementwise loops run wider with AVX-512 and AVX2; GCC builds a
- * clone of the hot functions per instruction set and picks one at load
- * time.  The clones round identically: the same IEEE operations on wider
- * registers (ISO C mode contracts no a*b+c into an FMA). */
+ * clone of the hot functions per instruction set (x86-64-v4: AVX-512;
+ * x86-64-v3: AVX2 and FMA) and picks one at load time.  The clones round
+ * identically: the same IEEE operations on wider registers, each fused
+ * multiply-add written out as REAL_FMA (one instruction, or libm's
+ * correctly rounded fmaf in the baseline clone), and ISO C mode contracts
+ * nothing else. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define DEEP_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#define DEEP_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define DEEP_HOT
 #endif
@@ -87,6 +92,7 @@ static inline double erf_gauss(double x, double *gauss)
 /* the typed halves: deep_*_f32 and deep_*_f64 */
 #define REAL float
 #define REAL_EXP vexpf
+#define REAL_FMA fmaf
 #define REAL_ERF_GAUSS verff_gauss
 #define REAL_SQRT sqrtf
 #define SUF f32
@@ -96,6 +102,7 @@ static inline double erf_gauss(double x, double *gauss)
 
 #define REAL double
 #define REAL_EXP exp
+#define REAL_FMA fma
 #define REAL_ERF_GAUSS erf_gauss
 #define REAL_SQRT sqrt
 #define SUF f64

@@ -6,6 +6,7 @@
  *   LANES  SSM_RFFT_LANES_F32 or _F64 (signals per lane-parallel FFT)
  *   GEMM   ssm_deep_gemm_f32 or _f64 (deep_gemm.h)
  *   REAL_EXP                exp for REAL
+ *   REAL_FMA                fused multiply-add for REAL (fmaf, fma)
  *   REAL_ERF_GAUSS          erf(x), setting *gauss = exp(-x^2)
  *   REAL_SQRT               sqrt for REAL
  * and the file undefines them, and its helper macros, at the end.  What
@@ -229,7 +230,7 @@ static inline REAL FN(gelu)(REAL y, REAL *deriv)
 {
     REAL gauss;
     const REAL erf = REAL_ERF_GAUSS(y * (REAL)M_SQRT1_2, &gauss);
-    *deriv = (REAL)0.5 * ((REAL)1 + erf) + y * (REAL)(0.5 * M_2_SQRTPI * M_SQRT1_2) * gauss;
+    *deriv = REAL_FMA(y * (REAL)(0.5 * M_2_SQRTPI * M_SQRT1_2), gauss, (REAL)0.5 * ((REAL)1 + erf));
     return (REAL)0.5 * y * ((REAL)1 + erf);
 }
 
@@ -269,8 +270,8 @@ DEEP_HOT static void FN(conv_forward)(const FN(work) *w, FN(slot) *sl, size_t l,
     for (size_t f = 0; f < nf; ++f)
         for (size_t j = 0; j < LANES; ++j) {
             const size_t re = 2 * f * LANES + j, im = re + LANES;
-            spec[re] = xf[re] * kf[re] - xf[im] * kf[im];
-            spec[im] = xf[re] * kf[im] + xf[im] * kf[re];
+            spec[re] = REAL_FMA(xf[re], kf[re], -(xf[im] * kf[im]));
+            spec[im] = REAL_FMA(xf[re], kf[im], xf[im] * kf[re]);
         }
     const REAL *restrict r = RFFT(inverse)(w->fft, spec, buf, T);
     const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
@@ -283,7 +284,7 @@ DEEP_HOT static void FN(conv_forward)(const FN(work) *w, FN(slot) *sl, size_t l,
     for (size_t t = 0; t < T; ++t)                                                                          \
         IVDEP                                                                                               \
         for (size_t j = 0; j < (N); ++j) {                                                                  \
-            const REAL v = r[t * LANES + j] + D[h0 + j] * x[t * Hp + j];                                    \
+            const REAL v = REAL_FMA(D[h0 + j], x[t * Hp + j], r[t * LANES + j]);                            \
             REAL deriv;                                                                                     \
             const REAL gelu = FN(gelu)(v, &deriv);                                                          \
             dgelu[t * Hp + j] = deriv;                                                                      \
@@ -356,9 +357,9 @@ static inline REAL FN(row_dot)(const REAL *restrict a, const REAL *restrict b, s
     for (; h + LANES <= H; h += LANES)
         IVDEP
         for (size_t j = 0; j < LANES; ++j)
-            acc[j] += a[h + j] * b[h + j];
+            acc[j] = REAL_FMA(a[h + j], b[h + j], acc[j]);
     for (size_t j = 0; h + j < H; ++j)
-        acc[j] += a[h + j] * b[h + j];
+        acc[j] = REAL_FMA(a[h + j], b[h + j], acc[j]);
     return FN(reduce)(acc);
 }
 
@@ -390,15 +391,15 @@ DEEP_HOT static void FN(pointwise_forward)(const FN(work) *w, const ssm_deep *m,
                 const REAL a = za[h] + bias[h], s = FN(sigmoid)(zb[h] + bias[H + h]);
                 za[h] = a;
                 zb[h] = s;
-                xh[h] = a * s;
             }
             if (mask)
                 IVDEP
                 for (size_t h = 0; h < H; ++h)
-                    xh[h] *= mask[h];
-            IVDEP
-            for (size_t h = 0; h < H; ++h)
-                xh[h] += x[h];
+                    xh[h] = REAL_FMA(za[h] * zb[h], mask[h], x[h]);
+            else
+                IVDEP
+                for (size_t h = 0; h < H; ++h)
+                    xh[h] = REAL_FMA(za[h], zb[h], x[h]);
         }
         for (size_t t = t0; t < t1; ++t) {
             REAL *restrict xh = ly->xhat + t * Hp;
@@ -417,7 +418,7 @@ DEEP_HOT static void FN(pointwise_forward)(const FN(work) *w, const ssm_deep *m,
             for (size_t h = 0; h < H; ++h) {
                 const REAL v = xh[h] * rstd;
                 xh[h] = v;
-                o[h] = v * gam[h] + bet[h];
+                o[h] = REAL_FMA(v, gam[h], bet[h]);
             }
         }
     }
@@ -425,7 +426,7 @@ DEEP_HOT static void FN(pointwise_forward)(const FN(work) *w, const ssm_deep *m,
 
 /* Forward pass of one sequence u[0..T) through every layer into slot sl;
  * logits [C] in double.  lambda/coef: recurrent mode only. */
-static void FN(forward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const float *u, size_t seq,
+DEEP_HOT static void FN(forward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const float *u, size_t seq,
                         const ssm_deep_pass *pass, int train, const double complex *lambda, const double complex *coef,
                         double *logits)
 {
@@ -437,7 +438,7 @@ static void FN(forward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const floa
     for (size_t t = 0; t < T; ++t)
         IVDEP
         for (size_t h = 0; h < H; ++h)
-            x0[t * Hp + h] = enc_w[h] * sl->u[t] + enc_b[h];
+            x0[t * Hp + h] = REAL_FMA(enc_w[h], sl->u[t], enc_b[h]);
     sl->drop = train && w->dropout;
     for (size_t l = 0; l < L; ++l) {
         FN(layer) *ly = &sl->layer[l];
@@ -496,14 +497,14 @@ DEEP_HOT static void FN(pointwise_backward)(const FN(work) *w, const ssm_deep *m
         IVDEP
         for (size_t h = 0; h < H; ++h) {
             dxh[h] = dout[h] * gam[h];
-            dgam[h] += dout[h] * xh[h];
+            dgam[h] = REAL_FMA(dout[h], xh[h], dgam[h]);
             dbet[h] += dout[h];
         }
         const REAL m1 = FN(row_sum)(dxh, H) * inv_h, m2 = FN(row_dot)(dxh, xh, H) * inv_h;
         const REAL rstd = ly->rstd[t];
         IVDEP
         for (size_t h = 0; h < H; ++h)
-            din[h] = rstd * (dxh[h] - m1 - xh[h] * m2);
+            din[h] = rstd * REAL_FMA(-xh[h], m2, dxh[h] - m1);
         /* GLU (and the second dropout): o = z_a sigma(z_b) */
         const REAL *restrict d_o = din;
         if (mask) {
@@ -548,7 +549,7 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
             const REAL dy = dg[t * Hp + j] * dgelu[t * Hp + j];                                             \
             dg[t * Hp + j] = dy;                                                                            \
             buf[t * LANES + j] = dy;                                                                        \
-            dsum[j] += dy * x[t * Hp + j];                                                                  \
+            dsum[j] = REAL_FMA(dy, x[t * Hp + j], dsum[j]);                                                 \
         }                                                                                                   \
         for (size_t j = (N); j < LANES; ++j)                                                                \
             buf[t * LANES + j] = 0;                                                                         \
@@ -568,10 +569,10 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
         for (size_t j = 0; j < LANES; ++j) {   /* dkf += g conj(xf); g *= conj(kf) */
             const size_t re = 2 * f * LANES + j, im = re + LANES;
             const REAL gr = spec[re], gi = spec[im];
-            dkf[re] += gr * xf[re] + gi * xf[im];
-            dkf[im] += gi * xf[re] - gr * xf[im];
-            spec[re] = gr * kf[re] + gi * kf[im];
-            spec[im] = gi * kf[re] - gr * kf[im];
+            dkf[re] = REAL_FMA(gr, xf[re], REAL_FMA(gi, xf[im], dkf[re]));
+            dkf[im] = REAL_FMA(gi, xf[re], REAL_FMA(-gr, xf[im], dkf[im]));
+            spec[re] = REAL_FMA(gr, kf[re], gi * kf[im]);
+            spec[im] = REAL_FMA(gi, kf[re], -(gr * kf[im]));
         }
     const REAL *restrict r = RFFT(inverse)(w->fft, spec, buf, T);
     REAL *restrict din = sl->d_in + h0;
@@ -579,7 +580,7 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
     for (size_t t = 0; t < T; ++t)                                                                          \
         IVDEP                                                                                               \
         for (size_t j = 0; j < (N); ++j)                                                                    \
-            din[t * Hp + j] += r[t * LANES + j] + D[h0 + j] * dg[t * Hp + j];
+            din[t * Hp + j] += REAL_FMA(D[h0 + j], dg[t * Hp + j], r[t * LANES + j]);
     if (lanes == LANES)
         RESULT_LOOP(LANES)
     else
@@ -589,7 +590,7 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
 
 /* Backward pass of the sequence whose forward pass slot sl holds, from
  * dlogits [C]; adds to the slot's gradient sums. */
-static void FN(backward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const double *dlogits)
+DEEP_HOT static void FN(backward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const double *dlogits)
 {
     const size_t H = w->H, Hp = w->Hp, T = w->T, L = w->L, C = w->C;
     const REAL *dec_w = w->p + m->outer_off[SSM_DEEP_DEC_W];
@@ -629,7 +630,7 @@ static void FN(backward)(FN(work) *w, const ssm_deep *m, FN(slot) *sl, const dou
     for (size_t t = 0; t < T; ++t)
         IVDEP
         for (size_t h = 0; h < H; ++h) {
-            d_enc_w[h] += sl->d_out[t * Hp + h] * sl->u[t];
+            d_enc_w[h] = REAL_FMA(sl->d_out[t * Hp + h], sl->u[t], d_enc_w[h]);
             d_enc_b[h] += sl->d_out[t * Hp + h];
         }
 }
@@ -693,4 +694,5 @@ DEEP_HOT static void FN(gradients)(const FN(work) *w, const ssm_deep *m, size_t 
 #undef GEMM
 #undef REAL_SQRT
 #undef REAL_EXP
+#undef REAL_FMA
 #undef REAL_ERF_GAUSS

@@ -3,13 +3,14 @@
 #include "deep_gemm.h"
 
 #include "rfft.h"
+#include "vfma.h"
 
 /* One instantiation per precision and instruction set, picked as the lane
  * FFTs pick theirs (rfft.c). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #pragma GCC push_options
-#pragma GCC target("avx512f")
+#pragma GCC target("avx512f,fma")
 #define REAL float
 #define SUF f32
 #define ISA avx512
@@ -24,7 +25,7 @@
 #include "deep_gemm_body.h"
 #pragma GCC pop_options
 #pragma GCC push_options
-#pragma GCC target("avx2")
+#pragma GCC target("avx2,fma")
 #define REAL float
 #define SUF f32
 #define ISA avx2

@@ -2,10 +2,10 @@
  *   C[i][j] = sum_k A(i, k) B[k][j]        (accumulate: C[i][j] += ...)
  * with A(i, k) = A[i a_row + k a_col], so A or its transpose is read in
  * place, and B row-major.  Every C entry is one sum over k in increasing
- * order (a product then an add, no fused multiply-add), started from 0
+ * order, each step a fused multiply-add s = fma(B, A, s), started from 0
  * or from C: the same bits whatever the blocking, the instruction set
  * (the one ssm_rfft_force_isa selects) or the matrix sizes, and the same
- * bits as the plain triple loop the tests compare against.
+ * bits as the plain triple loop of fma the tests compare against.
  *
  * Why not OpenBLAS: at the model's shapes (K = H or 2H = 64..128, or K = T
  * with N = H) its AVX2 kernels (OPENBLAS_CORETYPE=Haswell, which the tests

@@ -4,7 +4,8 @@
  * undefines them.  A tile is R rows by NV CW columns of C held in
  * registers while k runs (R NV accumulators; R = 4, so 16 of AVX-512's 32
  * registers or 8 of AVX2's 16); narrower tiles take the edges, columns
- * left over from whole vectors take a scalar loop. */
+ * left over from whole vectors take a scalar loop.  Each step of a sum is
+ * one fused multiply-add (vfma.h), in vectors and in the scalar loop. */
 
 #define CAT4_(a, b, c, d) a##b##_##c##_##d
 #define CAT4(a, b, c, d) CAT4_(a, b, c, d)
@@ -12,6 +13,11 @@
 #define VC FN(vec)
 
 typedef REAL VC __attribute__((vector_size(CW * sizeof(REAL)), may_alias, aligned(sizeof(REAL))));
+
+static inline VC FN(fma)(VC a, VC b, VC c)
+{
+    return (VC)SSM_VFMA(ISA, REAL)(a, b, c);
+}
 
 /* One tile: rows R, NV vectors of columns; R and NV are constants where
  * it is inlined, so the accumulators live in registers. */
@@ -28,10 +34,10 @@ static inline __attribute__((always_inline)) void FN(tile)(size_t K, const REAL 
         _Pragma("GCC unroll 8") for (int v = 0; v < nv; ++v)
             bv[v] = *(const VC *)(b + k * ldb + (size_t)v * CW);
         _Pragma("GCC unroll 4") for (int r = 0; r < R; ++r) {
-            const REAL av = a[(size_t)r * a_row + k * a_col];
-            /* vector times scalar: GCC broadcasts av (a memory broadcast) */
+            /* av - 0 is av in every lane (a memory broadcast), -0 included */
+            const VC av = a[(size_t)r * a_row + k * a_col] - (VC){0};
             _Pragma("GCC unroll 8") for (int v = 0; v < nv; ++v)
-                acc[r][v] = acc[r][v] + bv[v] * av;
+                acc[r][v] = FN(fma)(bv[v], av, acc[r][v]);
         }
     }
     _Pragma("GCC unroll 4") for (int r = 0; r < R; ++r)
@@ -63,7 +69,7 @@ static void FN(run)(size_t M, size_t N, size_t K, const REAL *A, size_t a_row, s
         for (size_t jj = j; jj < N; ++jj) {
             REAL s = accumulate ? C[i * ldc + jj] : 0;
             for (size_t k = 0; k < K; ++k)
-                s = s + B[k * ldb + jj] * A[i * a_row + k * a_col];
+                s = _Generic(s, float: fmaf, double: fma)(B[k * ldb + jj], A[i * a_row + k * a_col], s);
             C[i * ldc + jj] = s;
         }
 }

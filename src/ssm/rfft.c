@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vfma.h"
+
 #define MAX_STEPS 64
 
 typedef struct {
@@ -33,21 +35,22 @@ struct ssm_rfft {
     float *split_f32;
 };
 
-/* One instantiation per precision and instruction set; the public
- * functions pick the widest the CPU has.  Every instantiation performs the
- * same IEEE operations on every lane (ISO C mode contracts no a*b+c into
- * an FMA), so the results are bit-identical whichever runs. */
+/* One instantiation per precision and instruction set (AVX-512 and AVX2
+ * each with FMA); the public functions pick the widest the CPU has.
+ * Every instantiation performs the same IEEE operations on every lane,
+ * its fused multiply-adds written out (vfma.h; ISO C mode contracts
+ * nothing else), so the results are bit-identical whichever runs. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define RFFT_DISPATCH 1
 #pragma GCC diagnostic ignored "-Wpsabi"
 #pragma GCC push_options
-#pragma GCC target("avx512f")
+#pragma GCC target("avx512f,fma")
 #define ISA avx512
 #define CW_F32 16
 #include "rfft_isa.h"
 #pragma GCC pop_options
 #pragma GCC push_options
-#pragma GCC target("avx2")
+#pragma GCC target("avx2,fma")
 #define ISA avx2
 #define CW_F32 8
 #include "rfft_isa.h"
@@ -64,8 +67,8 @@ static ssm_rfft_isa forced = SSM_RFFT_AUTO;
 int ssm_rfft_force_isa(ssm_rfft_isa isa)
 {
 #ifdef RFFT_DISPATCH
-    if ((isa == SSM_RFFT_AVX512 && !__builtin_cpu_supports("avx512f")) ||
-        (isa == SSM_RFFT_AVX2 && !__builtin_cpu_supports("avx2")))
+    if ((isa == SSM_RFFT_AVX512 && !(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))) ||
+        (isa == SSM_RFFT_AVX2 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))))
         return 0;
 #else
     if (isa == SSM_RFFT_AVX512 || isa == SSM_RFFT_AVX2)
@@ -80,6 +83,8 @@ static ssm_rfft_isa chosen(void)
 {
     if (forced != SSM_RFFT_AUTO)
         return forced;
+    if (!__builtin_cpu_supports("fma"))
+        return SSM_RFFT_BASELINE;
     return __builtin_cpu_supports("avx512f") ? SSM_RFFT_AVX512
            : __builtin_cpu_supports("avx2")  ? SSM_RFFT_AVX2
                                              : SSM_RFFT_BASELINE;

@@ -2,8 +2,9 @@
  * lane: every operation of a scalar FFT is applied to a vector holding
  * the same sample of 16 (float) or 8 (double) signals, so the transform
  * vectorizes completely, needs no shuffles, and rounds exactly as the
- * scalar algorithm would for each lane (the same IEEE operations, no
- * fused multiply-adds).  The deep S4D model transforms each channel
+ * scalar algorithm would for each lane (the same IEEE operations, the
+ * complex products and the radix-3 and -5 butterflies' scaled sums as
+ * fused multiply-adds, vfma.h).  The deep S4D model transforms each channel
  * group of a [time][channel] activation array this way.
  *
  * Layout: a block of n real samples is n rows of LANES values

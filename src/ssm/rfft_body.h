@@ -26,6 +26,25 @@ typedef struct {
     VC re, im;
 } CV;
 
+/* a * b + c rounded once (vfma.h) */
+static inline VC FN(fma)(VC a, VC b, VC c)
+{
+    return (VC)SSM_VFMA(ISA, REAL)(a, b, c);
+}
+
+/* v in every lane: v - 0 is v exactly, -0 included */
+static inline VC FN(splat)(REAL v)
+{
+    return v - (VC){0};
+}
+
+/* a + k b for a scalar k, rounded once */
+static inline CV FN(axpy)(CV a, REAL k, CV b)
+{
+    const VC kv = FN(splat)(k);
+    return (CV){FN(fma)(b.re, kv, a.re), FN(fma)(b.im, kv, a.im)};
+}
+
 /* element i of a chunk: x points at the chunk's first lane of row 0 */
 static inline CV FN(ld)(const REAL *x, size_t i)
 {
@@ -38,10 +57,17 @@ static inline void FN(st)(REAL *y, size_t i, CV v)
     *(VC *)(y + i * ROW + LANES) = v.im;
 }
 
+/* the complex product (ar + i ai)(br + i bi), each part one product and a
+ * fused multiply-add */
+static inline CV FN(cmul)(VC ar, VC ai, VC br, VC bi)
+{
+    return (CV){FN(fma)(ar, br, -(ai * bi)), FN(fma)(ar, bi, ai * br)};
+}
+
 /* c * (wr + i wi), the scalar broadcast to every lane */
 static inline CV FN(twiddle)(CV c, REAL wr, REAL wi)
 {
-    return (CV){c.re * wr - c.im * wi, c.re * wi + c.im * wr};
+    return FN(cmul)(c.re, c.im, FN(splat)(wr), FN(splat)(wi));
 }
 
 static inline CV FN(add)(CV a, CV b)
@@ -95,7 +121,7 @@ static inline void FN(step)(const rfft_step *st, const REAL *restrict x, REAL *r
             for (size_t q = 0; q < s; ++q) {
                 const CV a0 = LD(0), a1 = LD(1), a2 = LD(2);
                 const CV sum = FN(add)(a1, a2), dif = FN(sub)(a1, a2);
-                const CV mid = {a0.re + c3 * sum.re, a0.im + c3 * sum.im};
+                const CV mid = FN(axpy)(a0, c3, sum);
                 const CV rot = FN(rot)((CV){s3 * dif.re, s3 * dif.im}, inverse);
                 ST(3, 0, FN(add)(a0, sum));
                 ST(3, 1, FN(twiddle)(FN(add)(mid, rot), w1r, w1i));
@@ -131,10 +157,10 @@ static inline void FN(step)(const rfft_step *st, const REAL *restrict x, REAL *r
                 const CV a0 = LD(0), a1 = LD(1), a2 = LD(2), a3 = LD(3), a4 = LD(4);
                 const CV s1 = FN(add)(a1, a4), d1 = FN(sub)(a1, a4);
                 const CV s2 = FN(add)(a2, a3), d2 = FN(sub)(a2, a3);
-                const CV m1 = {a0.re + c51 * s1.re + c52 * s2.re, a0.im + c51 * s1.im + c52 * s2.im};
-                const CV m2 = {a0.re + c52 * s1.re + c51 * s2.re, a0.im + c52 * s1.im + c51 * s2.im};
-                const CV r1 = FN(rot)((CV){s51 * d1.re + s52 * d2.re, s51 * d1.im + s52 * d2.im}, inverse);
-                const CV r2 = FN(rot)((CV){s52 * d1.re - s51 * d2.re, s52 * d1.im - s51 * d2.im}, inverse);
+                const CV m1 = FN(axpy)(FN(axpy)(a0, c51, s1), c52, s2);
+                const CV m2 = FN(axpy)(FN(axpy)(a0, c52, s1), c51, s2);
+                const CV r1 = FN(rot)(FN(axpy)((CV){s51 * d1.re, s51 * d1.im}, s52, d2), inverse);
+                const CV r2 = FN(rot)(FN(axpy)((CV){s52 * d1.re, s52 * d1.im}, -s51, d2), inverse);
                 ST(5, 0, FN(add)(a0, FN(add)(s1, s2)));
                 ST(5, 1, FN(twiddle)(FN(add)(m1, r1), w1r, w1i));
                 ST(5, 2, FN(twiddle)(FN(add)(m2, r2), w2r, w2i));
@@ -272,8 +298,8 @@ static void FN(forward)(const ssm_rfft *p, REAL *buf, size_t nz, REAL *spec)
             const CV zk = FN(ld)(a, k), zc = FN(ld)(a, M - k);
             const VC er = half * (zk.re + zc.re), ei = half * (zk.im - zc.im);
             const VC or_ = half * (zk.im + zc.im), oi = half * (zc.re - zk.re);
-            const REAL wr = w[2 * k], wi = w[2 * k + 1];
-            const VC tr = or_ * wr - oi * wi, ti = or_ * wi + oi * wr;
+            const CV t = FN(cmul)(or_, oi, FN(splat)(w[2 * k]), FN(splat)(w[2 * k + 1]));
+            const VC tr = t.re, ti = t.im;
             FN(st)(out, k, (CV){er + tr, ei + ti});
             /* X[M-k] = conj(E) + w^(M-k) conj(O) = conj(E - w^k O) */
             FN(st)(out, M - k, (CV){er - tr, ti - ei});
@@ -294,8 +320,8 @@ static REAL *FN(inverse)(const ssm_rfft *p, const REAL *spec, REAL *buf, size_t 
             const CV xk = FN(ld)(x, k), xc = FN(ld)(x, M - k);
             const VC er = xk.re + xc.re, ei = xk.im - xc.im;
             const VC dr = xk.re - xc.re, di = xk.im + xc.im;
-            const REAL wr = w[2 * k], wi = -w[2 * k + 1];
-            const VC tr = dr * wr - di * wi, ti = dr * wi + di * wr;
+            const CV t = FN(cmul)(dr, di, FN(splat)(w[2 * k]), FN(splat)(-w[2 * k + 1]));
+            const VC tr = t.re, ti = t.im;
             FN(st)(a, k, (CV){er - ti, ei + tr});
             if (k != 0 && 2 * k != M)
                 FN(st)(a, M - k, (CV){er + ti, tr - ei});

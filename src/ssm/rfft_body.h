@@ -264,18 +264,18 @@ static void FN(four_step)(const ssm_rfft *p, REAL *a, REAL *b, REAL *loc, int in
     }
 }
 
-/* The complex transform of a chunk (M elements, natural order) in place;
- * b and loc are the chunk's view of the scratch. */
-static void FN(transform)(const ssm_rfft *p, REAL *a, REAL *b, REAL *loc, int inverse, size_t nz, size_t nout)
+/* The complex transform of a chunk (M elements, natural order) from a;
+ * b and loc are the chunk's view of the scratch.  Returns a or b, the one
+ * holding the result: the same one for every chunk of a transform, since
+ * that depends only on the plan, nz and nout (copying it back to a was a
+ * pass over the data for nothing). */
+static REAL *FN(transform)(const ssm_rfft *p, REAL *a, REAL *b, REAL *loc, int inverse, size_t nz, size_t nout)
 {
     if (p->c2.len > 1) {
         FN(four_step)(p, a, b, loc, inverse, nz, nout);
-        return;
+        return a;
     }
-    const REAL *z = FN(complex)(&p->c1, a, b, inverse, nz, nout);
-    if (z != a)
-        for (size_t e = 0; e < nout && e < p->M; ++e)
-            FN(st)(a, e, FN(ld)(z, e));
+    return FN(complex)(&p->c1, a, b, inverse, nz, nout);
 }
 
 static void FN(forward)(const ssm_rfft *p, REAL *buf, size_t nz, REAL *spec)
@@ -287,15 +287,15 @@ static void FN(forward)(const ssm_rfft *p, REAL *buf, size_t nz, REAL *spec)
          * odd count leaves the last element's imaginary row unwritten */
         if (nz % 2)
             *(VC *)(a + (nz / 2) * ROW + LANES) = (VC){0};
-        FN(transform)(p, a, b, loc, 0, (nz + 1) / 2, M);
+        const REAL *z = FN(transform)(p, a, b, loc, 0, (nz + 1) / 2, M);
         /* X[k] = E + w^k O with E = (Z[k] + conj Z[M-k]) / 2, O = (Z[k] - conj Z[M-k]) / 2i */
         const REAL *w = SPLIT(p);
         const REAL half = (REAL)0.5;
-        const CV z0 = FN(ld)(a, 0);
+        const CV z0 = FN(ld)(z, 0);
         FN(st)(out, 0, (CV){z0.re + z0.im, (VC){0}});
         FN(st)(out, M, (CV){z0.re - z0.im, (VC){0}});
         for (size_t k = 1; k <= M / 2; ++k) {
-            const CV zk = FN(ld)(a, k), zc = FN(ld)(a, M - k);
+            const CV zk = FN(ld)(z, k), zc = FN(ld)(z, M - k);
             const VC er = half * (zk.re + zc.re), ei = half * (zk.im - zc.im);
             const VC or_ = half * (zk.im + zc.im), oi = half * (zc.re - zk.re);
             const CV t = FN(cmul)(or_, oi, FN(splat)(w[2 * k]), FN(splat)(w[2 * k + 1]));
@@ -310,6 +310,7 @@ static void FN(forward)(const ssm_rfft *p, REAL *buf, size_t nz, REAL *spec)
 static REAL *FN(inverse)(const ssm_rfft *p, const REAL *spec, REAL *buf, size_t nout)
 {
     const size_t M = p->M;
+    REAL *result = buf;
     for (size_t c = 0; c < LANES; c += CW) {
         REAL *a = buf + c, *b = a + M * ROW, *loc = b + M * ROW;
         const REAL *x = spec + c;
@@ -326,9 +327,9 @@ static REAL *FN(inverse)(const ssm_rfft *p, const REAL *spec, REAL *buf, size_t 
             if (k != 0 && 2 * k != M)
                 FN(st)(a, M - k, (CV){er + ti, tr - ei});
         }
-        FN(transform)(p, a, b, loc, 1, M, (nout + 1) / 2);
+        result = FN(transform)(p, a, b, loc, 1, M, (nout + 1) / 2) - c;
     }
-    return buf;
+    return result;
 }
 
 #undef GRID

@@ -331,8 +331,10 @@ static void FN(conv_recurrent)(const FN(work) *w, FN(slot) *sl, size_t l, const 
  * every machine. */
 static inline REAL FN(reduce)(REAL *acc)
 {
-    for (size_t half = LANES / 2; half > 0; half /= 2)
-        for (size_t j = 0; j < half; ++j)
+    /* unrolled whole, so that the halves are added in registers (as a
+     * loop GCC kept acc on the stack: about 3% of the step) */
+    _Pragma("GCC unroll 8") for (size_t half = LANES / 2; half > 0; half /= 2)
+        _Pragma("GCC unroll 16") for (size_t j = 0; j < half; ++j)
             acc[j] += acc[j + half];
     return acc[0];
 }

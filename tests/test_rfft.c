@@ -2,7 +2,8 @@
  * long double: forward spectra and inverse signals for one- and
  * two-level lengths, zero-padded inputs and truncated outputs, float32
  * and float64; lanes independent of each other; the AVX-512, AVX2 and
- * baseline instantiations bit for bit the same; bad lengths refused. */
+ * baseline instantiations bit for bit the same; the fused convolution and
+ * its adjoint equal to the separate calls; bad lengths refused. */
 #include "config.h"
 
 #include <math.h>
@@ -206,6 +207,100 @@ static void instruction_sets(size_t n, size_t nz)
     ssm_rfft_free(p);
 }
 
+/* The fused convolution and its adjoint against the separate calls and
+ * the products written out as rfft.h defines them, bit for bit, in both
+ * precisions and on every instruction set. */
+#define FUSED_CHECK(REAL, SUF, LANES)                                                                         \
+    static int fused_same_##SUF(const ssm_rfft *p, size_t nz, size_t nout, uint64_t seed)                    \
+    {                                                                                                        \
+        const size_t rows = ssm_rfft_buffer_rows(p), n = ssm_rfft_length(p), nf = n / 2 + 1;                 \
+        const size_t len = nf * 2 * LANES;                                                                   \
+        REAL *buf = aligned(rows * LANES * sizeof *buf), *ref = aligned(rows * LANES * sizeof *ref);         \
+        REAL *kf = aligned(len * sizeof *kf), *xf = aligned(len * sizeof *xf), *keep = aligned(len * sizeof *keep); \
+        REAL *spec = aligned(len * sizeof *spec), *d = aligned(len * sizeof *d), *dref = aligned(len * sizeof *dref); \
+        REAL *x = malloc(nz * LANES * sizeof *x);                                                            \
+        ssm_rng rng;                                                                                         \
+        ssm_rng_init(&rng, seed, 1, 2);                                                                      \
+        for (size_t i = 0; i < len; ++i) {                                                                   \
+            kf[i] = (REAL)ssm_rng_normal(&rng);                                                              \
+            xf[i] = (REAL)ssm_rng_normal(&rng);                                                              \
+            d[i] = dref[i] = (REAL)ssm_rng_normal(&rng);                                                     \
+        }                                                                                                    \
+        for (size_t i = 0; i < nz * LANES; ++i)                                                              \
+            x[i] = (REAL)ssm_rng_normal(&rng);                                                               \
+        /* convolve: forward, X kf, inverse */                                                               \
+        memcpy(ref, x, nz * LANES * sizeof *x);                                                              \
+        ssm_rfft_forward_##SUF(p, ref, nz, spec);                                                            \
+        memcpy(keep, spec, len * sizeof *spec);                                                              \
+        for (size_t i = 0; i < len; i += 2 * LANES)                                                          \
+            for (size_t j = 0; j < LANES; ++j) {                                                             \
+                const REAL xr = keep[i + j], xi = keep[i + LANES + j], kr = kf[i + j], ki = kf[i + LANES + j];  \
+                spec[i + j] = REAL_FMA(xr, kr, -(xi * ki));                                                  \
+                spec[i + LANES + j] = REAL_FMA(xr, ki, xi * kr);                                             \
+            }                                                                                                \
+        const REAL *want = ssm_rfft_inverse_##SUF(p, spec, ref, nout);                                       \
+        memcpy(buf, x, nz * LANES * sizeof *x);                                                              \
+        REAL *kept = aligned(len * sizeof *kept);                                                            \
+        const REAL *got = ssm_rfft_convolve_##SUF(p, buf, nz, kf, kept, nout);                               \
+        int same = memcmp(want, got, nout * LANES * sizeof *got) == 0 && memcmp(keep, kept, len * sizeof *kept) == 0; \
+        /* correlate: forward G, d += G conj(xf), G conj(kf), inverse */                                     \
+        memcpy(ref, x, nz * LANES * sizeof *x);                                                              \
+        ssm_rfft_forward_##SUF(p, ref, nz, spec);                                                            \
+        for (size_t i = 0; i < len; i += 2 * LANES)                                                          \
+            for (size_t j = 0; j < LANES; ++j) {                                                             \
+                const size_t re = i + j, im = re + LANES;                                                    \
+                const REAL gr = spec[re], gi = spec[im];                                                     \
+                dref[re] = REAL_FMA(gr, xf[re], REAL_FMA(gi, xf[im], dref[re]));                             \
+                dref[im] = REAL_FMA(gi, xf[re], REAL_FMA(-gr, xf[im], dref[im]));                            \
+                spec[re] = REAL_FMA(gr, kf[re], gi * kf[im]);                                                \
+                spec[im] = REAL_FMA(gi, kf[re], -(gr * kf[im]));                                             \
+            }                                                                                                \
+        want = ssm_rfft_inverse_##SUF(p, spec, ref, nout);                                                  \
+        memcpy(buf, x, nz * LANES * sizeof *x);                                                              \
+        got = ssm_rfft_correlate_##SUF(p, buf, nz, kf, xf, d, nout);                                         \
+        same = same && memcmp(want, got, nout * LANES * sizeof *got) == 0 && memcmp(d, dref, len * sizeof *d) == 0; \
+        free(buf);                                                                                           \
+        free(ref);                                                                                           \
+        free(kf);                                                                                            \
+        free(xf);                                                                                            \
+        free(keep);                                                                                          \
+        free(kept);                                                                                          \
+        free(spec);                                                                                          \
+        free(d);                                                                                             \
+        free(dref);                                                                                          \
+        free(x);                                                                                             \
+        return same;                                                                                         \
+    }
+#define REAL_FMA fmaf
+FUSED_CHECK(float, f32, L32)
+#undef REAL_FMA
+#define REAL_FMA fma
+FUSED_CHECK(double, f64, L64)
+#undef REAL_FMA
+
+static void fused(void)
+{
+    static const ssm_rfft_isa isas[] = {SSM_RFFT_BASELINE, SSM_RFFT_AVX2, SSM_RFFT_AVX512};
+    static const char *const names[] = {"baseline", "AVX2", "AVX-512"};
+    static const size_t cases[][3] = {{1600, 784, 784}, {1600, 1600, 1600}, {30, 15, 30}, {36, 7, 19}, {4500, 1999, 4500}};
+    for (size_t v = 0; v < 3; ++v) {
+        if (!ssm_rfft_force_isa(isas[v])) {
+            printf("skip %s: not on this CPU or build\n", names[v]);
+            continue;
+        }
+        int same = 1;
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+            ssm_rfft *p = NULL;
+            ssm_rfft_new(cases[c][0], &p, NULL);
+            same = same && fused_same_f32(p, cases[c][1], cases[c][2], c) && fused_same_f64(p, cases[c][1], cases[c][2], c);
+            ssm_rfft_free(p);
+        }
+        CHECK(same, "%s: convolve and correlate == forward, the products, inverse, bit for bit (float32 and float64, "
+                    "n = 1600, 30, 36, 4500, padded and truncated)", names[v]);
+    }
+    ssm_rfft_force_isa(SSM_RFFT_AUTO);
+}
+
 int main(void)
 {
     /* one level (radices 2, 3, 4, 5; padded first and truncated last
@@ -220,6 +315,7 @@ int main(void)
     lanes_independent();
     instruction_sets(1600, 784);
     instruction_sets(4000, 1999);
+    fused();
     CHECK(ssm_rfft_good_length(1568) == 1600 && ssm_rfft_good_length(1) == 2 && ssm_rfft_good_length(15) == 16 &&
               ssm_rfft_good_length(8191) == 8192,
           "good lengths: 1568 -> 1600, 1 -> 2, 15 -> 16, 8191 -> 8192");

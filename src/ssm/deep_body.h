@@ -51,7 +51,6 @@ typedef struct {
     REAL *x_out;        /* output of the last layer [T][Hp] */
     REAL *u;            /* the input sequence as REAL [T] */
     REAL *fbuf;         /* FFT buffer: ssm_rfft_buffer_rows x LANES */
-    REAL *spec;         /* one spectrum block [nf][2][LANES] */
     REAL *d_out, *d_in; /* gradient w.r.t. a layer's output and input [T][Hp] */
     REAL *dz;           /* [T][2H] */
     REAL *dg;           /* [T][Hp]: dL/dg, then dL/dy */
@@ -130,7 +129,6 @@ static void FN(layout)(FN(work) *w, size_t n_params, size_t n_modes)
         sl->x_out = FN(carve)(w, tile, sizeof(REAL));
         sl->u = FN(carve)(w, T, sizeof(REAL));
         sl->fbuf = FN(carve)(w, w->fbuf_rows * LANES, sizeof(REAL));
-        sl->spec = FN(carve)(w, w->spec_len, sizeof(REAL));
         sl->d_out = FN(carve)(w, tile, sizeof(REAL));
         sl->d_in = FN(carve)(w, tile, sizeof(REAL));
         sl->dz = FN(carve)(w, 2 * T * H, sizeof(REAL));
@@ -258,22 +256,15 @@ static void FN(dropout_mask)(const FN(work) *w, REAL *mask, double p, const ssm_
  * y = K * x + D x by FFT (keeping x's spectrum), then g = GELU(y) mask1. */
 DEEP_HOT static void FN(conv_forward)(const FN(work) *w, FN(slot) *sl, size_t l, size_t q, const REAL *D)
 {
-    const size_t T = w->T, Hp = w->Hp, h0 = q * LANES, nf = w->nf;
+    const size_t T = w->T, Hp = w->Hp, h0 = q * LANES;
     const FN(layer) *ly = &sl->layer[l];
-    REAL *restrict buf = sl->fbuf, *restrict spec = sl->spec, *restrict xf = ly->xf + q * w->spec_len;
+    REAL *restrict buf = sl->fbuf, *restrict xf = ly->xf + q * w->spec_len;
     const REAL *restrict kf = w->kf + (l * w->G + q) * w->spec_len;
     for (size_t t = 0; t < T; ++t)
         IVDEP
         for (size_t j = 0; j < LANES; ++j)
             buf[t * LANES + j] = ly->x[t * Hp + h0 + j];
-    RFFT(forward)(w->fft, buf, T, xf);
-    for (size_t f = 0; f < nf; ++f)
-        for (size_t j = 0; j < LANES; ++j) {
-            const size_t re = 2 * f * LANES + j, im = re + LANES;
-            spec[re] = REAL_FMA(xf[re], kf[re], -(xf[im] * kf[im]));
-            spec[im] = REAL_FMA(xf[re], kf[im], xf[im] * kf[re]);
-        }
-    const REAL *restrict r = RFFT(inverse)(w->fft, spec, buf, T);
+    const REAL *restrict r = RFFT(convolve)(w->fft, buf, T, kf, xf, T);
     const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
     const REAL *restrict x = ly->x + h0, *restrict mask = MASK1(sl, ly) ? MASK1(sl, ly) + h0 : NULL;
     REAL *restrict dgelu = ly->dgelu + h0, *restrict g = ly->g + h0;
@@ -532,10 +523,10 @@ DEEP_HOT static void FN(pointwise_backward)(const FN(work) *w, const ssm_deep *m
  * += DY conj(X), and d_in += K (*) dy + D dy (correlation). */
 DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l, size_t q, const REAL *D, REAL *dD)
 {
-    const size_t T = w->T, Hp = w->Hp, h0 = q * LANES, nf = w->nf;
+    const size_t T = w->T, Hp = w->Hp, h0 = q * LANES;
     const size_t lanes = w->H - h0 < LANES ? w->H - h0 : LANES;
     const FN(layer) *ly = &sl->layer[l];
-    REAL *restrict buf = sl->fbuf, *restrict spec = sl->spec, *restrict dg = sl->dg + h0;
+    REAL *restrict buf = sl->fbuf, *restrict dg = sl->dg + h0;
     const REAL *restrict dgelu = ly->dgelu + h0, *restrict x = ly->x + h0;
     const REAL *restrict mask = MASK1(sl, ly) ? MASK1(sl, ly) + h0 : NULL;
     REAL dsum[LANES] = {0};
@@ -564,19 +555,10 @@ DEEP_HOT static void FN(conv_backward)(const FN(work) *w, FN(slot) *sl, size_t l
     IVDEP
     for (size_t j = 0; j < lanes; ++j)
         dD[h0 + j] += dsum[j];
-    RFFT(forward)(w->fft, buf, T, spec);
+    /* dkf += DY conj(xf), and the inverse transform of DY conj(kf) */
     const REAL *restrict xf = ly->xf + q * w->spec_len, *restrict kf = w->kf + (l * w->G + q) * w->spec_len;
     REAL *restrict dkf = sl->dkf + (l * w->G + q) * w->spec_len;
-    for (size_t f = 0; f < nf; ++f)
-        for (size_t j = 0; j < LANES; ++j) {   /* dkf += g conj(xf); g *= conj(kf) */
-            const size_t re = 2 * f * LANES + j, im = re + LANES;
-            const REAL gr = spec[re], gi = spec[im];
-            dkf[re] = REAL_FMA(gr, xf[re], REAL_FMA(gi, xf[im], dkf[re]));
-            dkf[im] = REAL_FMA(gi, xf[re], REAL_FMA(-gr, xf[im], dkf[im]));
-            spec[re] = REAL_FMA(gr, kf[re], gi * kf[im]);
-            spec[im] = REAL_FMA(gi, kf[re], -(gr * kf[im]));
-        }
-    const REAL *restrict r = RFFT(inverse)(w->fft, spec, buf, T);
+    const REAL *restrict r = RFFT(correlate)(w->fft, buf, T, kf, xf, dkf, T);
     REAL *restrict din = sl->d_in + h0;
 #define RESULT_LOOP(N)                                                                                       \
     for (size_t t = 0; t < T; ++t)                                                                          \

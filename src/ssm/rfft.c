@@ -121,6 +121,28 @@ double *ssm_rfft_inverse_f64(const ssm_rfft *p, const double *spec, double *buf,
     return DISPATCH(rfft_inverse_f64, p, spec, buf, nout);
 }
 
+float *ssm_rfft_convolve_f32(const ssm_rfft *p, float *buf, size_t nz, const float *kf, float *spec, size_t nout)
+{
+    return DISPATCH(rfft_convolve_f32, p, buf, nz, kf, spec, nout);
+}
+
+double *ssm_rfft_convolve_f64(const ssm_rfft *p, double *buf, size_t nz, const double *kf, double *spec, size_t nout)
+{
+    return DISPATCH(rfft_convolve_f64, p, buf, nz, kf, spec, nout);
+}
+
+float *ssm_rfft_correlate_f32(const ssm_rfft *p, float *buf, size_t nz, const float *kf, const float *xf, float *dkf,
+                              size_t nout)
+{
+    return DISPATCH(rfft_correlate_f32, p, buf, nz, kf, xf, dkf, nout);
+}
+
+double *ssm_rfft_correlate_f64(const ssm_rfft *p, double *buf, size_t nz, const double *kf, const double *xf,
+                               double *dkf, size_t nout)
+{
+    return DISPATCH(rfft_correlate_f64, p, buf, nz, kf, xf, dkf, nout);
+}
+
 static void cplan_free(rfft_cplan *cp)
 {
     for (size_t i = 0; i < cp->n_steps; ++i) {

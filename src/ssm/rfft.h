@@ -78,4 +78,23 @@ ssm_rfft_isa ssm_rfft_isa_in_use(void);
 float *ssm_rfft_inverse_f32(const ssm_rfft *p, const float *spec, float *buf, size_t nout);
 double *ssm_rfft_inverse_f64(const ssm_rfft *p, const double *spec, double *buf, size_t nout);
 
+/* A convolution by a kernel spectrum kf (the layout of spec): the forward
+ * transform of buf's first nz rows, its spectrum X kept in spec, and the
+ * inverse transform of X kf, whose first nout rows the returned pointer
+ * into buf holds.  The same bits as ssm_rfft_forward, the product
+ * (x_re k_re - x_im k_im, x_re k_im + x_im k_re, each part a product and
+ * a fused multiply-add) and ssm_rfft_inverse; one pass over the spectrum
+ * rows instead of three. */
+float *ssm_rfft_convolve_f32(const ssm_rfft *p, float *buf, size_t nz, const float *kf, float *spec, size_t nout);
+double *ssm_rfft_convolve_f64(const ssm_rfft *p, double *buf, size_t nz, const double *kf, double *spec, size_t nout);
+/* Its adjoint, with the kernel's gradient: G, the transform of buf's first
+ * nz rows; dkf += G conj(xf) (each part two fused multiply-adds into dkf:
+ * g_re x_re + (g_im x_im + d_re), g_im x_re + (-g_re x_im + d_im)); and the
+ * inverse transform of G conj(kf) (g_re k_re + g_im k_im, g_im k_re -
+ * g_re k_im), returned as by convolve. */
+float *ssm_rfft_correlate_f32(const ssm_rfft *p, float *buf, size_t nz, const float *kf, const float *xf, float *dkf,
+                              size_t nout);
+double *ssm_rfft_correlate_f64(const ssm_rfft *p, double *buf, size_t nz, const double *kf, const double *xf,
+                               double *dkf, size_t nout);
+
 #endif

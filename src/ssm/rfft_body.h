@@ -278,31 +278,67 @@ static REAL *FN(transform)(const ssm_rfft *p, REAL *a, REAL *b, REAL *loc, int i
     return FN(complex)(&p->c1, a, b, inverse, nz, nout);
 }
 
+/* The split step of the forward transform at 1 <= k <= M/2: X[k] = E + w^k O
+ * and X[M-k] = conj(E - w^k O) from Z[k] and Z[M-k], with
+ * E = (Z[k] + conj Z[M-k]) / 2 and O = (Z[k] - conj Z[M-k]) / 2i.  At
+ * 2k = M the two are one row, and it holds the second. */
+static inline void FN(split)(const REAL *w, size_t M, size_t k, CV zk, CV zc, CV *xk, CV *xc)
+{
+    const REAL half = (REAL)0.5;
+    const VC er = half * (zk.re + zc.re), ei = half * (zk.im - zc.im);
+    const VC or_ = half * (zk.im + zc.im), oi = half * (zc.re - zk.re);
+    const CV t = FN(cmul)(or_, oi, FN(splat)(w[2 * k]), FN(splat)(w[2 * k + 1]));
+    *xc = (CV){er - t.re, t.im - ei};
+    *xk = 2 * k == M ? *xc : (CV){er + t.re, ei + t.im};
+}
+
+/* The first step of the inverse at 0 <= k <= M/2: 2 Z[k] and 2 Z[M-k] into
+ * a from X[k] and X[M-k] (X[M] at k = 0):
+ * Z'[k] = (X[k] + conj X[M-k]) + i w^-k (X[k] - conj X[M-k]); at M - k the
+ * same terms give conj(E') + i conj(O'). */
+static inline void FN(unsplit)(const REAL *w, size_t M, size_t k, CV xk, CV xc, REAL *a)
+{
+    const VC er = xk.re + xc.re, ei = xk.im - xc.im;
+    const VC dr = xk.re - xc.re, di = xk.im + xc.im;
+    const CV t = FN(cmul)(dr, di, FN(splat)(w[2 * k]), FN(splat)(-w[2 * k + 1]));
+    FN(st)(a, k, (CV){er - t.im, ei + t.re});
+    if (k != 0 && 2 * k != M)
+        FN(st)(a, M - k, (CV){er + t.im, t.re - ei});
+}
+
+/* The complex transform of one chunk's signal: rows are the interleaved
+ * even/odd samples of M complex elements, the first nz rows given (an odd
+ * count leaves the last element's imaginary row unwritten: zeroed here). */
+static inline const REAL *FN(forward_complex)(const ssm_rfft *p, REAL *a, REAL *b, REAL *loc, size_t nz)
+{
+    if (nz % 2)
+        *(VC *)(a + (nz / 2) * ROW + LANES) = (VC){0};
+    return FN(transform)(p, a, b, loc, 0, (nz + 1) / 2, p->M);
+}
+
+/* X[0] and X[M] from Z[0]. */
+static inline void FN(split_ends)(CV z0, CV *x0, CV *xm)
+{
+    *x0 = (CV){z0.re + z0.im, (VC){0}};
+    *xm = (CV){z0.re - z0.im, (VC){0}};
+}
+
 static void FN(forward)(const ssm_rfft *p, REAL *buf, size_t nz, REAL *spec)
 {
     const size_t M = p->M;
+    const REAL *w = SPLIT(p);
     for (size_t c = 0; c < LANES; c += CW) {
         REAL *a = buf + c, *b = a + M * ROW, *loc = b + M * ROW, *out = spec + c;
-        /* rows are the interleaved even/odd samples of M complex elements; an
-         * odd count leaves the last element's imaginary row unwritten */
-        if (nz % 2)
-            *(VC *)(a + (nz / 2) * ROW + LANES) = (VC){0};
-        const REAL *z = FN(transform)(p, a, b, loc, 0, (nz + 1) / 2, M);
-        /* X[k] = E + w^k O with E = (Z[k] + conj Z[M-k]) / 2, O = (Z[k] - conj Z[M-k]) / 2i */
-        const REAL *w = SPLIT(p);
-        const REAL half = (REAL)0.5;
-        const CV z0 = FN(ld)(z, 0);
-        FN(st)(out, 0, (CV){z0.re + z0.im, (VC){0}});
-        FN(st)(out, M, (CV){z0.re - z0.im, (VC){0}});
+        const REAL *z = FN(forward_complex)(p, a, b, loc, nz);
+        CV x0, xm;
+        FN(split_ends)(FN(ld)(z, 0), &x0, &xm);
+        FN(st)(out, 0, x0);
+        FN(st)(out, M, xm);
         for (size_t k = 1; k <= M / 2; ++k) {
-            const CV zk = FN(ld)(z, k), zc = FN(ld)(z, M - k);
-            const VC er = half * (zk.re + zc.re), ei = half * (zk.im - zc.im);
-            const VC or_ = half * (zk.im + zc.im), oi = half * (zc.re - zk.re);
-            const CV t = FN(cmul)(or_, oi, FN(splat)(w[2 * k]), FN(splat)(w[2 * k + 1]));
-            const VC tr = t.re, ti = t.im;
-            FN(st)(out, k, (CV){er + tr, ei + ti});
-            /* X[M-k] = conj(E) + w^(M-k) conj(O) = conj(E - w^k O) */
-            FN(st)(out, M - k, (CV){er - tr, ti - ei});
+            CV xk, xc;
+            FN(split)(w, M, k, FN(ld)(z, k), FN(ld)(z, M - k), &xk, &xc);
+            FN(st)(out, k, xk);
+            FN(st)(out, M - k, xc);
         }
     }
 }
@@ -310,26 +346,91 @@ static void FN(forward)(const ssm_rfft *p, REAL *buf, size_t nz, REAL *spec)
 static REAL *FN(inverse)(const ssm_rfft *p, const REAL *spec, REAL *buf, size_t nout)
 {
     const size_t M = p->M;
+    const REAL *w = SPLIT(p);
     REAL *result = buf;
     for (size_t c = 0; c < LANES; c += CW) {
         REAL *a = buf + c, *b = a + M * ROW, *loc = b + M * ROW;
         const REAL *x = spec + c;
-        /* Z'[k] = (X[k] + conj X[M-k]) + i w^-k (X[k] - conj X[M-k]) = 2 Z[k];
-         * at M - k the same terms give conj(E') + i conj(O') */
-        const REAL *w = SPLIT(p);
-        for (size_t k = 0; k <= M / 2; ++k) {
-            const CV xk = FN(ld)(x, k), xc = FN(ld)(x, M - k);
-            const VC er = xk.re + xc.re, ei = xk.im - xc.im;
-            const VC dr = xk.re - xc.re, di = xk.im + xc.im;
-            const CV t = FN(cmul)(dr, di, FN(splat)(w[2 * k]), FN(splat)(-w[2 * k + 1]));
-            const VC tr = t.re, ti = t.im;
-            FN(st)(a, k, (CV){er - ti, ei + tr});
-            if (k != 0 && 2 * k != M)
-                FN(st)(a, M - k, (CV){er + ti, tr - ei});
+        for (size_t k = 0; k <= M / 2; ++k)
+            FN(unsplit)(w, M, k, FN(ld)(x, k), FN(ld)(x, M - k), a);
+        result = FN(transform)(p, a, b, loc, 1, M, (nout + 1) / 2) - c;
+    }
+    return result;
+}
+
+/* x k for spectra x and k: x_re k_re - x_im k_im, x_re k_im + x_im k_re */
+static inline CV FN(spec_mul)(CV x, CV k)
+{
+    return FN(cmul)(x.re, x.im, k.re, k.im);
+}
+
+/* g conj(k): g_re k_re + g_im k_im, g_im k_re - g_re k_im */
+static inline CV FN(spec_mul_conj)(CV g, CV k)
+{
+    return (CV){FN(fma)(g.re, k.re, g.im * k.im), FN(fma)(g.im, k.re, -(g.re * k.im))};
+}
+
+/* d + g conj(x), each part two fused multiply-adds into d */
+static inline CV FN(spec_add_mul_conj)(CV d, CV g, CV x)
+{
+    return (CV){FN(fma)(g.re, x.re, FN(fma)(g.im, x.im, d.re)), FN(fma)(g.im, x.re, FN(fma)(-g.re, x.im, d.im))};
+}
+
+/* One spectrum row k of the fused passes: X[k] kept in keep (convolve) or
+ * d += X[k] conj(xf[k]) (adjoint: correlate), and the row the inverse
+ * transforms. */
+static inline CV FN(filter_row)(int adjoint, size_t k, CV x, const REAL *kf, REAL *keep, const REAL *xf, REAL *d)
+{
+    if (!adjoint) {
+        FN(st)(keep, k, x);
+        return FN(spec_mul)(x, FN(ld)(kf, k));
+    }
+    FN(st)(d, k, FN(spec_add_mul_conj)(FN(ld)(d, k), x, FN(ld)(xf, k)));
+    return FN(spec_mul_conj)(x, FN(ld)(kf, k));
+}
+
+/* The forward transform, its split, the product with the kernel spectrum
+ * and the inverse's first step in one pass over the spectrum rows, then
+ * the inverse transform (see rfft.h: convolve and correlate). */
+static inline __attribute__((always_inline)) REAL *FN(filter)(const ssm_rfft *p, REAL *buf, size_t nz,
+                                                              const REAL *kf, REAL *keep, const REAL *xf, REAL *d,
+                                                              size_t nout, const int adjoint)
+{
+    const size_t M = p->M;
+    const REAL *w = SPLIT(p);
+    REAL *result = buf;
+    for (size_t c = 0; c < LANES; c += CW) {
+        REAL *a = buf + c, *b = a + M * ROW, *loc = b + M * ROW;
+        REAL *keep_c = adjoint ? NULL : keep + c, *d_c = adjoint ? d + c : NULL;
+        const REAL *kf_c = kf + c, *xf_c = adjoint ? xf + c : NULL;
+        const REAL *z = FN(forward_complex)(p, a, b, loc, nz);
+        CV x0, xm;
+        FN(split_ends)(FN(ld)(z, 0), &x0, &xm);
+        const CV y0 = FN(filter_row)(adjoint, 0, x0, kf_c, keep_c, xf_c, d_c);
+        const CV ym = FN(filter_row)(adjoint, M, xm, kf_c, keep_c, xf_c, d_c);
+        FN(unsplit)(w, M, 0, y0, ym, a);
+        /* a and z may be one buffer: row pair k, M - k is read before it is written */
+        for (size_t k = 1; k <= M / 2; ++k) {
+            CV xk, xc;
+            FN(split)(w, M, k, FN(ld)(z, k), FN(ld)(z, M - k), &xk, &xc);
+            const CV yc = FN(filter_row)(adjoint, M - k, xc, kf_c, keep_c, xf_c, d_c);
+            const CV yk = 2 * k == M ? yc : FN(filter_row)(adjoint, k, xk, kf_c, keep_c, xf_c, d_c);
+            FN(unsplit)(w, M, k, yk, yc, a);
         }
         result = FN(transform)(p, a, b, loc, 1, M, (nout + 1) / 2) - c;
     }
     return result;
+}
+
+static REAL *FN(convolve)(const ssm_rfft *p, REAL *buf, size_t nz, const REAL *kf, REAL *spec, size_t nout)
+{
+    return FN(filter)(p, buf, nz, kf, spec, NULL, NULL, nout, 0);
+}
+
+static REAL *FN(correlate)(const ssm_rfft *p, REAL *buf, size_t nz, const REAL *kf, const REAL *xf, REAL *dkf,
+                           size_t nout)
+{
+    return FN(filter)(p, buf, nz, kf, NULL, xf, dkf, nout, 1);
 }
 
 #undef GRID

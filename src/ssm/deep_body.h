@@ -320,14 +320,31 @@ static void FN(conv_recurrent)(const FN(work) *w, FN(slot) *sl, size_t l, const 
 /* Sums over a row of H values in LANES partial sums (so they vectorize
  * without reassociating), added pairwise at the end: the same order on
  * every machine. */
-static inline REAL FN(reduce)(REAL *acc)
+typedef REAL FN(v8) __attribute__((vector_size(8 * sizeof(REAL))));
+typedef REAL FN(v4) __attribute__((vector_size(4 * sizeof(REAL))));
+typedef REAL FN(v2) __attribute__((vector_size(2 * sizeof(REAL))));
+
+static inline REAL FN(reduce)(const REAL *acc)
 {
-    /* unrolled whole, so that the halves are added in registers (as a
-     * loop GCC kept acc on the stack: about 3% of the step) */
-    _Pragma("GCC unroll 8") for (size_t half = LANES / 2; half > 0; half /= 2)
-        _Pragma("GCC unroll 16") for (size_t j = 0; j < half; ++j)
-            acc[j] += acc[j + half];
-    return acc[0];
+    /* acc[j] += acc[j + half] for half = LANES/2, ..., 1, as vectors: a
+     * whole-vector load and shuffles in registers (element by element,
+     * GCC loaded halves of a vector it had just stored, which the store
+     * cannot forward: a few percent of the step) */
+#if LANES == 16
+    typedef REAL v16 __attribute__((vector_size(16 * sizeof(REAL))));
+    v16 a16;
+    memcpy(&a16, acc, sizeof a16);
+    const FN(v8) a8 = __builtin_shufflevector(a16, a16, 0, 1, 2, 3, 4, 5, 6, 7) +
+                      __builtin_shufflevector(a16, a16, 8, 9, 10, 11, 12, 13, 14, 15);
+#elif LANES == 8
+    FN(v8) a8;
+    memcpy(&a8, acc, sizeof a8);
+#else
+#error "reduce: LANES must be 8 or 16"
+#endif
+    const FN(v4) a4 = __builtin_shufflevector(a8, a8, 0, 1, 2, 3) + __builtin_shufflevector(a8, a8, 4, 5, 6, 7);
+    const FN(v2) a2 = __builtin_shufflevector(a4, a4, 0, 1) + __builtin_shufflevector(a4, a4, 2, 3);
+    return a2[0] + a2[1];
 }
 
 static inline REAL FN(row_sum)(const REAL *restrict v, size_t H)

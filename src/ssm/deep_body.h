@@ -317,12 +317,13 @@ static void FN(conv_recurrent)(const FN(work) *w, FN(slot) *sl, size_t l, const 
     }
 }
 
-/* Sums over a row of H values in LANES partial sums (so they vectorize
- * without reassociating), added pairwise at the end: the same order on
- * every machine. */
 typedef REAL FN(v8) __attribute__((vector_size(8 * sizeof(REAL))));
 typedef REAL FN(v4) __attribute__((vector_size(4 * sizeof(REAL))));
 typedef REAL FN(v2) __attribute__((vector_size(2 * sizeof(REAL))));
+
+/* Sums over a row of H values in LANES partial sums (so they vectorize
+ * without reassociating), added pairwise at the end: the same order on
+ * every machine. */
 
 static inline REAL FN(reduce)(const REAL *acc)
 {
